@@ -1,0 +1,814 @@
+//! Header and element pools, requests, release and accounting (the buffer manager proper).
+
+use mta_build::Profile;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The component that asked for (or now owns) a buffer; carried in errors and leak reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Component {
+    /// "BASE TCP/IP DRVR": the RFC 1006 / class-0 transport over TCP.
+    TcpDriver,
+    /// The third-party X.25 transport adapter.
+    X25Adapter,
+    /// The network service interface (driver side of the LPI interface).
+    Nsi,
+    /// POP4, the upper-layer protocol machine.
+    Pop4,
+    /// The session layer (ISO 8327).
+    Session,
+    /// Presentation / ACSE / RTSE.
+    UpperLayers,
+    /// The MTA core (queues, routing).
+    MtaCore,
+    /// A test or fuzz harness.
+    Harness,
+}
+
+impl fmt::Display for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Component::TcpDriver => "BASE TCP/IP DRVR",
+            Component::X25Adapter => "X.25 ADAPTER",
+            Component::Nsi => "NSI",
+            Component::Pop4 => "POP4",
+            Component::Session => "SESSION",
+            Component::UpperLayers => "UPPER LAYERS",
+            Component::MtaCore => "MTA CORE",
+            Component::Harness => "HARNESS",
+        })
+    }
+}
+
+/// Pool sizes and per-request limits of one buffer manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Headers in the pool.
+    pub headers: u32,
+    /// Elements in the pool.
+    pub elements: u32,
+    /// Octets per element.
+    pub element_size: u32,
+    /// Most headers one request may ask for.
+    pub max_headers_per_request: u32,
+    /// Most elements one request may ask for.
+    pub max_elements_per_request: u32,
+}
+
+impl Limits {
+    /// The limits of a build profile (after overrides).
+    pub fn from_profile(p: &Profile) -> Self {
+        Limits {
+            headers: p.bufmgr_headers,
+            elements: p.bufmgr_elements,
+            element_size: p.bufmgr_element_size,
+            max_headers_per_request: p.bufmgr_max_headers_per_request,
+            max_elements_per_request: p.bufmgr_max_elements_per_request,
+        }
+    }
+}
+
+/// A buffer: header slot plus the generation it had when granted. Copyable like the real MTA's
+/// buffer pointer, which is what makes double and stale releases possible — and detectable here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BufferHandle {
+    slot: u32,
+    generation: u32,
+}
+
+impl BufferHandle {
+    /// Header slot index.
+    pub fn slot(self) -> u32 {
+        self.slot
+    }
+    /// Generation of the slot when this buffer was granted.
+    pub fn generation(self) -> u32 {
+        self.generation
+    }
+}
+
+impl fmt::Display for BufferHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "buf {}.{}", self.slot, self.generation)
+    }
+}
+
+/// Why a request was not granted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BufferError {
+    /// The request exceeds the per-request maximum: the MTA treats this as fatal (event 9404).
+    #[error(
+        "illegal buffer request by {component}: {headers} headers and {elements} elements \
+         (limit {max_headers}/{max_elements})"
+    )]
+    IllegalRequest {
+        /// Who asked.
+        component: Component,
+        /// Headers asked for.
+        headers: u32,
+        /// Elements asked for.
+        elements: u32,
+        /// Per-request header limit.
+        max_headers: u32,
+        /// Per-request element limit.
+        max_elements: u32,
+    },
+    /// A request for nothing, or for elements without a header to chain them to.
+    #[error("empty buffer request by {component}: {headers} headers and {elements} elements")]
+    EmptyRequest {
+        /// Who asked.
+        component: Component,
+        /// Headers asked for.
+        headers: u32,
+        /// Elements asked for.
+        elements: u32,
+    },
+    /// Legal, but the pools cannot satisfy it now (the caller may retry after releases).
+    #[error(
+        "buffer pools exhausted for {component}: asked {headers}/{elements}, free {free_headers}/{free_elements}"
+    )]
+    Exhausted {
+        /// Who asked.
+        component: Component,
+        /// Headers asked for.
+        headers: u32,
+        /// Elements asked for.
+        elements: u32,
+        /// Free headers at the time.
+        free_headers: u32,
+        /// Free elements at the time.
+        free_elements: u32,
+    },
+    /// A read or write beyond the buffer's capacity.
+    #[error("{handle}: access {offset}+{len} beyond capacity {capacity}")]
+    OutOfBounds {
+        /// The buffer.
+        handle: BufferHandle,
+        /// Start of the access.
+        offset: usize,
+        /// Length of the access.
+        len: usize,
+        /// Capacity (elements × element size).
+        capacity: usize,
+    },
+    /// The handle does not name a live buffer.
+    #[error(transparent)]
+    Handle(#[from] ReleaseError),
+}
+
+/// Why a handle was rejected by `release` (or any access).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReleaseError {
+    /// Released twice: the slot is free and still has this generation.
+    #[error("double release of {0}")]
+    DoubleRelease(BufferHandle),
+    /// The slot was released and granted again since: this handle is dangling.
+    #[error("stale handle {handle}: slot now at generation {current}")]
+    Stale {
+        /// The dangling handle.
+        handle: BufferHandle,
+        /// Generation the slot has now.
+        current: u32,
+    },
+    /// No such slot was ever granted.
+    #[error("unknown handle {0}")]
+    Unknown(BufferHandle),
+}
+
+/// Headers and elements currently granted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Outstanding {
+    /// Headers granted and not released.
+    pub headers: u32,
+    /// Elements granted and not released.
+    pub elements: u32,
+}
+
+/// Counters over the manager's life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests granted.
+    pub granted: u64,
+    /// Requests refused as illegal (over the per-request limit).
+    pub illegal: u64,
+    /// Requests refused for lack of free headers/elements.
+    pub exhausted: u64,
+    /// Buffers released.
+    pub released: u64,
+    /// Bad releases (double, stale, unknown).
+    pub bad_releases: u64,
+    /// Highest outstanding headers seen.
+    pub high_water_headers: u32,
+    /// Highest outstanding elements seen.
+    pub high_water_elements: u32,
+}
+
+/// What is still outstanding at quiescence, by owning component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeakReport {
+    /// Totals.
+    pub outstanding: Outstanding,
+    /// Per current owner: (buffers, elements).
+    pub by_owner: BTreeMap<Component, Outstanding>,
+    /// The leaked buffers, lowest slot first (at most 32 listed).
+    pub buffers: Vec<(BufferHandle, Component)>,
+}
+
+impl fmt::Display for LeakReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "buffer leak: {} headers, {} elements outstanding",
+            self.outstanding.headers, self.outstanding.elements
+        )?;
+        for (owner, o) in &self.by_owner {
+            write!(f, "; {owner}: {}/{}", o.headers, o.elements)?;
+        }
+        Ok(())
+    }
+}
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+enum SlotState {
+    Free,
+    InUse {
+        owner: Component,
+        first: u32,
+        elements: u32,
+        len: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct HeaderSlot {
+    generation: u32,
+    state: SlotState,
+}
+
+/// The buffer manager: a header pool, an element pool with its storage, and exact accounting.
+///
+/// Free lists are LIFO and fresh slots are handed out lowest first, so the order of grants is a pure
+/// function of the order of calls (determinism), and storage grows only to the high-water mark.
+#[derive(Debug, Clone)]
+pub struct BufferManager {
+    limits: Limits,
+    headers: Vec<HeaderSlot>,
+    free_headers: Vec<u32>,
+    /// Next element of each element's chain (`NIL` ends a chain).
+    element_next: Vec<u32>,
+    free_elements: Vec<u32>,
+    /// Element storage, `element_size` octets per element touched so far.
+    storage: Vec<u8>,
+    outstanding: Outstanding,
+    stats: Stats,
+}
+
+impl BufferManager {
+    /// An empty manager with these limits.
+    pub fn new(limits: Limits) -> Self {
+        assert!(limits.element_size > 0, "element size must be positive");
+        BufferManager {
+            limits,
+            headers: Vec::new(),
+            free_headers: Vec::new(),
+            element_next: Vec::new(),
+            free_elements: Vec::new(),
+            storage: Vec::new(),
+            outstanding: Outstanding::default(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// A manager sized by a build profile.
+    pub fn for_profile(p: &Profile) -> Self {
+        Self::new(Limits::from_profile(p))
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Headers and elements currently granted.
+    pub fn outstanding(&self) -> Outstanding {
+        self.outstanding
+    }
+
+    /// Lifetime counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Free headers and elements now.
+    pub fn free(&self) -> Outstanding {
+        Outstanding {
+            headers: self.limits.headers - self.outstanding.headers,
+            elements: self.limits.elements - self.outstanding.elements,
+        }
+    }
+
+    /// Check a request against the per-request limit without granting anything.
+    pub fn check_request(
+        &self,
+        component: Component,
+        headers: u32,
+        elements: u32,
+    ) -> Result<(), BufferError> {
+        if headers == 0 {
+            return Err(BufferError::EmptyRequest {
+                component,
+                headers,
+                elements,
+            });
+        }
+        if headers > self.limits.max_headers_per_request
+            || elements > self.limits.max_elements_per_request
+        {
+            return Err(BufferError::IllegalRequest {
+                component,
+                headers,
+                elements,
+                max_headers: self.limits.max_headers_per_request,
+                max_elements: self.limits.max_elements_per_request,
+            });
+        }
+        Ok(())
+    }
+
+    /// Grant `headers` buffers sharing `elements` elements in one request, all or nothing.
+    ///
+    /// Elements are dealt in order: each buffer gets `elements / headers`, and the first
+    /// `elements % headers` buffers one more. A request over the build's per-request maximum is
+    /// [`BufferError::IllegalRequest`]; the pools are not touched.
+    pub fn request(
+        &mut self,
+        component: Component,
+        headers: u32,
+        elements: u32,
+    ) -> Result<Vec<BufferHandle>, BufferError> {
+        if let Err(e) = self.check_request(component, headers, elements) {
+            if matches!(e, BufferError::IllegalRequest { .. }) {
+                self.stats.illegal += 1;
+                tracing::warn!(%component, headers, elements, "illegal buffer request");
+            }
+            return Err(e);
+        }
+        let free = self.free();
+        if headers > free.headers || elements > free.elements {
+            self.stats.exhausted += 1;
+            return Err(BufferError::Exhausted {
+                component,
+                headers,
+                elements,
+                free_headers: free.headers,
+                free_elements: free.elements,
+            });
+        }
+        let per = elements / headers;
+        let extra = elements % headers;
+        let mut grant = Vec::with_capacity(headers as usize);
+        for i in 0..headers {
+            let n = per + u32::from(i < extra);
+            grant.push(self.grant_one(component, n));
+        }
+        self.outstanding.headers += headers;
+        self.outstanding.elements += elements;
+        self.stats.granted += 1;
+        self.stats.high_water_headers = self.stats.high_water_headers.max(self.outstanding.headers);
+        self.stats.high_water_elements = self
+            .stats
+            .high_water_elements
+            .max(self.outstanding.elements);
+        debug_assert!(self.outstanding.headers <= self.limits.headers);
+        debug_assert!(self.outstanding.elements <= self.limits.elements);
+        Ok(grant)
+    }
+
+    /// One buffer with room for `len` octets (`ceil(len / element_size)` elements, at least one).
+    pub fn request_for_len(
+        &mut self,
+        component: Component,
+        len: usize,
+    ) -> Result<BufferHandle, BufferError> {
+        let es = self.limits.element_size as usize;
+        let elements = u32::try_from(len.div_ceil(es).max(1)).unwrap_or(u32::MAX);
+        let mut grant = self.request(component, 1, elements)?;
+        Ok(grant.pop().expect("a one-header grant holds one buffer"))
+    }
+
+    fn grant_one(&mut self, owner: Component, elements: u32) -> BufferHandle {
+        let mut first = NIL;
+        for _ in 0..elements {
+            let e = self.take_element();
+            self.element_next[e as usize] = first;
+            first = e;
+        }
+        let state = SlotState::InUse {
+            owner,
+            first,
+            elements,
+            len: 0,
+        };
+        let slot = if let Some(slot) = self.free_headers.pop() {
+            let h = &mut self.headers[slot as usize];
+            h.generation = h.generation.wrapping_add(1);
+            h.state = state;
+            slot
+        } else {
+            self.headers.push(HeaderSlot {
+                generation: 1,
+                state,
+            });
+            (self.headers.len() - 1) as u32
+        };
+        BufferHandle {
+            slot,
+            generation: self.headers[slot as usize].generation,
+        }
+    }
+
+    fn take_element(&mut self) -> u32 {
+        if let Some(e) = self.free_elements.pop() {
+            return e;
+        }
+        let e = self.element_next.len() as u32;
+        assert!(e < self.limits.elements, "element accounting out of step");
+        self.element_next.push(NIL);
+        self.storage
+            .resize(self.storage.len() + self.limits.element_size as usize, 0);
+        e
+    }
+
+    fn live(&self, handle: BufferHandle) -> Result<&HeaderSlot, ReleaseError> {
+        let slot = self
+            .headers
+            .get(handle.slot as usize)
+            .ok_or(ReleaseError::Unknown(handle))?;
+        match (&slot.state, slot.generation == handle.generation) {
+            (SlotState::InUse { .. }, true) => Ok(slot),
+            (SlotState::Free, true) => Err(ReleaseError::DoubleRelease(handle)),
+            _ if handle.generation > slot.generation || handle.generation == 0 => {
+                Err(ReleaseError::Unknown(handle))
+            }
+            _ => Err(ReleaseError::Stale {
+                handle,
+                current: slot.generation,
+            }),
+        }
+    }
+
+    /// Return a buffer and its elements to the pools.
+    pub fn release(&mut self, handle: BufferHandle) -> Result<(), ReleaseError> {
+        if let Err(e) = self.live(handle) {
+            self.stats.bad_releases += 1;
+            tracing::error!(%handle, error = %e, "bad buffer release");
+            return Err(e);
+        }
+        let slot = &mut self.headers[handle.slot as usize];
+        let SlotState::InUse {
+            first, elements, ..
+        } = std::mem::replace(&mut slot.state, SlotState::Free)
+        else {
+            unreachable!("live() checked the slot is in use")
+        };
+        let mut e = first;
+        let mut n = 0;
+        while e != NIL {
+            self.free_elements.push(e);
+            e = self.element_next[e as usize];
+            n += 1;
+        }
+        debug_assert_eq!(
+            n, elements,
+            "element chain length matches the header's count"
+        );
+        self.free_headers.push(handle.slot);
+        self.outstanding.headers -= 1;
+        self.outstanding.elements -= elements;
+        self.stats.released += 1;
+        Ok(())
+    }
+
+    /// Hand a buffer to another component (the leak report blames the current owner).
+    pub fn hand_over(&mut self, handle: BufferHandle, to: Component) -> Result<(), ReleaseError> {
+        self.live(handle)?;
+        if let SlotState::InUse { owner, .. } = &mut self.headers[handle.slot as usize].state {
+            *owner = to;
+        }
+        Ok(())
+    }
+
+    /// The component that owns a live buffer.
+    pub fn owner(&self, handle: BufferHandle) -> Result<Component, ReleaseError> {
+        match self.live(handle)?.state {
+            SlotState::InUse { owner, .. } => Ok(owner),
+            SlotState::Free => unreachable!(),
+        }
+    }
+
+    /// Capacity in octets (elements × element size).
+    pub fn capacity(&self, handle: BufferHandle) -> Result<usize, ReleaseError> {
+        match self.live(handle)?.state {
+            SlotState::InUse { elements, .. } => {
+                Ok(elements as usize * self.limits.element_size as usize)
+            }
+            SlotState::Free => unreachable!(),
+        }
+    }
+
+    /// Number of elements chained to a live buffer.
+    pub fn element_count(&self, handle: BufferHandle) -> Result<u32, ReleaseError> {
+        match self.live(handle)?.state {
+            SlotState::InUse { elements, .. } => Ok(elements),
+            SlotState::Free => unreachable!(),
+        }
+    }
+
+    /// Octets of data the buffer holds (what the writer declared).
+    pub fn len(&self, handle: BufferHandle) -> Result<usize, ReleaseError> {
+        match self.live(handle)?.state {
+            SlotState::InUse { len, .. } => Ok(len),
+            SlotState::Free => unreachable!(),
+        }
+    }
+
+    /// Replace the buffer's contents with `data` (must fit its capacity).
+    pub fn fill(&mut self, handle: BufferHandle, data: &[u8]) -> Result<(), BufferError> {
+        self.write_at(handle, 0, data)?;
+        self.set_len(handle, data.len())
+    }
+
+    /// Write `data` at `offset`, across the element chain.
+    pub fn write_at(
+        &mut self,
+        handle: BufferHandle,
+        offset: usize,
+        data: &[u8],
+    ) -> Result<(), BufferError> {
+        let capacity = self.capacity(handle)?;
+        if offset
+            .checked_add(data.len())
+            .is_none_or(|end| end > capacity)
+        {
+            return Err(BufferError::OutOfBounds {
+                handle,
+                offset,
+                len: data.len(),
+                capacity,
+            });
+        }
+        let es = self.limits.element_size as usize;
+        let mut pos = 0usize; // offset of the current element's first octet
+        let mut written = 0usize;
+        let mut e = self.first_element(handle);
+        while e != NIL && written < data.len() {
+            let elem_end = pos + es;
+            let at = offset + written;
+            if at < elem_end {
+                let within = at - pos;
+                let n = (es - within).min(data.len() - written);
+                let base = e as usize * es + within;
+                self.storage[base..base + n].copy_from_slice(&data[written..written + n]);
+                written += n;
+            }
+            pos = elem_end;
+            e = self.element_next[e as usize];
+        }
+        debug_assert_eq!(written, data.len());
+        Ok(())
+    }
+
+    /// Declare how many octets of the buffer hold data.
+    pub fn set_len(&mut self, handle: BufferHandle, new_len: usize) -> Result<(), BufferError> {
+        let capacity = self.capacity(handle)?;
+        if new_len > capacity {
+            return Err(BufferError::OutOfBounds {
+                handle,
+                offset: 0,
+                len: new_len,
+                capacity,
+            });
+        }
+        if let SlotState::InUse { len, .. } = &mut self.headers[handle.slot as usize].state {
+            *len = new_len;
+        }
+        Ok(())
+    }
+
+    fn first_element(&self, handle: BufferHandle) -> u32 {
+        match self.headers[handle.slot as usize].state {
+            SlotState::InUse { first, .. } => first,
+            SlotState::Free => NIL,
+        }
+    }
+
+    /// The buffer's data as one slice per element, in chain order (zero-copy).
+    pub fn chunks(
+        &self,
+        handle: BufferHandle,
+    ) -> Result<impl Iterator<Item = &[u8]> + '_, ReleaseError> {
+        let mut remaining = self.len(handle)?;
+        let es = self.limits.element_size as usize;
+        let mut e = self.first_element(handle);
+        Ok(std::iter::from_fn(move || {
+            if remaining == 0 || e == NIL {
+                return None;
+            }
+            let n = remaining.min(es);
+            let base = e as usize * es;
+            remaining -= n;
+            e = self.element_next[e as usize];
+            Some(&self.storage[base..base + n])
+        }))
+    }
+
+    /// The first element's data (zero-copy): where message headers are laid out.
+    pub fn head(&self, handle: BufferHandle) -> Result<&[u8], ReleaseError> {
+        Ok(self.chunks(handle)?.next().unwrap_or(&[]))
+    }
+
+    /// Copy the buffer's data out.
+    pub fn to_vec(&self, handle: BufferHandle) -> Result<Vec<u8>, ReleaseError> {
+        let mut v = Vec::with_capacity(self.len(handle)?);
+        for c in self.chunks(handle)? {
+            v.extend_from_slice(c);
+        }
+        Ok(v)
+    }
+
+    /// `None` when nothing is outstanding (the quiescence oracle), else what leaked and who holds it.
+    pub fn leak_report(&self) -> Option<LeakReport> {
+        if self.outstanding == Outstanding::default() {
+            return None;
+        }
+        let mut by_owner: BTreeMap<Component, Outstanding> = BTreeMap::new();
+        let mut buffers = Vec::new();
+        for (i, h) in self.headers.iter().enumerate() {
+            if let SlotState::InUse {
+                owner, elements, ..
+            } = h.state
+            {
+                let o = by_owner.entry(owner).or_default();
+                o.headers += 1;
+                o.elements += elements;
+                if buffers.len() < 32 {
+                    buffers.push((
+                        BufferHandle {
+                            slot: i as u32,
+                            generation: h.generation,
+                        },
+                        owner,
+                    ));
+                }
+            }
+        }
+        Some(LeakReport {
+            outstanding: self.outstanding,
+            by_owner,
+            buffers,
+        })
+    }
+
+    /// Recount everything from the slots and check it against the running totals.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut h = 0u32;
+        let mut e = 0u32;
+        for slot in &self.headers {
+            if let SlotState::InUse { elements, .. } = slot.state {
+                h += 1;
+                e += elements;
+            }
+        }
+        if h != self.outstanding.headers || e != self.outstanding.elements {
+            return Err(format!(
+                "recount {h}/{e} != outstanding {}/{}",
+                self.outstanding.headers, self.outstanding.elements
+            ));
+        }
+        let total_elements = self.element_next.len() as u32;
+        if total_elements - self.free_elements.len() as u32 != e {
+            return Err("element free list out of step".into());
+        }
+        if self.headers.len() as u32 - self.free_headers.len() as u32 != h {
+            return Err("header free list out of step".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mta_build::Build;
+
+    fn mgr(b: Build) -> BufferManager {
+        BufferManager::for_profile(&b.profile())
+    }
+
+    #[test]
+    fn first_illegal_request_is_the_kb_one() {
+        for (b, n) in [(Build::Ex40, 30), (Build::Ex50, 30), (Build::Ex55, 29)] {
+            let mut m = mgr(b);
+            assert!(m.request(Component::TcpDriver, n - 1, n - 1).is_ok(), "{b}");
+            let err = m.request(Component::TcpDriver, n, n).unwrap_err();
+            assert_eq!(
+                err,
+                BufferError::IllegalRequest {
+                    component: Component::TcpDriver,
+                    headers: n,
+                    elements: n,
+                    max_headers: n - 1,
+                    max_elements: n - 1,
+                }
+            );
+            assert_eq!(m.stats().illegal, 1);
+        }
+    }
+
+    #[test]
+    fn grants_deal_elements_and_release_returns_them() {
+        let mut m = mgr(Build::Ex55Sp2);
+        let bufs = m.request(Component::Nsi, 3, 7).unwrap();
+        let counts: Vec<u32> = bufs.iter().map(|b| m.element_count(*b).unwrap()).collect();
+        assert_eq!(counts, [3, 2, 2]);
+        assert_eq!(
+            m.outstanding(),
+            Outstanding {
+                headers: 3,
+                elements: 7
+            }
+        );
+        assert!(m.leak_report().is_some());
+        for b in bufs {
+            m.release(b).unwrap();
+        }
+        assert_eq!(m.leak_report(), None);
+        m.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn double_and_stale_releases_are_detected() {
+        let mut m = mgr(Build::Ex55);
+        let a = m.request_for_len(Component::Pop4, 10).unwrap();
+        m.release(a).unwrap();
+        assert_eq!(m.release(a), Err(ReleaseError::DoubleRelease(a)));
+        let b = m.request_for_len(Component::Pop4, 10).unwrap();
+        assert_eq!(b.slot(), a.slot(), "LIFO reuse");
+        assert_eq!(
+            m.release(a),
+            Err(ReleaseError::Stale {
+                handle: a,
+                current: b.generation()
+            })
+        );
+        assert_eq!(m.stats().bad_releases, 2);
+        m.release(b).unwrap();
+        m.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn data_spans_the_element_chain() {
+        let mut m = BufferManager::new(Limits {
+            headers: 4,
+            elements: 8,
+            element_size: 4,
+            max_headers_per_request: 4,
+            max_elements_per_request: 8,
+        });
+        let b = m.request_for_len(Component::Harness, 10).unwrap();
+        assert_eq!(m.element_count(b).unwrap(), 3);
+        m.fill(b, b"0123456789").unwrap();
+        let chunks: Vec<&[u8]> = m.chunks(b).unwrap().collect();
+        assert_eq!(chunks, [&b"0123"[..], b"4567", b"89"]);
+        m.write_at(b, 3, b"xyz").unwrap();
+        assert_eq!(m.to_vec(b).unwrap(), b"012xyz6789");
+        assert!(matches!(
+            m.write_at(b, 12, b"z"),
+            Err(BufferError::OutOfBounds { .. })
+        ));
+    }
+
+    #[test]
+    fn exhaustion_is_not_illegal() {
+        let mut m = BufferManager::new(Limits {
+            headers: 2,
+            elements: 2,
+            element_size: 16,
+            max_headers_per_request: 2,
+            max_elements_per_request: 2,
+        });
+        let g = m.request(Component::Harness, 2, 2).unwrap();
+        assert!(matches!(
+            m.request(Component::Harness, 1, 0),
+            Err(BufferError::Exhausted { .. })
+        ));
+        let report = m.leak_report().unwrap();
+        assert_eq!(report.by_owner[&Component::Harness].headers, 2);
+        for b in g {
+            m.release(b).unwrap();
+        }
+        assert!(m.request(Component::Harness, 1, 0).is_ok());
+    }
+}
