@@ -184,7 +184,8 @@ pub fn parse_header(input: &[u8], pos: usize, bound: usize) -> Result<Header, Er
         constructed,
         number,
     };
-    if class == Class::Universal && number == 0 && (b0 != 0 || length != Length::Definite(0)) {
+    // X.690 8.1.5: end-of-contents is exactly the two octets `00 00` (not `00 81 00`).
+    if class == Class::Universal && number == 0 && (b0 != 0 || p - pos != 2 || l0 != 0) {
         return Err(err(ErrorKind::InvalidEoc));
     }
     Ok(Header {
@@ -226,6 +227,8 @@ mod tests {
         );
         assert_eq!(kind(&[0x20, 0x00]), ErrorKind::InvalidEoc);
         assert_eq!(kind(&[0x00, 0x01, 0x00]), ErrorKind::InvalidEoc);
+        // Found by `mta-lab smoke --seed 7`: a long-form zero length is not an end-of-contents.
+        assert_eq!(kind(&[0x00, 0x81, 0x00]), ErrorKind::InvalidEoc);
         assert_eq!(
             kind(&[0x04, 0x89, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
             ErrorKind::LengthOverflow { octets: 9 }

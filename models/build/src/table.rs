@@ -174,6 +174,14 @@ macro_rules! build_table {
                 )*]
             }
 
+            /// The current value of a row in this profile, rendered as the table renders it.
+            pub fn value(&self, name: &str) -> Option<String> {
+                match name {
+                    $( stringify!($field) => Some(self.$field.to_string()), )*
+                    _ => None,
+                }
+            }
+
             /// Apply an administrator override (like editing the MTA's registry parameter).
             /// Only [`RowKind::Tunable`] rows can be overridden.
             pub fn set(&mut self, name: &str, value: &str) -> Result<(), OverrideError> {
@@ -375,6 +383,11 @@ mod tests {
         let mut p = Build::Ex2000Sp3.profile();
         p.set("tcp_control_blocks_inbound", "500").unwrap();
         assert_eq!(p.tcp_control_blocks_inbound, 500);
+        assert_eq!(
+            p.value("tcp_control_blocks_inbound").as_deref(),
+            Some("500")
+        );
+        assert_eq!(p.value("nope"), None);
         assert!(matches!(
             p.set("pop4_bad_lpi_releases_control_block", "true"),
             Err(OverrideError::NotTunable(..))

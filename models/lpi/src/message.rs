@@ -177,6 +177,19 @@ pub fn check_header(head: &[u8], total_len: usize) -> Result<(), MalformedKind> 
     Ok(())
 }
 
+impl MalformedKind {
+    /// Offset of the field at fault, for tools that point at the octet.
+    pub const fn offset(self) -> usize {
+        match self {
+            MalformedKind::Truncated(n) => n,
+            MalformedKind::BadHeaderLength(_) => field::HEADER_LEN.start,
+            MalformedKind::ReservedFlags(_) => field::FLAGS.start,
+            MalformedKind::DataLength { .. } => field::DATA_LEN.start,
+            MalformedKind::NotNsiPop4(_) => field::TYPE.start,
+        }
+    }
+}
+
 /// A zero-copy view of an internal message (header plus data).
 #[derive(Debug, Clone)]
 pub struct InternalMessage<T: AsRef<[u8]>> {

@@ -1,0 +1,35 @@
+//! Reading user input files (`<file|->`, binary or `--hex`) with clear errors.
+
+use std::io::Read as _;
+
+/// Read a file or standard input; with `hex`, decode hex text (whitespace and `0x`-free).
+pub fn read(file: &str, hex: bool) -> Result<Vec<u8>, String> {
+    let raw = if file == "-" {
+        let mut v = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut v)
+            .map_err(|e| format!("reading standard input: {e}"))?;
+        v
+    } else {
+        std::fs::read(file).map_err(|e| format!("reading {file}: {e}"))?
+    };
+    if !hex {
+        return Ok(raw);
+    }
+    let text = String::from_utf8(raw).map_err(|e| {
+        format!(
+            "--hex input is not text (invalid UTF-8 at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    hex::decode(&digits).map_err(|e| match e {
+        hex::FromHexError::InvalidHexCharacter { c, index } => {
+            format!("--hex input: invalid hex digit {c:?} at digit {index}")
+        }
+        hex::FromHexError::OddLength => {
+            format!("--hex input: odd number of hex digits ({})", digits.len())
+        }
+        hex::FromHexError::InvalidStringLength => "--hex input: invalid length".into(),
+    })
+}

@@ -1,0 +1,261 @@
+//! `mta-lab`: the lab's command line. Inspect BER and NSI/POP4 internal messages, print the build
+//! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
+
+mod input;
+mod smoke;
+
+use clap::{Parser, Subcommand};
+use mta_build::Build;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mta-lab",
+    version,
+    about = "Deterministic simulation and fuzzing lab for the Exchange-era X.400 MTA"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// BER tools.
+    Ber {
+        #[command(subcommand)]
+        command: BerCommand,
+    },
+    /// NSI/POP4 internal-message tools.
+    Lpi {
+        #[command(subcommand)]
+        command: LpiCommand,
+    },
+    /// Print the build table: every per-build constant and defect switch with its source.
+    Builds {
+        /// Apply registry-style overrides (name=value) before printing.
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        /// Print one build's column only.
+        #[arg(long)]
+        build: Option<Build>,
+    },
+    /// Smoke campaign: every fuzz target on every build with seeded random and mutated-corpus
+    /// inputs, plus corpus replay; prints a summary table. Exit status 1 if anything was found.
+    Smoke {
+        /// Inputs per target and build.
+        #[arg(long, default_value_t = 2000)]
+        iterations: u64,
+        /// Campaign seed (everything derives from it).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Restrict to one build.
+        #[arg(long)]
+        build: Option<Build>,
+        /// Restrict to one target.
+        #[arg(long)]
+        target: Option<String>,
+        /// Where findings are written.
+        #[arg(long, default_value = "target/mta-lab/findings")]
+        findings: PathBuf,
+    },
+    /// Replay one input file through a target's harness.
+    Replay {
+        /// Target name (bufmgr_ops, ber_decode, lpi_decode).
+        target: String,
+        /// Input file.
+        file: PathBuf,
+        /// Build (default: $MTA_LAB_BUILD or 5.5).
+        #[arg(long)]
+        build: Option<Build>,
+    },
+    /// Corpus maintenance.
+    Corpus {
+        #[command(subcommand)]
+        command: CorpusCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BerCommand {
+    /// Dump BER like `openssl asn1parse`: offset, depth, header length, length, tag, value.
+    Dump {
+        /// Input file, or - for standard input.
+        file: String,
+        /// Input is hex text (whitespace ignored), not binary.
+        #[arg(long)]
+        hex: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum LpiCommand {
+    /// Decode one internal-message header and its data.
+    Decode {
+        /// Input file, or - for standard input.
+        file: String,
+        /// Input is hex text (whitespace ignored), not binary.
+        #[arg(long)]
+        hex: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CorpusCommand {
+    /// Write every harness's seed inputs into corpora/fuzz/<target>/.
+    Seed {
+        /// The corpora directory.
+        #[arg(long, default_value = "corpora")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MTA_LAB_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ber {
+            command: BerCommand::Dump { file, hex },
+        } => ber_dump(&file, hex),
+        Command::Lpi {
+            command: LpiCommand::Decode { file, hex },
+        } => lpi_decode(&file, hex),
+        Command::Builds { set, build } => builds(&set, build),
+        Command::Smoke {
+            iterations,
+            seed,
+            build,
+            target,
+            findings,
+        } => smoke::run(&smoke::Options {
+            iterations,
+            seed,
+            build,
+            target,
+            findings,
+        }),
+        Command::Replay {
+            target,
+            file,
+            build,
+        } => smoke::replay(
+            &target,
+            &file,
+            build.unwrap_or_else(mta_harness::build_from_env),
+        ),
+        Command::Corpus {
+            command: CorpusCommand::Seed { dir },
+        } => smoke::seed_corpora(&dir),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ber_dump(file: &str, hex: bool) -> Result<ExitCode, String> {
+    let bytes = input::read(file, hex)?;
+    let (text, err) = mta_ber::dump(&bytes, &mta_ber::Limits::default());
+    print!("{text}");
+    match err {
+        None => Ok(ExitCode::SUCCESS),
+        Some(e) => {
+            eprintln!("error: malformed BER at offset {}: {}", e.offset, e.kind);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn lpi_decode(file: &str, hex: bool) -> Result<ExitCode, String> {
+    let bytes = input::read(file, hex)?;
+    match mta_lpi::MessageRepr::parse_header(&bytes, bytes.len()) {
+        Ok(r) => {
+            let m = mta_lpi::InternalMessage::new_unchecked(&bytes[..]);
+            println!("{r}");
+            println!("  type         {}", r.message_type);
+            println!("  header len   {}", m.header_len());
+            let iface = match mta_lpi::Interface::from_number(r.lpi.interface) {
+                Some(mta_lpi::Interface::TcpIp) => "TCP/IP",
+                Some(mta_lpi::Interface::X25) => "X.25",
+                None => "unknown interface",
+            };
+            println!(
+                "  lpi          {} (interface {} {iface}, generation {}, control block {})",
+                r.lpi, r.lpi.interface, r.lpi.generation, r.lpi.index
+            );
+            println!(
+                "  flags        0x{:04x}{}",
+                m.flags(),
+                if r.more { " (more)" } else { "" }
+            );
+            println!("  data         {} octets", r.data_len);
+            for (i, chunk) in m.data().chunks(16).enumerate() {
+                println!("    {:04x}  {}", i * 16, hex::encode(chunk));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!(
+                "error: malformed internal message at offset {}: {e}",
+                e.offset()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn builds(set: &[String], only: Option<Build>) -> Result<ExitCode, String> {
+    let mut profiles = Build::ALL.map(Build::profile);
+    for kv in set {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| mta_build::OverrideError::Syntax(kv.clone()).to_string())?;
+        for p in &mut profiles {
+            p.set(k.trim(), v).map_err(|e| e.to_string())?;
+        }
+    }
+    let cols: Vec<Build> = only.map_or_else(|| Build::ALL.to_vec(), |b| vec![b]);
+    println!("Emsmta versions:");
+    for b in &cols {
+        println!(
+            "  {:<16} {:<12} {}",
+            b.cli_name(),
+            b.emsmta_version().to_string(),
+            b.product_name()
+        );
+    }
+    println!();
+    print!("{:<38} {:<8}", "parameter", "kind");
+    for b in &cols {
+        print!(" {:>16}", b.cli_name());
+    }
+    println!();
+    let rows = mta_build::Profile::rows();
+    for r in &rows {
+        print!("{:<38} {:<8}", r.name, r.kind.to_string());
+        for b in &cols {
+            let v = profiles[b.index()].value(r.name).unwrap_or_default();
+            print!(" {v:>16}");
+        }
+        println!();
+    }
+    println!("\nSources:");
+    for r in &rows {
+        println!(
+            "  {:<38} {}",
+            r.name,
+            r.source.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
