@@ -259,8 +259,11 @@ pub struct BufferManager {
     /// Next element of each element's chain (`NIL` ends a chain).
     element_next: Vec<u32>,
     free_elements: Vec<u32>,
-    /// Element storage, `element_size` octets per element touched so far.
-    storage: Vec<u8>,
+    /// Element storage, allocated on an element's first write (an element that was never written
+    /// reads as zeros), so granting and releasing never touch data.
+    storage: Vec<Box<[u8]>>,
+    /// One element of zeros, what unwritten elements read as.
+    zeros: Box<[u8]>,
     outstanding: Outstanding,
     stats: Stats,
 }
@@ -276,6 +279,7 @@ impl BufferManager {
             element_next: Vec::new(),
             free_elements: Vec::new(),
             storage: Vec::new(),
+            zeros: vec![0u8; limits.element_size as usize].into_boxed_slice(),
             outstanding: Outstanding::default(),
             stats: Stats::default(),
         }
@@ -436,8 +440,7 @@ impl BufferManager {
         let e = self.element_next.len() as u32;
         assert!(e < self.limits.elements, "element accounting out of step");
         self.element_next.push(NIL);
-        self.storage
-            .resize(self.storage.len() + self.limits.element_size as usize, 0);
+        self.storage.push(Box::default());
         e
     }
 
@@ -569,8 +572,11 @@ impl BufferManager {
             if at < elem_end {
                 let within = at - pos;
                 let n = (es - within).min(data.len() - written);
-                let base = e as usize * es + within;
-                self.storage[base..base + n].copy_from_slice(&data[written..written + n]);
+                let elem = &mut self.storage[e as usize];
+                if elem.is_empty() {
+                    *elem = vec![0u8; es].into_boxed_slice();
+                }
+                elem[within..within + n].copy_from_slice(&data[written..written + n]);
                 written += n;
             }
             pos = elem_end;
@@ -617,10 +623,14 @@ impl BufferManager {
                 return None;
             }
             let n = remaining.min(es);
-            let base = e as usize * es;
+            let elem = &self.storage[e as usize];
             remaining -= n;
             e = self.element_next[e as usize];
-            Some(&self.storage[base..base + n])
+            Some(if elem.is_empty() {
+                &self.zeros[..n]
+            } else {
+                &elem[..n]
+            })
         }))
     }
 

@@ -23,13 +23,15 @@ pub const DEFAULT_BUILD: Build = Build::Ex55;
 
 /// The build named by [`BUILD_ENV`], or [`DEFAULT_BUILD`]. An invalid value is a hard error (a
 /// campaign on the wrong build would be meaningless).
+/// Read once per process (fuzz targets call this on every input).
 pub fn build_from_env() -> Build {
-    match std::env::var(BUILD_ENV) {
+    static BUILD: std::sync::OnceLock<Build> = std::sync::OnceLock::new();
+    *BUILD.get_or_init(|| match std::env::var(BUILD_ENV) {
         Ok(s) => s
             .parse()
             .unwrap_or_else(|e| panic!("{BUILD_ENV}={s:?}: {e}")),
         Err(_) => DEFAULT_BUILD,
-    }
+    })
 }
 
 /// An oracle that fired.
