@@ -230,21 +230,20 @@ impl fmt::Display for LeakReport {
 
 const NIL: u32 = u32::MAX;
 
-#[derive(Debug, Clone)]
-enum SlotState {
-    Free,
-    InUse {
-        owner: Component,
-        first: u32,
-        elements: u32,
-        len: usize,
-    },
+/// A granted buffer's header: owner and element chain.
+#[derive(Debug, Clone, Copy)]
+struct Chain {
+    owner: Component,
+    first: u32,
+    elements: u32,
+    len: usize,
 }
 
 #[derive(Debug, Clone)]
 struct HeaderSlot {
     generation: u32,
-    state: SlotState,
+    /// `None` while the header is free.
+    chain: Option<Chain>,
 }
 
 /// The buffer manager: a header pool, an element pool with its storage, and exact accounting.
@@ -409,21 +408,21 @@ impl BufferManager {
             self.element_next[e as usize] = first;
             first = e;
         }
-        let state = SlotState::InUse {
+        let chain = Some(Chain {
             owner,
             first,
             elements,
             len: 0,
-        };
+        });
         let slot = if let Some(slot) = self.free_headers.pop() {
             let h = &mut self.headers[slot as usize];
             h.generation = h.generation.wrapping_add(1);
-            h.state = state;
+            h.chain = chain;
             slot
         } else {
             self.headers.push(HeaderSlot {
                 generation: 1,
-                state,
+                chain,
             });
             (self.headers.len() - 1) as u32
         };
@@ -444,14 +443,15 @@ impl BufferManager {
         e
     }
 
-    fn live(&self, handle: BufferHandle) -> Result<&HeaderSlot, ReleaseError> {
+    /// The chain of a live buffer, or why the handle is not live.
+    fn live(&self, handle: BufferHandle) -> Result<Chain, ReleaseError> {
         let slot = self
             .headers
             .get(handle.slot as usize)
             .ok_or(ReleaseError::Unknown(handle))?;
-        match (&slot.state, slot.generation == handle.generation) {
-            (SlotState::InUse { .. }, true) => Ok(slot),
-            (SlotState::Free, true) => Err(ReleaseError::DoubleRelease(handle)),
+        match (slot.chain, slot.generation == handle.generation) {
+            (Some(chain), true) => Ok(chain),
+            (None, true) => Err(ReleaseError::DoubleRelease(handle)),
             _ if handle.generation > slot.generation || handle.generation == 0 => {
                 Err(ReleaseError::Unknown(handle))
             }
@@ -464,18 +464,17 @@ impl BufferManager {
 
     /// Return a buffer and its elements to the pools.
     pub fn release(&mut self, handle: BufferHandle) -> Result<(), ReleaseError> {
-        if let Err(e) = self.live(handle) {
-            self.stats.bad_releases += 1;
-            tracing::error!(%handle, error = %e, "bad buffer release");
-            return Err(e);
-        }
-        let slot = &mut self.headers[handle.slot as usize];
-        let SlotState::InUse {
+        let Chain {
             first, elements, ..
-        } = std::mem::replace(&mut slot.state, SlotState::Free)
-        else {
-            unreachable!("live() checked the slot is in use")
+        } = match self.live(handle) {
+            Ok(chain) => chain,
+            Err(e) => {
+                self.stats.bad_releases += 1;
+                tracing::error!(%handle, error = %e, "bad buffer release");
+                return Err(e);
+            }
         };
+        self.headers[handle.slot as usize].chain = None;
         let mut e = first;
         let mut n = 0;
         while e != NIL {
@@ -496,45 +495,36 @@ impl BufferManager {
 
     /// Hand a buffer to another component (the leak report blames the current owner).
     pub fn hand_over(&mut self, handle: BufferHandle, to: Component) -> Result<(), ReleaseError> {
-        self.live(handle)?;
-        if let SlotState::InUse { owner, .. } = &mut self.headers[handle.slot as usize].state {
-            *owner = to;
-        }
+        self.live_mut(handle)?.owner = to;
         Ok(())
+    }
+
+    fn live_mut(&mut self, handle: BufferHandle) -> Result<&mut Chain, ReleaseError> {
+        self.live(handle)?;
+        Ok(self.headers[handle.slot as usize]
+            .chain
+            .as_mut()
+            .expect("live() checked the slot is in use"))
     }
 
     /// The component that owns a live buffer.
     pub fn owner(&self, handle: BufferHandle) -> Result<Component, ReleaseError> {
-        match self.live(handle)?.state {
-            SlotState::InUse { owner, .. } => Ok(owner),
-            SlotState::Free => unreachable!(),
-        }
+        Ok(self.live(handle)?.owner)
     }
 
     /// Capacity in octets (elements × element size).
     pub fn capacity(&self, handle: BufferHandle) -> Result<usize, ReleaseError> {
-        match self.live(handle)?.state {
-            SlotState::InUse { elements, .. } => {
-                Ok(elements as usize * self.limits.element_size as usize)
-            }
-            SlotState::Free => unreachable!(),
-        }
+        Ok(self.live(handle)?.elements as usize * self.limits.element_size as usize)
     }
 
     /// Number of elements chained to a live buffer.
     pub fn element_count(&self, handle: BufferHandle) -> Result<u32, ReleaseError> {
-        match self.live(handle)?.state {
-            SlotState::InUse { elements, .. } => Ok(elements),
-            SlotState::Free => unreachable!(),
-        }
+        Ok(self.live(handle)?.elements)
     }
 
     /// Octets of data the buffer holds (what the writer declared).
     pub fn len(&self, handle: BufferHandle) -> Result<usize, ReleaseError> {
-        match self.live(handle)?.state {
-            SlotState::InUse { len, .. } => Ok(len),
-            SlotState::Free => unreachable!(),
-        }
+        Ok(self.live(handle)?.len)
     }
 
     /// Replace the buffer's contents with `data` (must fit its capacity).
@@ -550,7 +540,9 @@ impl BufferManager {
         offset: usize,
         data: &[u8],
     ) -> Result<(), BufferError> {
-        let capacity = self.capacity(handle)?;
+        let chain = self.live(handle)?;
+        let es = self.limits.element_size as usize;
+        let capacity = chain.elements as usize * es;
         if offset
             .checked_add(data.len())
             .is_none_or(|end| end > capacity)
@@ -562,10 +554,9 @@ impl BufferManager {
                 capacity,
             });
         }
-        let es = self.limits.element_size as usize;
         let mut pos = 0usize; // offset of the current element's first octet
         let mut written = 0usize;
-        let mut e = self.first_element(handle);
+        let mut e = chain.first;
         while e != NIL && written < data.len() {
             let elem_end = pos + es;
             let at = offset + written;
@@ -597,17 +588,8 @@ impl BufferManager {
                 capacity,
             });
         }
-        if let SlotState::InUse { len, .. } = &mut self.headers[handle.slot as usize].state {
-            *len = new_len;
-        }
+        self.live_mut(handle)?.len = new_len;
         Ok(())
-    }
-
-    fn first_element(&self, handle: BufferHandle) -> u32 {
-        match self.headers[handle.slot as usize].state {
-            SlotState::InUse { first, .. } => first,
-            SlotState::Free => NIL,
-        }
     }
 
     /// The buffer's data as one slice per element, in chain order (zero-copy).
@@ -615,9 +597,10 @@ impl BufferManager {
         &self,
         handle: BufferHandle,
     ) -> Result<impl Iterator<Item = &[u8]> + '_, ReleaseError> {
-        let mut remaining = self.len(handle)?;
+        let chain = self.live(handle)?;
+        let mut remaining = chain.len;
         let es = self.limits.element_size as usize;
-        let mut e = self.first_element(handle);
+        let mut e = chain.first;
         Ok(std::iter::from_fn(move || {
             if remaining == 0 || e == NIL {
                 return None;
@@ -656,9 +639,9 @@ impl BufferManager {
         let mut by_owner: BTreeMap<Component, Outstanding> = BTreeMap::new();
         let mut buffers = Vec::new();
         for (i, h) in self.headers.iter().enumerate() {
-            if let SlotState::InUse {
+            if let Some(Chain {
                 owner, elements, ..
-            } = h.state
+            }) = h.chain
             {
                 let o = by_owner.entry(owner).or_default();
                 o.headers += 1;
@@ -686,7 +669,7 @@ impl BufferManager {
         let mut h = 0u32;
         let mut e = 0u32;
         for slot in &self.headers {
-            if let SlotState::InUse { elements, .. } = slot.state {
+            if let Some(Chain { elements, .. }) = slot.chain {
                 h += 1;
                 e += elements;
             }
