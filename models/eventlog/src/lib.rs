@@ -47,6 +47,16 @@ pub struct ComponentTag {
     pub proc_id: Option<u16>,
 }
 
+impl ComponentTag {
+    /// The 4.0 and 2000 form: `(BASE IL TCP/IP DRVR(22) Proc 262)`.
+    fn parenthesised(&self) -> String {
+        match self.proc_id {
+            Some(p) => format!("({}({}) Proc {p})", self.name, self.number),
+            None => format!("({}({}))", self.name, self.number),
+        }
+    }
+}
+
 /// One event-log entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Event {
@@ -82,15 +92,12 @@ impl Event {
                     "message NMI{}: {}, severity {}",
                     self.id, self.category, self.severity
                 );
-                let _ = write!(s, "({}({})", c.name, c.number);
-                if let Some(p) = c.proc_id {
-                    let _ = write!(s, " Proc {p}");
-                }
+                s.push_str(&c.parenthesised());
                 let ts = format_nt40_timestamp(
                     epoch_unix_s
                         .saturating_add(i64::try_from(self.at_ms / 1000).unwrap_or(i64::MAX)),
                 );
-                let _ = write!(s, ") {ts}");
+                let _ = write!(s, " {ts}");
                 for l in &self.lines {
                     s.push('\n');
                     s.push_str(l);
@@ -105,11 +112,7 @@ impl Event {
                 let _ = write!(s, "] ({})", self.severity);
             }
             EventEra::Ex2000 => {
-                let _ = write!(s, "({}({})", c.name, c.number);
-                if let Some(p) = c.proc_id {
-                    let _ = write!(s, " Proc {p}");
-                }
-                s.push(')');
+                s.push_str(&c.parenthesised());
                 for l in &self.lines {
                     s.push('\n');
                     s.push_str(l);
