@@ -252,15 +252,10 @@ pub fn replay(target: &str, file: &Path, build: Build) -> Result<ExitCode, Strin
 
 /// Write the harnesses' seed inputs into `dir/fuzz/<target>/`.
 pub fn seed_corpora(dir: &Path) -> Result<ExitCode, String> {
-    let sets = [
-        ("bufmgr_ops", mta_harness::bufmgr_ops::seeds()),
-        ("ber_decode", mta_harness::ber_decode::seeds()),
-        ("lpi_decode", mta_harness::lpi_decode::seeds()),
-    ];
-    for (target, seeds) in sets {
-        let d = dir.join("fuzz").join(target);
+    for t in TARGETS {
+        let d = dir.join("fuzz").join(t.name);
         std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-        for (name, bytes) in seeds {
+        for (name, bytes) in (t.seeds)() {
             let p = d.join(name);
             std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
             println!("wrote {}", p.display());

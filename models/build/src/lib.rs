@@ -8,7 +8,7 @@
 
 mod table;
 
-pub use table::{EventEra, Fix, OverrideError, Profile, Row, RowKind, SourceAddressRule};
+pub use table::{EventEra, OverrideError, Profile, Row, RowKind, SourceAddressRule};
 
 use std::fmt;
 use std::str::FromStr;

@@ -132,9 +132,6 @@ impl FromStr for SourceAddressRule {
     }
 }
 
-/// Name of a defect switch, for code that wants to list the fixes a build carries.
-pub type Fix = &'static str;
-
 macro_rules! build_table {
     ($(
         $(#[doc = $doc:literal])+

@@ -60,6 +60,8 @@ pub struct Target {
     pub name: &'static str,
     /// Run one input on a build; the `&'static str` is the outcome class for campaign summaries.
     pub run: fn(Build, &[u8]) -> Result<&'static str, Failure>,
+    /// Meaningful seed inputs, (file name, bytes), committed under `corpora/fuzz/<name>/`.
+    pub seeds: fn() -> Vec<(&'static str, Vec<u8>)>,
 }
 
 /// Every fuzz target, in one table (as TigerBeetle's `fuzz_tests.zig`).
@@ -67,14 +69,17 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "bufmgr_ops",
         run: bufmgr_ops::run_bytes,
+        seeds: bufmgr_ops::seeds,
     },
     Target {
         name: "ber_decode",
         run: ber_decode::run_bytes,
+        seeds: ber_decode::seeds,
     },
     Target {
         name: "lpi_decode",
         run: lpi_decode::run_bytes,
+        seeds: lpi_decode::seeds,
     },
 ];
 

@@ -32,14 +32,9 @@ fn every_corpus_file_passes_on_every_build() {
 #[test]
 fn committed_corpora_contain_every_seed() {
     let root = corpora_dir();
-    let seeds = [
-        ("bufmgr_ops", mta_harness::bufmgr_ops::seeds()),
-        ("ber_decode", mta_harness::ber_decode::seeds()),
-        ("lpi_decode", mta_harness::lpi_decode::seeds()),
-    ];
-    for (target, list) in seeds {
-        for (name, bytes) in list {
-            let p = root.join("fuzz").join(target).join(name);
+    for t in TARGETS {
+        for (name, bytes) in (t.seeds)() {
+            let p = root.join("fuzz").join(t.name).join(name);
             let on_disk = std::fs::read(&p)
                 .unwrap_or_else(|e| panic!("{}: {e} (run `mta-lab corpus seed`)", p.display()));
             assert_eq!(on_disk, bytes, "{} is stale", p.display());
