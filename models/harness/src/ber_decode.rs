@@ -145,7 +145,8 @@ pub fn has_non_universal_eoc_lookalike(input: &[u8]) -> bool {
         match input.get(i + 1) {
             Some(0) => true,
             // long-form zero length: 0x81 00, 0x82 00 00, …
-            Some(&l) if (0x81..=0x88).contains(&l) => {
+            // any long-form length whose octets are all zero (X.690 allows leading zeros)
+            Some(&l) if (0x81..=0xfe).contains(&l) => {
                 let n = usize::from(l & 0x7f);
                 input
                     .get(i + 2..i + 2 + n)
