@@ -8,13 +8,13 @@
 //! machines take bytes and timer ticks and return bytes, indications and deadlines; nothing here does
 //! I/O, so the simulator and a real TCP adapter drive the same code.
 
+pub mod acse;
 pub mod asn;
-// pub mod acse;
 // pub mod association;
 pub mod cotp;
 // pub mod dissect;
-// pub mod presentation;
-// pub mod rtse;
+pub mod presentation;
+pub mod rtse;
 pub mod session;
 pub mod tpkt;
 
