@@ -10,9 +10,10 @@
 
 pub mod acse;
 pub mod asn;
-// pub mod association;
+pub mod association;
 pub mod cotp;
 // pub mod dissect;
+pub mod pair;
 pub mod presentation;
 pub mod rtse;
 pub mod session;
