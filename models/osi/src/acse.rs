@@ -46,7 +46,8 @@ impl External {
         }
     }
 
-    fn parse(t: &Tlv<'_>) -> Result<Self> {
+    /// Decode a parsed EXTERNAL element.
+    pub fn parse(t: &Tlv<'_>) -> Result<Self> {
         asn::expect(
             L,
             t,
@@ -80,7 +81,8 @@ impl External {
         Ok(x)
     }
 
-    fn emit(&self, e: &mut Encoder) {
+    /// Append the encoding.
+    pub fn emit_into(&self, e: &mut Encoder) {
         e.constructed(asn::EXTERNAL, |e| {
             if let Some(o) = &self.direct_reference {
                 e.primitive(asn::OID, &o.0);
@@ -273,7 +275,7 @@ impl Apdu {
             if !self.user_information.is_empty() {
                 e.constructed(ctx_c(30), |e| {
                     for x in &self.user_information {
-                        x.emit(e);
+                        x.emit_into(e);
                     }
                 });
             }

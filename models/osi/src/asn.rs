@@ -208,6 +208,10 @@ pub mod oids {
     pub fn as_mta_rtse() -> Oid {
         Oid::from_arcs(&[2, 6, 0, 2, 12])
     }
+    /// id-as-mtse: the MTS-APDU abstract syntax (X.411), referenced by the EXTERNAL in RTTR.
+    pub fn as_mtse() -> Oid {
+        Oid::from_arcs(&[2, 6, 0, 2, 7])
+    }
 }
 
 /// Iterate over the children of a constructed element, requiring it to be constructed.

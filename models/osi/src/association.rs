@@ -27,8 +27,10 @@ use std::collections::VecDeque;
 
 /// Presentation context the initiator proposes for ACSE.
 pub const ACSE_CONTEXT: i64 = 1;
-/// Presentation context the initiator proposes for id-as-mta-rtse.
+/// Presentation context the initiator proposes for id-as-mta-rtse (RTSE APDUs, MTA bind).
 pub const RTSE_CONTEXT: i64 = 3;
+/// Presentation context the initiator proposes for id-as-mtse (the MTS-APDUs inside RTTR).
+pub const MTSE_CONTEXT: i64 = 5;
 
 /// Which end of the association.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +210,7 @@ pub struct Association {
     session: Session,
     acse_ctx: i64,
     rtse_ctx: i64,
+    mtse_ctx: i64,
     checkpoint: i64,
     window: i64,
     queue: VecDeque<Vec<u8>>,
@@ -240,6 +243,7 @@ impl Association {
             session: Session::new(scfg),
             acse_ctx: ACSE_CONTEXT,
             rtse_ctx: RTSE_CONTEXT,
+            mtse_ctx: MTSE_CONTEXT,
             checkpoint: config.checkpoint_size,
             window: config.window_size.max(1),
             queue: VecDeque::new(),
@@ -289,6 +293,10 @@ impl Association {
     pub fn transmit(&mut self) -> Vec<u8> {
         self.transport.transmit()
     }
+    /// Octets waiting in [`Association::transmit`].
+    pub fn transmit_pending(&self) -> usize {
+        self.transport.pending_transmit()
+    }
     /// Whether the TCP connection should be closed after writing [`Association::transmit`].
     pub fn wants_close(&self) -> bool {
         self.transport.wants_close()
@@ -319,7 +327,7 @@ impl Association {
     /// Responder: accept the bind with the MTA-bind result.
     pub fn accept_bind(&mut self, result: &[u8]) {
         assert_eq!(self.phase, Phase::AwaitBindResponse, "no bind to accept");
-        let cd = connection_data(result);
+        let cd = connection_data(&self.ros_bind(result, 17));
         let rtoac = rtse::Rtoac {
             checkpoint_size: Some(self.checkpoint),
             window_size: Some(self.window),
@@ -384,7 +392,7 @@ impl Association {
                     self.rtse_ctx,
                     rtse::Apdu::Rtorj(rtse::Rtorj {
                         refuse_reason: None,
-                        user_data: error,
+                        user_data: error.map(|e| self.ros_bind(&e, 18)),
                     })
                     .emit(),
                 )];
@@ -489,6 +497,17 @@ impl Association {
         }
     }
 
+    fn ros_bind(&self, b: &[u8], tag: u32) -> Vec<u8> {
+        if self.mode == Mode::X410 || b.is_empty() {
+            return b.to_vec();
+        }
+        let mut e = mta_ber::Encoder::new();
+        e.constructed(crate::asn::ctx_c(tag), |e| {
+            e.raw(b);
+        });
+        e.finish()
+    }
+
     fn context_results() -> Vec<ContextResult> {
         vec![
             ContextResult {
@@ -496,7 +515,7 @@ impl Association {
                 transfer_syntax: Some(oids::ber()),
                 provider_reason: None,
             };
-            2
+            3
         ]
     }
 
@@ -616,7 +635,7 @@ impl Association {
             checkpoint_size: Some(self.config.checkpoint_size),
             window_size: Some(self.config.window_size),
             dialogue_mode: Some(i64::from(self.config.twa)),
-            connection_data: connection_data(&self.pending_bind),
+            connection_data: connection_data(&self.ros_bind(&self.pending_bind, 16)),
             application_protocol: (self.mode == Mode::X410).then_some(1),
         };
         let cp = match self.mode {
@@ -653,6 +672,11 @@ impl Association {
                             ContextItem {
                                 id: RTSE_CONTEXT,
                                 abstract_syntax: oids::as_mta_rtse(),
+                                transfer_syntaxes: vec![oids::ber()],
+                            },
+                            ContextItem {
+                                id: MTSE_CONTEXT,
+                                abstract_syntax: oids::as_mtse(),
                                 transfer_syntaxes: vec![oids::ber()],
                             },
                         ]),
@@ -710,8 +734,14 @@ impl Association {
             S::ActivityStart { .. } => self.inbound = Some(Vec::new()),
             S::Data(d) => {
                 let limit = self.config.max_apdu + 64;
+                let fragment = match self.decode_fragment(&d) {
+                    Ok(f) => f,
+                    Err(e) => return self.fail(e),
+                };
                 match &mut self.inbound {
-                    Some(buf) if buf.len() + d.len() <= limit => buf.extend_from_slice(&d),
+                    Some(buf) if buf.len() + fragment.len() <= limit => {
+                        buf.extend_from_slice(&fragment);
+                    }
                     Some(_) => self.fail(protocol_error(Layer::Rtse, "APDU exceeds the limit")),
                     None => self.fail(protocol_error(Layer::Rtse, "S-DATA outside an activity")),
                 }
@@ -804,10 +834,25 @@ impl Association {
         }
         if self.out.is_none() {
             if let Some(apdu) = self.queue.pop_front() {
-                let rttr = rtse::Apdu::Rttr(apdu).emit();
+                // The transferred value, cut into RTTR fragments: normal mode an EXTERNAL
+                // naming the id-as-mtse context (what Wireshark's RTTR reassembly expects),
+                // X.410-1984 mode the APDU itself.
                 let payload = match self.mode {
-                    Mode::X410 => rttr,
-                    Mode::Normal => UserData::single(self.rtse_ctx, rttr).emit(),
+                    Mode::X410 => apdu,
+                    Mode::Normal => {
+                        let mut e = mta_ber::Encoder::new();
+                        // single-ASN1-type when the APDU is one BER element (every P1
+                        // APDU), octet-aligned otherwise (X.690 8.18.5).
+                        let mut x = acse::External::single(self.mtse_ctx, Vec::new());
+                        x.encoding =
+                            if mta_ber::Tlv::parse_exact(&apdu, &crate::asn::LIMITS).is_ok() {
+                                acse::Encoding::SingleAsn1(apdu)
+                            } else {
+                                acse::Encoding::OctetAligned(apdu)
+                            };
+                        x.emit_into(&mut e);
+                        e.finish()
+                    }
                 };
                 self.activity_counter += 1;
                 let id = self.activity_counter.to_string();
@@ -848,7 +893,12 @@ impl Association {
         let o = self.out.as_mut().expect("set above");
         while !o.ended && o.unconfirmed_syncs < self.window {
             let end = o.offset.saturating_add(chunk).min(o.payload.len());
-            self.session.data(&o.payload[o.offset..end]);
+            let rttr = rtse::Apdu::Rttr(o.payload[o.offset..end].to_vec()).emit();
+            let ud = match self.mode {
+                Mode::X410 => rttr,
+                Mode::Normal => UserData::single(self.rtse_ctx, rttr).emit(),
+            };
+            self.session.data(&ud);
             o.offset = end;
             if o.offset < o.payload.len() {
                 self.session.minor_sync();
@@ -860,10 +910,11 @@ impl Association {
         }
     }
 
-    fn decode_transfer(&self, payload: &[u8]) -> Result<Vec<u8>, Malformed> {
+    /// One S-DATA of a transfer: an RTTR fragment (in the RTSE context in normal mode).
+    fn decode_fragment(&self, d: &[u8]) -> Result<Vec<u8>, Malformed> {
         let rttr = match self.mode {
-            Mode::X410 => payload.to_vec(),
-            Mode::Normal => UserData::parse(payload)?
+            Mode::X410 => d.to_vec(),
+            Mode::Normal => UserData::parse(d)?
                 .single_in(self.rtse_ctx)
                 .ok_or(protocol_error(
                     Layer::Presentation,
@@ -872,13 +923,40 @@ impl Association {
                 .to_vec(),
         };
         match rtse::Apdu::parse(&rttr)? {
-            rtse::Apdu::Rttr(apdu) if apdu.len() <= self.config.max_apdu => Ok(apdu),
-            rtse::Apdu::Rttr(_) => Err(protocol_error(Layer::Rtse, "APDU exceeds the limit")),
+            rtse::Apdu::Rttr(fragment) => Ok(fragment),
             _ => Err(protocol_error(
                 Layer::Rtse,
-                "activity does not carry an RTTR",
+                "S-DATA in an activity is not an RTTR",
             )),
         }
+    }
+
+    /// The reassembled transfer value → the APDU.
+    fn decode_transfer(&self, payload: &[u8]) -> Result<Vec<u8>, Malformed> {
+        let apdu = match self.mode {
+            Mode::X410 => payload.to_vec(),
+            Mode::Normal => {
+                let t = crate::asn::parse_exact(Layer::Rtse, payload)?;
+                match acse::External::parse(&t)? {
+                    External {
+                        indirect_reference: Some(id),
+                        encoding:
+                            acse::Encoding::SingleAsn1(apdu) | acse::Encoding::OctetAligned(apdu),
+                        ..
+                    } if id == self.mtse_ctx => apdu,
+                    _ => {
+                        return Err(protocol_error(
+                            Layer::Rtse,
+                            "transfer is not an MTS-APDU in the id-as-mtse context",
+                        ));
+                    }
+                }
+            }
+        };
+        if apdu.len() > self.config.max_apdu {
+            return Err(protocol_error(Layer::Rtse, "APDU exceeds the limit"));
+        }
+        Ok(apdu)
     }
 
     fn decode_rttp(&self, user_data: &[u8]) -> Result<i64, Malformed> {
@@ -927,6 +1005,10 @@ impl Association {
                     Layer::Presentation,
                     "no id-as-mta-rtse presentation context",
                 ))?;
+                self.mtse_ctx = ctx_of(&oids::as_mtse()).ok_or(protocol_error(
+                    Layer::Presentation,
+                    "no id-as-mtse presentation context",
+                ))?;
                 let ud = n
                     .user_data
                     .ok_or(protocol_error(Layer::Presentation, "CP without user data"))?;
@@ -969,7 +1051,7 @@ impl Association {
             .min(self.config.window_size)
             .max(1);
         let bind = match rtorq.connection_data {
-            ConnectionData::Open(b) => b,
+            ConnectionData::Open(b) => ros_unwrap(self.mode, &b, 16)?,
             ConnectionData::OpenNull => Vec::new(),
             ConnectionData::Recover(_) => {
                 return Err(protocol_error(Layer::Rtse, "recovery is not supported"));
@@ -995,7 +1077,7 @@ impl Association {
                 let n = cpa.normal.unwrap_or_default();
                 if n.results
                     .as_ref()
-                    .is_none_or(|r| r.len() != 2 || r.iter().any(|r| r.result != 0))
+                    .is_none_or(|r| r.len() != 3 || r.iter().any(|r| r.result != 0))
                 {
                     return Err(protocol_error(
                         Layer::Presentation,
@@ -1028,7 +1110,7 @@ impl Association {
         self.checkpoint = rtoac.checkpoint_size.unwrap_or(0);
         self.window = rtoac.window_size.unwrap_or(3).max(1);
         Ok(match rtoac.connection_data {
-            ConnectionData::Open(b) => b,
+            ConnectionData::Open(b) => ros_unwrap(self.mode, &b, 17)?,
             _ => Vec::new(),
         })
     }
@@ -1058,8 +1140,29 @@ impl Association {
                 }
             }
         };
-        Ok((rtorj.refuse_reason, rtorj.user_data))
+        let error = match rtorj.user_data {
+            Some(e) if rtorj.refuse_reason.is_none() => Some(ros_unwrap(Mode::Normal, &e, 18)?),
+            other => other,
+        };
+        Ok((rtorj.refuse_reason, error))
     }
+}
+
+/// Normal mode carries the MTA bind as a generic ROS PDU in the id-as-mta-rtse context (X.880
+/// `bind-invoke [16]`, `bind-result [17]`, `bind-error [18]`, explicit), as Wireshark's ros/p1
+/// dissectors expect; X.410-1984 mode carries the bare argument (applicationProtocol 1).
+fn ros_unwrap(mode: Mode, b: &[u8], tag: u32) -> Result<Vec<u8>, Malformed> {
+    if mode == Mode::X410 || b.is_empty() {
+        return Ok(b.to_vec());
+    }
+    let t = crate::asn::parse_exact(Layer::Rtse, b)?;
+    crate::asn::expect(
+        Layer::Rtse,
+        &t,
+        crate::asn::ctx_c(tag),
+        "bind not in a ROS bind PDU",
+    )?;
+    Ok(crate::asn::explicit(Layer::Rtse, &t)?.encoded.to_vec())
 }
 
 /// Connect data for a bind argument/result: empty → `open [0] NULL`.

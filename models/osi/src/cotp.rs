@@ -485,9 +485,9 @@ impl Transport {
     pub fn transmit(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.tx)
     }
-    /// Whether octets are waiting in [`Transport::transmit`].
-    pub fn has_transmit(&self) -> bool {
-        !self.tx.is_empty()
+    /// Octets waiting in [`Transport::transmit`].
+    pub fn pending_transmit(&self) -> usize {
+        self.tx.len()
     }
 
     /// Next upward indication.

@@ -572,6 +572,15 @@ fn tsdu_of(spdus: Vec<Spdu<'_>>) -> Vec<u8> {
     out
 }
 
+/// Append the User Data PGI when there is user data (an empty PGI 193 is legal but Wireshark's
+/// presentation dissector rejects a zero-length PPDU).
+fn with_user_data<'a>(mut params: Vec<Param<'a>>, user_data: &'a [u8]) -> Vec<Param<'a>> {
+    if !user_data.is_empty() {
+        params.push(Param::octets(pi::USER_DATA, user_data));
+    }
+    params
+}
+
 /// Empty GT that precedes every category-2 SPDU (X.225 6.3.7).
 fn gt() -> Spdu<'static> {
     Spdu::new(si::GT_DT, Vec::new())
@@ -794,10 +803,10 @@ impl Session {
         self.require_tokens("S-RELEASE");
         let f = Spdu::new(
             si::FN,
-            vec![
-                Param::octets(pi::TRANSPORT_DISCONNECT, &[0x01]),
-                Param::octets(pi::USER_DATA, user_data),
-            ],
+            with_user_data(
+                vec![Param::octets(pi::TRANSPORT_DISCONNECT, &[0x01])],
+                user_data,
+            ),
         );
         self.tx.push_back(tsdu_of(vec![f]));
         self.state = State::AwaitDn;
@@ -810,7 +819,7 @@ impl Session {
             State::AwaitRelease,
             "release response without FN"
         );
-        let d = Spdu::new(si::DN, vec![Param::octets(pi::USER_DATA, user_data)]);
+        let d = Spdu::new(si::DN, with_user_data(Vec::new(), user_data));
         self.tx.push_back(tsdu_of(vec![d]));
         self.state = State::Closed;
     }
@@ -822,10 +831,10 @@ impl Session {
         }
         let a = Spdu::new(
             si::AB,
-            vec![
-                Param::octets(pi::TRANSPORT_DISCONNECT, &[0x0b]),
-                Param::octets(pi::USER_DATA, user_data),
-            ],
+            with_user_data(
+                vec![Param::octets(pi::TRANSPORT_DISCONNECT, &[0x0b])],
+                user_data,
+            ),
         );
         self.tx.push_back(tsdu_of(vec![a]));
         self.state = State::Closed;
