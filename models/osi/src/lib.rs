@@ -12,7 +12,7 @@ pub mod acse;
 pub mod asn;
 pub mod association;
 pub mod cotp;
-// pub mod dissect;
+pub mod dissect;
 pub mod pair;
 pub mod presentation;
 pub mod rtse;
