@@ -1,4 +1,5 @@
-//! `mta-lab`: the lab's command line. Inspect BER and NSI/POP4 internal messages, print the build
+//! `mta-lab`: the lab's command line. Dissect port-102 byte streams, inspect BER and NSI/POP4
+//! internal messages, print the build
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
 mod input;
@@ -31,6 +32,19 @@ enum Command {
     Lpi {
         #[command(subcommand)]
         command: LpiCommand,
+    },
+    /// Dissect a TCP byte stream on port 102 layer by layer (TPKT → COTP → SES → PRES/ACSE → RTSE
+    /// → BER payload), like a protocol analyzer's tree; malformed data is shown where and why
+    /// (exit status 1).
+    Decode {
+        /// Input file (one direction of a connection), or - for standard input.
+        file: String,
+        /// Input is hex text (whitespace ignored), not binary.
+        #[arg(long)]
+        hex: bool,
+        /// Which way the octets flowed (labels the tree).
+        #[arg(long, value_enum, default_value_t = DirectionArg::Out)]
+        direction: DirectionArg,
     },
     /// Print the build table: every per-build constant and defect switch with its source.
     Builds {
@@ -75,6 +89,14 @@ enum Command {
         #[command(subcommand)]
         command: CorpusCommand,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DirectionArg {
+    /// Initiator → responder.
+    Out,
+    /// Responder → initiator.
+    In,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +149,11 @@ fn main() -> ExitCode {
         Command::Lpi {
             command: LpiCommand::Decode { file, hex },
         } => lpi_decode(&file, hex),
+        Command::Decode {
+            file,
+            hex,
+            direction,
+        } => decode(&file, hex, direction),
         Command::Builds { set, build } => builds(&set, build),
         Command::Smoke {
             iterations,
@@ -161,6 +188,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn decode(file: &str, hex: bool, direction: DirectionArg) -> Result<ExitCode, String> {
+    use mta_osi::dissect::{Direction, dissect};
+    let bytes = input::read(file, hex)?;
+    let dir = match direction {
+        DirectionArg::Out => Direction::Out,
+        DirectionArg::In => Direction::In,
+    };
+    let (text, streams) = dissect(&[(dir, bytes.clone())]);
+    print!("{text}");
+    let pending = bytes.len() as u64 - streams[dir as usize].consumed();
+    if pending > 0 {
+        println!("({pending} trailing octets: an incomplete TPKT)");
+    }
+    Ok(if text.contains("!! malformed") || pending > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn ber_dump(file: &str, hex: bool) -> Result<ExitCode, String> {

@@ -89,6 +89,12 @@ impl Out<'_> {
 }
 
 impl Stream {
+    /// Octets of this direction consumed as complete TPKTs (the rest is an incomplete packet or
+    /// follows a framing error).
+    pub fn consumed(&self) -> u64 {
+        self.reassembler.stream_offset()
+    }
+
     /// Dissect `bytes` (the next octets of this direction), appending the tree to `out`.
     pub fn feed(&mut self, ctx: &mut Context, bytes: &[u8], out: &mut String) {
         if self.failed {
