@@ -11,6 +11,7 @@
 pub mod ber_decode;
 pub mod bufmgr_ops;
 pub mod lpi_decode;
+pub mod osi;
 
 use mta_build::Build;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,36 @@ pub const TARGETS: &[Target] = &[
         name: "lpi_decode",
         run: lpi_decode::run_bytes,
         seeds: lpi_decode::seeds,
+    },
+    Target {
+        name: "tpkt_stream",
+        run: osi::tpkt_stream,
+        seeds: osi::tpkt_stream_seeds,
+    },
+    Target {
+        name: "cotp_parse",
+        run: osi::cotp_parse,
+        seeds: osi::cotp_parse_seeds,
+    },
+    Target {
+        name: "session_parse",
+        run: osi::session_parse,
+        seeds: osi::session_parse_seeds,
+    },
+    Target {
+        name: "presentation_parse",
+        run: osi::presentation_parse,
+        seeds: osi::presentation_parse_seeds,
+    },
+    Target {
+        name: "rtse_parse",
+        run: osi::rtse_parse,
+        seeds: osi::rtse_parse_seeds,
+    },
+    Target {
+        name: "association",
+        run: osi::association,
+        seeds: osi::association_seeds,
     },
 ];
 
