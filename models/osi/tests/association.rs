@@ -226,3 +226,19 @@ fn silent_peer_times_out_and_aborts() {
     assert_eq!(x.poll_event(), Some(Event::Aborted(AbortReason::Timeout)));
     assert!(x.wants_close());
 }
+
+#[test]
+fn every_build_pair_moves_a_one_mib_apdu_in_both_modes() {
+    let big = vec![payload(1 << 20, 5)];
+    for (i, &ba) in Build::ALL.iter().enumerate() {
+        for (j, &bb) in Build::ALL.iter().enumerate() {
+            for mode in [Mode::X410, Mode::Normal] {
+                let a = Config::exchange(ba, mode, addr("A"), addr("B"));
+                let b = Config::exchange(bb, mode, addr("B"), Address::default());
+                let p = session(a, b, &big, (i * 8 + j) as u64, 16 * 1024);
+                assert!(transferred(&p.b_events) == big, "{ba} -> {bb} {mode:?}");
+                assert_eq!(p.a_events.last(), Some(&Event::Released));
+            }
+        }
+    }
+}
