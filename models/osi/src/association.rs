@@ -343,26 +343,11 @@ impl Association {
                     normal: None,
                 }
             }
-            Mode::Normal => {
-                let mut aare = acse::Apdu::new(acse::Kind::Aare);
-                aare.application_context = Some(oids::ac_mts_transfer());
-                aare.result = Some(0);
-                aare.diagnostic = Some((1, 0));
-                aare.user_information = vec![External::single(
-                    self.rtse_ctx,
-                    rtse::Apdu::Rtoac(rtoac).emit(),
-                )];
-                pres::Connect {
-                    mode: Mode::Normal,
-                    x410: None,
-                    normal: Some(NormalParams {
-                        responding_selector: Some(self.config.local.psap.clone()),
-                        results: Some(Self::context_results()),
-                        user_data: Some(UserData::single(self.acse_ctx, aare.emit())),
-                        ..NormalParams::default()
-                    }),
-                }
-            }
+            Mode::Normal => pres::Connect {
+                mode: Mode::Normal,
+                x410: None,
+                normal: Some(self.aare_params(0, &rtse::Apdu::Rtoac(rtoac))),
+            },
         };
         self.session.accept(&cpa.emit());
         self.phase = Phase::Open;
@@ -384,24 +369,11 @@ impl Association {
                 pres::Refuse::X410(e.finish())
             }
             Mode::Normal => {
-                let mut aare = acse::Apdu::new(acse::Kind::Aare);
-                aare.application_context = Some(oids::ac_mts_transfer());
-                aare.result = Some(1);
-                aare.diagnostic = Some((1, 1));
-                aare.user_information = vec![External::single(
-                    self.rtse_ctx,
-                    rtse::Apdu::Rtorj(rtse::Rtorj {
-                        refuse_reason: None,
-                        user_data: error.map(|e| self.ros_bind(&e, 18)),
-                    })
-                    .emit(),
-                )];
-                pres::Refuse::Normal(Box::new(NormalParams {
-                    responding_selector: Some(self.config.local.psap.clone()),
-                    results: Some(Self::context_results()),
-                    user_data: Some(UserData::single(self.acse_ctx, aare.emit())),
-                    ..NormalParams::default()
-                }))
+                let rtorj = rtse::Apdu::Rtorj(rtse::Rtorj {
+                    refuse_reason: None,
+                    user_data: error.map(|e| self.ros_bind(&e, 18)),
+                });
+                pres::Refuse::Normal(Box::new(self.aare_params(1, &rtorj)))
             }
         };
         self.session.refuse(session::refuse::BY_USER, &cpr.emit());
@@ -506,6 +478,22 @@ impl Association {
             e.raw(b);
         });
         e.finish()
+    }
+
+    /// Normal-mode CPA/CPR parameters: an AARE with `result` (0 accepted, 1 rejected-permanent;
+    /// diagnostic service-user null / no-reason-given) carrying `rtse` in the RTSE context.
+    fn aare_params(&self, result: i64, rtse: &rtse::Apdu) -> NormalParams {
+        let mut aare = acse::Apdu::new(acse::Kind::Aare);
+        aare.application_context = Some(oids::ac_mts_transfer());
+        aare.result = Some(result);
+        aare.diagnostic = Some((1, result));
+        aare.user_information = vec![External::single(self.rtse_ctx, rtse.emit())];
+        NormalParams {
+            responding_selector: Some(self.config.local.psap.clone()),
+            results: Some(Self::context_results()),
+            user_data: Some(UserData::single(self.acse_ctx, aare.emit())),
+            ..NormalParams::default()
+        }
     }
 
     fn context_results() -> Vec<ContextResult> {
