@@ -355,36 +355,19 @@ fn stream_of(writes: &[(bool, Vec<u8>)], out: bool) -> Vec<u8> {
 fn recorded(mode: Mode) -> Vec<(bool, Vec<u8>)> {
     let a = Config::new(mode, Address::default(), Address::default());
     let b = Config::new(mode, Address::default(), Address::default());
-    let (mut a, mut b) = (
+    let (a, b) = (
         Association::new(Role::Initiator, a),
         Association::new(Role::Responder, b),
     );
-    let mut w = Vec::new();
-    let shuttle = |a: &mut Association, b: &mut Association, w: &mut Vec<(bool, Vec<u8>)>| {
-        for _ in 0..1000 {
-            let x = a.transmit();
-            let y = b.transmit();
-            if x.is_empty() && y.is_empty() {
-                break;
-            }
-            if !x.is_empty() {
-                b.receive(&x);
-                w.push((true, x));
-            }
-            if !y.is_empty() {
-                a.receive(&y);
-                w.push((false, y));
-            }
-        }
-    };
-    a.bind(&[0x05, 0x00]);
-    shuttle(&mut a, &mut b, &mut w);
-    b.accept_bind(&[0x05, 0x00]);
-    shuttle(&mut a, &mut b, &mut w);
-    a.transfer(vec![0x04, 0x03, 1, 2, 3]);
-    a.release();
-    shuttle(&mut a, &mut b, &mut w);
-    w
+    let mut p = Pair::new(a, b, 1, usize::MAX).recording();
+    p.a.bind(&[0x05, 0x00]);
+    p.pump(1000);
+    p.b.accept_bind(&[0x05, 0x00]);
+    p.pump(1000);
+    p.a.transfer(vec![0x04, 0x03, 1, 2, 3]);
+    p.a.release();
+    p.pump(1000);
+    p.writes.unwrap_or_default()
 }
 
 /// Seeds for every OSI target, taken from recorded associations and the KB Q151626 frame.

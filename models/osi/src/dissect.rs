@@ -495,31 +495,22 @@ mod tests {
                 Association::new(Role::Initiator, a),
                 Association::new(Role::Responder, b),
                 1,
-                1 << 20,
-            );
-            // Record the writes by running the ends directly.
-            let mut writes = Vec::new();
+                usize::MAX,
+            )
+            .recording();
             p.a.bind(&[0x05, 0x00]);
-            let step = |p: &mut Pair, w: &mut Vec<(Direction, Vec<u8>)>| {
-                for _ in 0..100 {
-                    let x = p.a.transmit();
-                    if !x.is_empty() {
-                        p.b.receive(&x);
-                        w.push((Direction::Out, x));
-                    }
-                    let y = p.b.transmit();
-                    if !y.is_empty() {
-                        p.a.receive(&y);
-                        w.push((Direction::In, y));
-                    }
-                }
-            };
-            step(&mut p, &mut writes);
+            p.pump(100).unwrap();
             p.b.accept_bind(&[0x05, 0x00]);
-            step(&mut p, &mut writes);
+            p.pump(100).unwrap();
             p.a.transfer(vec![0x04, 0x02, 0xab, 0xcd]);
             p.a.release();
-            step(&mut p, &mut writes);
+            p.pump(100).unwrap();
+            let writes: Vec<(Direction, Vec<u8>)> = p
+                .writes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(out, b)| (if out { Direction::Out } else { Direction::In }, b))
+                .collect();
             let (text, streams) = dissect(&writes);
             assert!(!text.contains("malformed"), "{mode:?}:\n{text}");
             assert_eq!(

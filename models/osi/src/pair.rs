@@ -23,6 +23,8 @@ pub struct Pair {
     max_segment: usize,
     a_closed: bool,
     b_closed: bool,
+    /// With [`Pair::recording`]: every write in order, as (from `a`?, octets).
+    pub writes: Option<Vec<(bool, Vec<u8>)>>,
 }
 
 impl Pair {
@@ -39,7 +41,15 @@ impl Pair {
             max_segment: max_segment.max(1),
             a_closed: false,
             b_closed: false,
+            writes: None,
         }
+    }
+
+    /// Also keep every write (for captures, dissection and seed corpora).
+    #[must_use]
+    pub fn recording(mut self) -> Self {
+        self.writes = Some(Vec::new());
+        self
     }
 
     fn next_len(&mut self) -> usize {
@@ -57,6 +67,11 @@ impl Pair {
         } else {
             self.b.transmit()
         };
+        if let Some(w) = &mut self.writes
+            && !bytes.is_empty()
+        {
+            w.push((a_to_b, bytes.clone()));
+        }
         let mut pos = 0;
         while pos < bytes.len() {
             let n = self.next_len().min(bytes.len() - pos);

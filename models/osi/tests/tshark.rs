@@ -4,6 +4,7 @@
 
 use mta_build::Build;
 use mta_osi::association::{Address, Association, Config, Event, Role};
+use mta_osi::pair::Pair;
 use mta_osi::presentation::Mode;
 use std::fmt::Write as _;
 use std::process::Command;
@@ -109,50 +110,31 @@ fn capture(mode: Mode) -> Vec<(bool, Vec<u8>)> {
         ssap: t.as_bytes().to_vec(),
         psap: t.as_bytes().to_vec(),
     };
-    let mut a = Association::new(
+    let a = Association::new(
         Role::Initiator,
         Config::exchange(Build::Ex55Sp3, mode, addr("A"), addr("B")),
     );
-    let mut b = Association::new(
+    let b = Association::new(
         Role::Responder,
         Config::exchange(Build::Ex2000Sp3, mode, addr("B"), Address::default()),
     );
-    let mut writes = Vec::new();
-    let shuttle = |a: &mut Association, b: &mut Association, w: &mut Vec<(bool, Vec<u8>)>| {
-        for _ in 0..10_000 {
-            let x = a.transmit();
-            if !x.is_empty() {
-                b.receive(&x);
-                w.push((true, x));
-            }
-            let y = b.transmit();
-            if !y.is_empty() {
-                a.receive(&y);
-                w.push((false, y));
-            }
-            let bind = std::iter::from_fn(|| b.poll_event())
-                .any(|e| matches!(e, Event::BindRequest { .. }));
-            if bind {
-                b.accept_bind(&p1_bind(b"RESPONDER"));
-            }
-            while a.poll_event().is_some() {}
-            if a.transmit_pending() == 0 && b.transmit_pending() == 0 {
-                break;
-            }
-        }
-    };
-    a.bind(&p1_bind(b"INITIATOR"));
-    shuttle(&mut a, &mut b, &mut writes);
+    let mut p = Pair::new(a, b, 1, usize::MAX).recording();
+    p.a.bind(&p1_bind(b"INITIATOR"));
+    p.pump(10_000).expect("quiescent");
+    assert!(matches!(p.b_events.as_slice(), [Event::BindRequest { .. }]));
+    p.b.accept_bind(&p1_bind(b"RESPONDER"));
+    p.pump(10_000).expect("quiescent");
     if mode == Mode::Normal {
         // Wireshark 4.0 has no X.410-1984-mode data path: packet-pres-template.c dissect_ppdu
         // parses every S-DATA as presentation User-data, so X.410 transfers are checked by our own
         // decoder only; their connect, accept and release phases are checked here.
-        a.transfer(p1_message(b"hello"));
-        a.transfer(p1_message(&vec![b'x'; 40_000]));
+        p.a.transfer(p1_message(b"hello"));
+        p.a.transfer(p1_message(&vec![b'x'; 40_000]));
     }
-    a.release();
-    shuttle(&mut a, &mut b, &mut writes);
-    writes
+    p.a.release();
+    p.pump(10_000).expect("quiescent");
+    assert_eq!(p.b_events.last(), Some(&Event::Released));
+    p.writes.take().unwrap_or_default()
 }
 
 fn to_text2pcap(writes: &[(bool, Vec<u8>)]) -> String {
