@@ -12,6 +12,7 @@ pub mod ber_decode;
 pub mod bufmgr_ops;
 pub mod lpi_decode;
 pub mod osi;
+pub mod p1_decode;
 
 use mta_build::Build;
 use std::path::{Path, PathBuf};
@@ -111,6 +112,11 @@ pub const TARGETS: &[Target] = &[
         name: "association",
         run: osi::association,
         seeds: osi::association_seeds,
+    },
+    Target {
+        name: "p1_decode",
+        run: p1_decode::run_bytes,
+        seeds: p1_decode::seeds,
     },
 ];
 

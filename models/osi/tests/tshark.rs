@@ -27,64 +27,14 @@ fn cat(parts: &[Vec<u8>]) -> Vec<u8> {
     parts.concat()
 }
 
-fn gdi() -> Vec<u8> {
-    tlv(
-        0x63,
-        &cat(&[tlv(0x61, &tlv(0x13, b"US")), tlv(0x62, &tlv(0x13, b" "))]),
-    )
-}
-
-fn or_name(surname: &[u8]) -> Vec<u8> {
-    tlv(
-        0x60,
-        &tlv(
-            0x30,
-            &cat(&[
-                tlv(0x61, &tlv(0x13, b"US")),
-                tlv(0x62, &tlv(0x13, b" ")),
-                tlv(0xa2, &tlv(0x13, b"LAB")),
-                tlv(0x83, b"MTALAB"),
-                tlv(0xa5, &tlv(0x80, surname)),
-            ]),
-        ),
-    )
-}
-
-/// A small but complete X.411 MTS-APDU (message) for the P1 dissector.
+/// A P1 message built by `mta-p1` (so Wireshark checks that encoder too) whose content is an
+/// X.420 (1984, P2) IPM with this-IPM and one IA5 text body part.
 pub fn p1_message(body: &[u8]) -> Vec<u8> {
-    let envelope = tlv(
-        0x31,
-        &cat(&[
-            tlv(0x64, &cat(&[gdi(), tlv(0x16, b"mtalab-1")])),
-            or_name(b"Sender"),
-            tlv(0x46, &[0x02]),
-            tlv(
-                0x69,
-                &tlv(
-                    0x30,
-                    &cat(&[
-                        gdi(),
-                        tlv(
-                            0x31,
-                            &cat(&[tlv(0x80, b"261123120000Z"), tlv(0x82, &[0x00])]),
-                        ),
-                    ]),
-                ),
-            ),
-            tlv(
-                0xa2,
-                &tlv(
-                    0x31,
-                    &cat(&[
-                        or_name(b"Recipient"),
-                        tlv(0x80, &[0x01]),
-                        tlv(0x81, &[0x00, 0x80]),
-                    ]),
-                ),
-            ),
-        ]),
-    );
-    // Content: an X.420 (1984, P2) IPM with a heading holding this-IPM and one IA5 text body part.
+    use mta_p1::{
+        Apdu, ContentType, Envelope, GlobalDomainIdentifier, MtsIdentifier, OrName, Recipient,
+        TraceElement,
+    };
+    let gdi = GlobalDomainIdentifier::new("US", " ", Some("LAB"));
     let ipm = tlv(
         0xa0,
         &cat(&[
@@ -92,15 +42,39 @@ pub fn p1_message(body: &[u8]) -> Vec<u8> {
             tlv(0x30, &tlv(0xa0, &cat(&[tlv(0x31, &[]), tlv(0x16, body)]))),
         ]),
     );
-    tlv(0xa0, &cat(&[envelope, tlv(0x04, &ipm)]))
+    Apdu::Message {
+        envelope: Envelope {
+            id: MtsIdentifier::new(gdi.clone(), "mtalab-1"),
+            originator: OrName::simple("US", " ", "LAB", "MTALAB", "Sender"),
+            original_eits: None,
+            content_type: ContentType::BuiltIn(2),
+            content_identifier: None,
+            priority: None,
+            per_message_indicators: None,
+            deferred_delivery: None,
+            content_length: None,
+            bilateral: None,
+            trace: vec![TraceElement {
+                domain: gdi,
+                arrival: "261123120000Z".into(),
+                routing_action: 0,
+                attempted: None,
+                other: Vec::new(),
+            }],
+            extensions: None,
+            recipients: vec![Recipient::responsible(
+                OrName::simple("US", " ", "LAB", "MTALAB", "Recipient"),
+                1,
+            )],
+        },
+        content: ipm,
+    }
+    .emit()
 }
 
-/// MTABindArgument, authenticated: initiator name and simple password.
+/// MTABindArgument, authenticated: initiator name and simple password (`mta-p1`).
 pub fn p1_bind(name: &[u8]) -> Vec<u8> {
-    tlv(
-        0xa1,
-        &cat(&[tlv(0x80, name), tlv(0xa1, &tlv(0x16, b"secret"))]),
-    )
+    mta_p1::Bind::simple(std::str::from_utf8(name).unwrap(), "secret").emit()
 }
 
 /// Run one association and return the TCP writes as (from initiator?, octets), in order.
