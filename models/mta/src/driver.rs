@@ -1,0 +1,619 @@
+//! The MTA's TCP/IP driver ("BASE IL TCP/IP DRVR") and its network service interface (NSI) side:
+//! sockets on control blocks, RFC 1006 framing, the per-block state machine, the pending-TPDU queue
+//! and sockets recovery (KB Q182619), the remote-disconnect event sequence (KB Q151626) and the
+//! internal messages to POP4 (models/lpi).
+//!
+//! Sans-IO: socket events and ticks in; [`SocketAction`]s, internal messages (buffer-manager
+//! buffers) for POP4 and event-log entries out.
+//!
+//! **Control-block states** (numbering ours, chosen so that KB Q151626's "state 2" is what it
+//! plausibly was: a CC sent and no session connect seen yet): 1 awaiting CR, 2 CC sent, 3 data
+//! transfer, 4 closing, 5 connecting, 6 CR sent, 7 recovering.
+//!
+//! **Sockets recovery (Q182619).** An outbound connection that fails after it was established
+//! (reset 10054, 10060) is *recovered*: the block stays allocated, the driver keeps accepting TPDUs
+//! for it into its pending queue (bounded by the build's `tcp_pending_tpdu_queue`, one element per
+//! TPDU), and reconnects after `tcp_recovery_interval_ms`, replaying the CR and the queue. When that
+//! reconnect is refused (10061) the driver logs 9215 and re-stages the queue for the next attempt
+//! with one buffer request for the whole queue plus the reconnect CR. Queue capacity and the buffer
+//! manager's per-request limit are build constants, so with a full queue the request is exactly one
+//! over the limit: 30/30 on 4.0 and 5.0, 29/29 on 5.5 → fatal 9404. From 5.5 SP2 the re-staging
+//! adds one thing: it splits the request into chunks within the limit
+//! (`tcp_recovery_splits_buffer_request`).
+
+use mta_bufmgr::{
+    BufferError, BufferHandle, BufferManager, Component, ControlBlockId, ControlBlockTable,
+    Direction,
+};
+use mta_build::Profile;
+use mta_eventlog::{Event, EventLog, catalogue};
+use mta_lpi::{Interface, Lpi, MessageType};
+use mta_osi::cotp;
+use mta_osi::tpkt::{Reassembler, ReservedPolicy};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Winsock error numbers the model uses.
+pub mod winsock {
+    /// WSAECONNREFUSED.
+    pub const CONNREFUSED: u32 = 10061;
+    /// WSAETIMEDOUT.
+    pub const TIMEDOUT: u32 = 10060;
+    /// WSAECONNRESET.
+    pub const CONNRESET: u32 = 10054;
+}
+
+/// Reconnect attempts before a recovered connection is given up (our choice).
+pub const MAX_RECOVERY_ATTEMPTS: u32 = 3;
+
+/// Where a connection goes or comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Remote {
+    /// Host name or address text.
+    pub host: String,
+    /// TCP port (102).
+    pub port: u16,
+    /// Locality number the driver reports in 2036 (ours: 1–3 are the local services, remote MTAs
+    /// are numbered from 4 in connector order — KB Q151626's foreign MTA is locality 4).
+    pub locality: u32,
+}
+
+/// Control-block state (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CbState {
+    /// 1: accepted, waiting for the CR.
+    AwaitCr = 1,
+    /// 2: CC sent, waiting for the first data.
+    CcSent = 2,
+    /// 3: data transfer.
+    Transfer = 3,
+    /// 4: the socket is gone; waiting for POP4 to release the block.
+    Closing = 4,
+    /// 5: outbound connect() in progress.
+    Connecting = 5,
+    /// 6: CR sent, waiting for the CC.
+    CrSent = 6,
+    /// 7: sockets recovery in progress.
+    Recovering = 7,
+}
+
+/// What the I/O adapter must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocketAction {
+    /// Open a TCP connection for this block.
+    Connect {
+        /// Block.
+        cb: ControlBlockId,
+        /// Destination.
+        remote: Remote,
+    },
+    /// Write octets.
+    Send {
+        /// Block.
+        cb: ControlBlockId,
+        /// Octets.
+        bytes: Vec<u8>,
+    },
+    /// Close the socket.
+    Close {
+        /// Block.
+        cb: ControlBlockId,
+    },
+    /// Close an accepted socket the model could not take (no free inbound block).
+    Refuse {
+        /// The adapter's connection number.
+        conn: u64,
+    },
+}
+
+/// Why the driver refused a TPDU from upper layers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The pending queue of a block in recovery is full (flow control; retry later).
+    #[error("pending TPDU queue full")]
+    Busy,
+    /// No such live block.
+    #[error("no live control block")]
+    NoBlock,
+    /// The buffer manager refused.
+    #[error(transparent)]
+    Buffer(#[from] BufferError),
+}
+
+#[derive(Debug)]
+struct Cb {
+    id: ControlBlockId,
+    direction: Direction,
+    state: CbState,
+    remote: Remote,
+    rx: Reassembler,
+    queue: VecDeque<BufferHandle>,
+    cr: Option<Vec<u8>>,
+    attempts: u32,
+    reconnect_at: Option<u64>,
+    peer_sent_dr: bool,
+}
+
+/// Counters of trigger conditions and outcomes (ARCHITECTURE.md "trigger counters").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DriverCounters {
+    /// Q182619 trigger: a refused reconnect while the pending queue was full.
+    pub refused_reconnect_with_full_queue: u64,
+    /// Reconnects refused (any queue length).
+    pub refused_reconnects: u64,
+    /// Connections accepted by the adapter that the model refused (no inbound block).
+    pub refused_inbound: u64,
+    /// Remote disconnects without a DR (abnormal).
+    pub abnormal_remote_disconnects: u64,
+    /// TPDUs refused with Busy.
+    pub busy: u64,
+}
+
+/// The TCP driver + NSI.
+#[derive(Debug)]
+pub struct TcpDriver {
+    profile: Profile,
+    table: ControlBlockTable,
+    cbs: BTreeMap<u16, Cb>,
+    actions: Vec<SocketAction>,
+    to_pop4: VecDeque<BufferHandle>,
+    fatal: Option<Event>,
+    /// Trigger counters.
+    pub counters: DriverCounters,
+}
+
+fn lpi_of(id: ControlBlockId) -> Lpi {
+    Lpi::new(Interface::TcpIp.number(), id.generation, id.index)
+}
+
+fn split_tpkts(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 4 {
+        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]])).clamp(4, rest.len());
+        out.push(&rest[..len]);
+        rest = &rest[len..];
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+impl TcpDriver {
+    /// A driver with the build's control-block table.
+    pub fn new(profile: &Profile) -> Self {
+        TcpDriver {
+            profile: *profile,
+            table: ControlBlockTable::for_profile(profile),
+            cbs: BTreeMap::new(),
+            actions: Vec::new(),
+            to_pop4: VecDeque::new(),
+            fatal: None,
+            counters: DriverCounters::default(),
+        }
+    }
+
+    /// The control-block table (POP4's LPI decoder resolves against it).
+    pub fn table(&self) -> &ControlBlockTable {
+        &self.table
+    }
+    /// Socket actions produced since the last call.
+    pub fn take_actions(&mut self) -> Vec<SocketAction> {
+        std::mem::take(&mut self.actions)
+    }
+    /// Next internal message for POP4.
+    pub fn pop_for_pop4(&mut self) -> Option<BufferHandle> {
+        self.to_pop4.pop_front()
+    }
+    /// Put an internal message back at the front (POP4's queue was full).
+    pub fn unpop_for_pop4(&mut self, h: BufferHandle) {
+        self.to_pop4.push_front(h);
+    }
+    /// The fatal event that terminated the MTA, if any.
+    pub fn fatal(&self) -> Option<&Event> {
+        self.fatal.as_ref()
+    }
+    /// State of a live block.
+    pub fn state(&self, lpi: Lpi) -> Option<CbState> {
+        self.cb_for(lpi).map(|c| c.state)
+    }
+    /// Live blocks.
+    pub fn live_blocks(&self) -> usize {
+        self.cbs.len()
+    }
+    /// Pending TPDUs queued on a block.
+    pub fn queued(&self, lpi: Lpi) -> usize {
+        self.cb_for(lpi).map_or(0, |c| c.queue.len())
+    }
+
+    fn cb_for(&self, lpi: Lpi) -> Option<&Cb> {
+        self.cbs.get(&lpi.index).filter(|c| {
+            c.id.generation == lpi.generation && lpi.interface == Interface::TcpIp.number()
+        })
+    }
+    fn cb_mut(&mut self, cb: ControlBlockId) -> Option<&mut Cb> {
+        self.cbs.get_mut(&cb.index).filter(|c| c.id == cb)
+    }
+
+    fn post(&mut self, bm: &mut BufferManager, t: MessageType, cb: ControlBlockId, data: &[u8]) {
+        match mta_lpi::encode_into_buffer(bm, Component::Nsi, t, lpi_of(cb), false, data) {
+            Ok(h) => self.to_pop4.push_back(h),
+            Err(e) => tracing::warn!(%cb, error = %e, "NSI could not allocate an internal message"),
+        }
+    }
+
+    /// The adapter accepted connection `conn` from `remote`: allocate an inbound block.
+    pub fn accepted(&mut self, conn: u64, remote: Remote) -> Option<ControlBlockId> {
+        let Ok(id) = self.table.allocate(Direction::Inbound) else {
+            self.counters.refused_inbound += 1;
+            self.actions.push(SocketAction::Refuse { conn });
+            return None;
+        };
+        self.cbs.insert(
+            id.index,
+            Cb {
+                id,
+                direction: Direction::Inbound,
+                state: CbState::AwaitCr,
+                remote,
+                rx: Reassembler::new(ReservedPolicy::Ignore),
+                queue: VecDeque::new(),
+                cr: None,
+                attempts: 0,
+                reconnect_at: None,
+                peer_sent_dr: false,
+            },
+        );
+        Some(id)
+    }
+
+    /// POP4 asks for an outbound connection; returns its LPI.
+    pub fn connect(&mut self, remote: Remote) -> Option<Lpi> {
+        let id = self.table.allocate(Direction::Outbound).ok()?;
+        self.actions.push(SocketAction::Connect {
+            cb: id,
+            remote: remote.clone(),
+        });
+        self.cbs.insert(
+            id.index,
+            Cb {
+                id,
+                direction: Direction::Outbound,
+                state: CbState::Connecting,
+                remote,
+                rx: Reassembler::new(ReservedPolicy::Ignore),
+                queue: VecDeque::new(),
+                cr: None,
+                attempts: 0,
+                reconnect_at: None,
+                peer_sent_dr: false,
+            },
+        );
+        Some(lpi_of(id))
+    }
+
+    /// connect() completed.
+    pub fn connected(&mut self, bm: &mut BufferManager, cb: ControlBlockId) {
+        let Some(c) = self.cb_mut(cb) else { return };
+        let recovering = c.state == CbState::Recovering;
+        c.state = if recovering {
+            CbState::Transfer
+        } else {
+            CbState::CrSent
+        };
+        c.attempts = 0;
+        let mut out = Vec::new();
+        if recovering && let Some(cr) = c.cr.clone() {
+            mta_osi::tpkt::Writer::conforming().write(
+                &mut out,
+                &cr,
+                mta_osi::tpkt::SendFlags::NONE,
+            );
+        }
+        let queued: Vec<BufferHandle> = c.queue.drain(..).collect();
+        for h in queued {
+            if let Ok(tpdu) = bm.to_vec(h) {
+                mta_osi::tpkt::Writer::conforming().write(
+                    &mut out,
+                    &tpdu,
+                    mta_osi::tpkt::SendFlags::NONE,
+                );
+            }
+            let _ = bm.release(h);
+        }
+        if !out.is_empty() {
+            self.actions.push(SocketAction::Send { cb, bytes: out });
+        }
+        if !recovering {
+            self.post(bm, MessageType::ConnectConfirm, cb, &[]);
+        }
+    }
+
+    /// POP4 (or the MTA) hands a TSDU's TPKT-framed octets to a block.
+    pub fn send(
+        &mut self,
+        bm: &mut BufferManager,
+        lpi: Lpi,
+        bytes: &[u8],
+    ) -> Result<(), SendError> {
+        let id = self.cb_for(lpi).ok_or(SendError::NoBlock)?.id;
+        let cap = self.profile.tcp_pending_tpdu_queue as usize;
+        let c = self.cbs.get_mut(&id.index).expect("checked above");
+        let frames = split_tpkts(bytes);
+        for f in &frames {
+            match f.get(5) {
+                Some(&cotp::code::CR) => c.cr = Some(f[4..].to_vec()),
+                Some(&cotp::code::CC) if c.state == CbState::AwaitCr => c.state = CbState::CcSent,
+                _ => {}
+            }
+        }
+        match c.state {
+            CbState::Recovering | CbState::Connecting => {
+                if c.queue.len() + frames.len() > cap {
+                    self.counters.busy += 1;
+                    return Err(SendError::Busy);
+                }
+                for f in frames {
+                    let tpdu = f.get(4..).unwrap_or_default();
+                    let h = bm.request_for_len(Component::TcpDriver, tpdu.len())?;
+                    bm.fill(h, tpdu)?;
+                    c.queue.push_back(h);
+                }
+            }
+            CbState::Closing => return Err(SendError::NoBlock),
+            _ => self.actions.push(SocketAction::Send {
+                cb: id,
+                bytes: bytes.to_vec(),
+            }),
+        }
+        Ok(())
+    }
+
+    /// Octets arrived on a block's socket.
+    pub fn received(&mut self, bm: &mut BufferManager, cb: ControlBlockId, bytes: &[u8]) {
+        let Some(c) = self.cb_mut(cb) else { return };
+        c.rx.push(bytes);
+        let mut frames = Vec::new();
+        while let Ok(Some(f)) = c.rx.next_frame() {
+            frames.push(f);
+        }
+        for f in frames {
+            let c = self.cb_mut(cb).expect("live");
+            let code = f.tpdu.get(1).copied();
+            let mut framed = Vec::with_capacity(f.tpdu.len() + 4);
+            framed.extend_from_slice(&[3, f.reserved]);
+            framed.extend_from_slice(&((f.tpdu.len() + 4) as u16).to_be_bytes());
+            framed.extend_from_slice(&f.tpdu);
+            let t = match (c.state, code) {
+                (CbState::AwaitCr, Some(cotp::code::CR)) => MessageType::ConnectIndication,
+                (_, Some(cotp::code::DR)) => {
+                    c.peer_sent_dr = true;
+                    MessageType::DataIndication
+                }
+                (CbState::CcSent, _) | (CbState::CrSent, Some(cotp::code::CC)) => {
+                    c.state = CbState::Transfer;
+                    MessageType::DataIndication
+                }
+                _ => MessageType::DataIndication,
+            };
+            self.post(bm, t, cb, &framed);
+        }
+    }
+
+    /// recv() returned 0 (or the socket was reset): the peer closed the connection.
+    pub fn remote_closed(
+        &mut self,
+        bm: &mut BufferManager,
+        log: &mut EventLog,
+        now: u64,
+        cb: ControlBlockId,
+        socket_error: u32,
+    ) {
+        let p = self.profile;
+        let Some(c) = self.cb_mut(cb) else { return };
+        if c.state == CbState::Closing {
+            return;
+        }
+        let outbound_established =
+            c.direction == Direction::Outbound && c.state == CbState::Transfer;
+        if socket_error != 0 && outbound_established {
+            // Sockets recovery (Q182619): keep the block and its queue, reconnect later.
+            c.state = CbState::Recovering;
+            c.reconnect_at = Some(now + p.tcp_recovery_interval_ms);
+            log.log(catalogue::receive_socket_closed(
+                &p,
+                cb.index,
+                socket_error,
+                now,
+            ));
+            return;
+        }
+        let orderly = c.peer_sent_dr;
+        let state = c.state;
+        let locality = c.remote.locality;
+        let cb_type = if c.direction == Direction::Inbound {
+            1
+        } else {
+            2
+        };
+        c.state = CbState::Closing;
+        if !orderly {
+            self.counters.abnormal_remote_disconnects += 1;
+            log.log(catalogue::receive_socket_closed(
+                &p,
+                cb.index,
+                socket_error,
+                now,
+            ));
+            log.log(catalogue::remote_transport_disconnect(
+                &p, cb.index, cb_type, now,
+            ));
+            let others = self
+                .cbs
+                .values()
+                .filter(|o| {
+                    o.id != cb && o.remote.locality == locality && o.state != CbState::Closing
+                })
+                .count();
+            if others == 0 {
+                log.log(catalogue::lost_connections_to_locality(&p, locality, now));
+            }
+        }
+        // The receive side posts the driver-internal Receive Closed message to the block's state
+        // machine. Its table handles it in data transfer and while closing; any other state is
+        // unexpected (NMI9225, KB Q151626: "Bad message type 769 for socket CB 1 in state 2").
+        if !orderly && !matches!(state, CbState::Transfer) {
+            log.log(catalogue::bad_message_type(
+                &p,
+                MessageType::ReceiveClosed.code(),
+                cb.index,
+                state as u8,
+                now,
+            ));
+        }
+        self.post(bm, MessageType::CloseRequest, cb, &[]);
+    }
+
+    /// connect() failed with a Winsock error.
+    pub fn connect_failed(
+        &mut self,
+        bm: &mut BufferManager,
+        log: &mut EventLog,
+        now: u64,
+        cb: ControlBlockId,
+        winsock_error: u32,
+    ) {
+        let p = self.profile;
+        let Some(c) = self.cb_mut(cb) else { return };
+        if c.state != CbState::Recovering {
+            // A first connect that fails: nothing to recover; POP4 learns it from a Close Request.
+            c.state = CbState::Closing;
+            let queued: Vec<BufferHandle> = c.queue.drain(..).collect();
+            for h in queued {
+                let _ = bm.release(h);
+            }
+            log.log(catalogue::sockets_connect_error(
+                &p,
+                winsock_error,
+                cb.index,
+                now,
+            ));
+            self.post(bm, MessageType::CloseRequest, cb, &[]);
+            return;
+        }
+        log.log(catalogue::sockets_connect_error(
+            &p,
+            winsock_error,
+            cb.index,
+            now,
+        ));
+        let full = c.queue.len() >= p.tcp_pending_tpdu_queue as usize;
+        c.attempts += 1;
+        self.counters.refused_reconnects += 1;
+        if full {
+            self.counters.refused_reconnect_with_full_queue += 1;
+        }
+        if let Err(BufferError::IllegalRequest {
+            headers, elements, ..
+        }) = self.restage(bm, cb)
+        {
+            let ev = catalogue::illegal_buffer_request(&p, headers, elements, now);
+            log.log(ev.clone());
+            self.fatal = Some(ev);
+            return;
+        }
+        let c = self.cb_mut(cb).expect("live");
+        if c.attempts >= MAX_RECOVERY_ATTEMPTS {
+            c.state = CbState::Closing;
+            c.reconnect_at = None;
+            let queued: Vec<BufferHandle> = c.queue.drain(..).collect();
+            for h in queued {
+                let _ = bm.release(h);
+            }
+            self.post(bm, MessageType::CloseRequest, cb, &[]);
+        } else {
+            c.reconnect_at = Some(now + p.tcp_recovery_interval_ms);
+        }
+    }
+
+    /// Re-stage the pending queue plus the reconnect CR into fresh buffers for the next attempt.
+    fn restage(&mut self, bm: &mut BufferManager, cb: ControlBlockId) -> Result<(), BufferError> {
+        let split = self.profile.tcp_recovery_splits_buffer_request;
+        let limit = bm
+            .limits()
+            .max_headers_per_request
+            .min(bm.limits().max_elements_per_request);
+        let c = self.cb_mut(cb).expect("live");
+        let n = c.queue.len() as u32 + 1; // the queue plus the reconnect CR
+        let mut fresh = Vec::with_capacity(n as usize);
+        if split {
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(limit);
+                match bm.request(Component::TcpDriver, k, k) {
+                    Ok(g) => fresh.extend(g),
+                    Err(e) => {
+                        for h in fresh {
+                            let _ = bm.release(h);
+                        }
+                        return Err(e);
+                    }
+                }
+                left -= k;
+            }
+        } else {
+            fresh = bm.request(Component::TcpDriver, n, n)?;
+        }
+        // fresh[0] holds the CR; the rest take the queued TPDUs.
+        let cr = c.cr.clone().unwrap_or_default();
+        let _ = bm.fill(fresh[0], &cr);
+        let _ = bm.release(fresh[0]);
+        let old: Vec<BufferHandle> = c.queue.drain(..).collect();
+        for (h, new) in old.into_iter().zip(fresh.into_iter().skip(1)) {
+            if let Ok(v) = bm.to_vec(h) {
+                let _ = bm.fill(new, &v);
+            }
+            let _ = bm.release(h);
+            c.queue.push_back(new);
+        }
+        Ok(())
+    }
+
+    /// POP4 asked to close a block (Disconnect Request) or released it after a Close Request.
+    pub fn release(&mut self, bm: &mut BufferManager, lpi: Lpi) {
+        let Some(id) = self.cb_for(lpi).map(|c| c.id) else {
+            return;
+        };
+        let c = self.cbs.remove(&id.index).expect("live");
+        for h in c.queue {
+            let _ = bm.release(h);
+        }
+        if c.state != CbState::Closing {
+            self.actions.push(SocketAction::Close { cb: id });
+        }
+        let _ = self.table.release(id);
+    }
+
+    /// Timers: reconnect recovered blocks whose interval has passed.
+    pub fn tick(&mut self, now: u64) {
+        let due: Vec<ControlBlockId> = self
+            .cbs
+            .values()
+            .filter(|c| c.state == CbState::Recovering && c.reconnect_at.is_some_and(|t| t <= now))
+            .map(|c| c.id)
+            .collect();
+        for id in due {
+            let c = self.cbs.get_mut(&id.index).expect("live");
+            c.reconnect_at = None;
+            self.actions.push(SocketAction::Connect {
+                cb: id,
+                remote: c.remote.clone(),
+            });
+        }
+    }
+
+    /// Earliest timer.
+    pub fn deadline(&self) -> Option<u64> {
+        self.cbs.values().filter_map(|c| c.reconnect_at).min()
+    }
+}

@@ -1,0 +1,7 @@
+//! The MTA core, sans-IO: the TCP driver and NSI ([`driver`]), POP4 ([`pop4`]), with the KB defects
+//! as build-switched code paths in the components the KBs name. Everything is driven by socket
+//! events, timer ticks and operator actions; it emits socket actions, event-log entries and
+//! association events. Build behaviour comes only from `mta_build::Profile`.
+
+pub mod driver;
+pub mod pop4;
