@@ -268,6 +268,10 @@ build_table! {
     /// X.25 window size in packets.
     Tunable x25_window: u8 = [2, 2, 2, 2, 2, 2, 2, 2],
         source = "ITU-T X.25 default window size (2)";
+    /// Packets the X.25 transport's shared receive queue holds (all virtual circuits together).
+    Tunable x25_receive_queue_packets: u32 = [8, 8, 8, 8, 8, 8, 8, 8],
+        source = "our choice (a card buffer of 8 default-size packets; Q225157's \"heavy message \
+                  traffic\" is more circuits than it can hold windows for)";
 
     // ---------------------------------------------------------------- event log
     /// Text framing of the event log.

@@ -218,6 +218,67 @@ pub fn incorrect_lpi(p: &Profile, lpi: (u16, u16, u16), cb: u16, at_ms: u64) -> 
     )
 }
 
+/// 9331 "A malformed buffer was received from the X.25 transport…" — ours (KB Q225157 says only
+/// that SP3 stops passing the invalid data up; it quotes no event). Logged by the X.25 adapter of
+/// 5.5 SP3 and later when it drops such a buffer and clears the circuit.
+pub fn malformed_transport_buffer(
+    p: &Profile,
+    circuit: u16,
+    declared: usize,
+    actual: usize,
+    at_ms: u64,
+) -> Event {
+    event(
+        9331,
+        EventType::Warning,
+        12,
+        "Interface",
+        ComponentTag {
+            name: "BASE X.25 DRVR",
+            number: p.tag_tcpip_driver,
+            proc_id: None,
+        },
+        vec![format!(
+            "A malformed buffer was received from the X.25 transport and discarded. Circuit \
+             {circuit}, declared length {declared}, data length {actual}. The connection will be \
+             cleared."
+        )],
+        at_ms,
+    )
+}
+
+/// 9301 "A connection was refused: the calling address matches no connector" — ours (KB Q197378
+/// names the event, 9301, but does not quote its text).
+pub fn unknown_caller(p: &Profile, address: &str, at_ms: u64) -> Event {
+    event(
+        9301,
+        EventType::Warning,
+        12,
+        "Interface",
+        il_tcp(p, None),
+        vec![format!(
+            "An incoming connection from {address} was refused: the address matches the stack \
+             address of no connector."
+        )],
+        at_ms,
+    )
+}
+
+/// 9302 "MTA bind refused: wrong password" — ours (no KB quotes it).
+pub fn bind_refused_password(p: &Profile, mta_name: &str, at_ms: u64) -> Event {
+    event(
+        9302,
+        EventType::Warning,
+        12,
+        "Security",
+        il_tcp(p, None),
+        vec![format!(
+            "The MTA {mta_name} tried to bind with a wrong password. The association was refused."
+        )],
+        at_ms,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     //! KB quotes, byte for byte. Where a KB wraps a line (Q182619 wraps "[BASE IL TCP/IP DRVR" and

@@ -4,4 +4,6 @@
 //! association events. Build behaviour comes only from `mta_build::Profile`.
 
 pub mod driver;
+pub mod fault;
 pub mod pop4;
+pub mod x25;

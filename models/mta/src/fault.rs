@@ -1,0 +1,67 @@
+//! Fault capture: run a model step, and if it panics (the model's "access violation") return the
+//! panic message together with the stack of tracing spans that were entered when it happened — the
+//! layer stack a finding records (KB Q225157's `oppsin → … → oppsscnc`).
+//!
+//! [`SpanStack`] is a `tracing-subscriber` layer that keeps, per thread, the names of the entered
+//! spans; while a thread unwinds, the first exit snapshots the stack before it shrinks.
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use tracing::Subscriber;
+use tracing::span::Id;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+thread_local! {
+    static STACK: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+    static AT_FAULT: RefCell<Option<Vec<&'static str>>> = const { RefCell::new(None) };
+}
+
+/// The span-stack recorder layer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpanStack;
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanStack {
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            STACK.with(|s| s.borrow_mut().push(span.name()));
+        }
+    }
+    fn on_exit(&self, _id: &Id, _ctx: Context<'_, S>) {
+        STACK.with(|s| {
+            let mut s = s.borrow_mut();
+            if std::thread::panicking() {
+                AT_FAULT.with(|f| {
+                    let mut f = f.borrow_mut();
+                    if f.is_none() {
+                        *f = Some(s.clone());
+                    }
+                });
+            }
+            s.pop();
+        });
+    }
+}
+
+/// A model fault: what panicked and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// Panic message.
+    pub message: String,
+    /// Entered spans, outermost first (empty if no [`SpanStack`] layer was installed).
+    pub spans: Vec<&'static str>,
+}
+
+/// Run `f`; a panic becomes a [`Fault`].
+pub fn catch_fault<T>(f: impl FnOnce() -> T) -> Result<T, Fault> {
+    AT_FAULT.with(|a| *a.borrow_mut() = None);
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
+            .unwrap_or_else(|| "non-string panic".into());
+        let spans = AT_FAULT.with(|a| a.borrow_mut().take()).unwrap_or_default();
+        Fault { message, spans }
+    })
+}
