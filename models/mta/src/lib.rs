@@ -3,6 +3,7 @@
 //! events, timer ticks and operator actions; it emits socket actions, event-log entries and
 //! association events. Build behaviour comes only from `mta_build::Profile`.
 
+pub mod connector;
 pub mod driver;
 pub mod fault;
 pub mod pop4;
