@@ -11,6 +11,7 @@
 pub mod ber_decode;
 pub mod bufmgr_ops;
 pub mod lpi_decode;
+pub mod mta;
 pub mod osi;
 pub mod p1_decode;
 
@@ -64,6 +65,15 @@ pub struct Target {
     pub run: fn(Build, &[u8]) -> Result<&'static str, Failure>,
     /// Meaningful seed inputs, (file name, bytes), committed under `corpora/fuzz/<name>/`.
     pub seeds: fn() -> Vec<(&'static str, Vec<u8>)>,
+    /// Expected outcome (data, not model behaviour): whether every input must pass on a build
+    /// with this profile. `false` where the target's oracle can fire on a KB defect of that build;
+    /// findings there are expected and reported, not failures of the campaign.
+    pub clean_on: fn(&mta_build::Profile) -> bool,
+}
+
+/// For targets that must pass on every build.
+pub fn always_clean(_: &mta_build::Profile) -> bool {
+    true
 }
 
 /// Every fuzz target, in one table (as TigerBeetle's `fuzz_tests.zig`).
@@ -72,51 +82,82 @@ pub const TARGETS: &[Target] = &[
         name: "bufmgr_ops",
         run: bufmgr_ops::run_bytes,
         seeds: bufmgr_ops::seeds,
+        clean_on: always_clean,
     },
     Target {
         name: "ber_decode",
         run: ber_decode::run_bytes,
         seeds: ber_decode::seeds,
+        clean_on: always_clean,
     },
     Target {
         name: "lpi_decode",
         run: lpi_decode::run_bytes,
         seeds: lpi_decode::seeds,
+        clean_on: always_clean,
     },
     Target {
         name: "tpkt_stream",
         run: osi::tpkt_stream,
         seeds: osi::tpkt_stream_seeds,
+        clean_on: always_clean,
     },
     Target {
         name: "cotp_parse",
         run: osi::cotp_parse,
         seeds: osi::cotp_parse_seeds,
+        clean_on: always_clean,
     },
     Target {
         name: "session_parse",
         run: osi::session_parse,
         seeds: osi::session_parse_seeds,
+        clean_on: always_clean,
     },
     Target {
         name: "presentation_parse",
         run: osi::presentation_parse,
         seeds: osi::presentation_parse_seeds,
+        clean_on: always_clean,
     },
     Target {
         name: "rtse_parse",
         run: osi::rtse_parse,
         seeds: osi::rtse_parse_seeds,
+        clean_on: always_clean,
     },
     Target {
         name: "association",
         run: osi::association,
         seeds: osi::association_seeds,
+        clean_on: always_clean,
     },
     Target {
         name: "p1_decode",
         run: p1_decode::run_bytes,
         seeds: p1_decode::seeds,
+        clean_on: always_clean,
+    },
+    Target {
+        name: "driver_events",
+        run: mta::driver_events,
+        seeds: mta::driver_events_seeds,
+        // Q182619: 4.0 – 5.5 SP1 can die with 9404.
+        clean_on: |p| p.tcp_recovery_splits_buffer_request,
+    },
+    Target {
+        name: "nsi_pop4",
+        run: mta::nsi_pop4,
+        seeds: mta::nsi_pop4_seeds,
+        // Q811406: 2000 SP3 leaks control blocks.
+        clean_on: |p| p.pop4_bad_lpi_releases_control_block,
+    },
+    Target {
+        name: "x25_up",
+        run: mta::x25_up,
+        seeds: mta::x25_up_seeds,
+        // Q225157: 5.5 – 5.5 SP2 pass malformed buffers up (4.0/5.0 do not use that transport).
+        clean_on: |p| p.x25_adapter_validates_buffers || !p.x25_winsock_transport,
     },
 ];
 

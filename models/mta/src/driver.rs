@@ -205,6 +205,15 @@ impl TcpDriver {
     pub fn pop_for_pop4(&mut self) -> Option<BufferHandle> {
         self.to_pop4.pop_front()
     }
+    /// Fault injection for harnesses: post raw octets as an internal message to POP4, as a
+    /// misbehaving NSI would.
+    pub fn post_raw(&mut self, bm: &mut BufferManager, bytes: &[u8]) -> Result<(), BufferError> {
+        let h = bm.request_for_len(Component::Nsi, bytes.len())?;
+        bm.fill(h, bytes)?;
+        self.to_pop4.push_back(h);
+        Ok(())
+    }
+
     /// Put an internal message back at the front (POP4's queue was full).
     pub fn unpop_for_pop4(&mut self, h: BufferHandle) {
         self.to_pop4.push_front(h);

@@ -211,6 +211,7 @@ pub struct TransportCounters {
 #[derive(Debug)]
 pub struct WinsockX25 {
     capacity: usize,
+    counts_on_arrival: bool,
     queue: VecDeque<Packet>,
     assembling: BTreeMap<u16, Assembly>,
     /// Counters.
@@ -222,6 +223,9 @@ impl WinsockX25 {
     pub fn new(profile: &Profile) -> Self {
         WinsockX25 {
             capacity: profile.x25_receive_queue_packets as usize,
+            // 4.0 and 5.0 run over the vendor's own X.25 stack, which counts what it keeps
+            // (`x25_winsock_transport`); only the Winsock transport counts on arrival.
+            counts_on_arrival: profile.x25_winsock_transport,
             queue: VecDeque::new(),
             assembling: BTreeMap::new(),
             counters: TransportCounters::default(),
@@ -230,7 +234,9 @@ impl WinsockX25 {
 
     /// A packet arrives from the network (interrupt level).
     pub fn arrive(&mut self, p: Packet) {
-        if let Packet::Data { lcn, data, .. } = &p {
+        if let Packet::Data { lcn, data, .. } = &p
+            && self.counts_on_arrival
+        {
             // The length is accounted on arrival …
             self.assembling.entry(*lcn).or_default().declared += data.len();
         }
@@ -262,6 +268,9 @@ impl WinsockX25 {
                     }
                     a.expected_ps = (a.expected_ps + 1) & 7;
                     a.accepted += 1;
+                    if !self.counts_on_arrival {
+                        a.declared += data.len();
+                    }
                     a.chain.extend_from_slice(&data);
                     if !more {
                         self.counters.buffers += 1;

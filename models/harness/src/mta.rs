@@ -1,0 +1,342 @@
+//! Harnesses for the MTA core (`mta-mta`): `driver_events`, `nsi_pop4`, `x25_up`. Generic oracles
+//! only — no fatal event, buffer accounting zero at quiescence, no leaked control block, the
+//! listener still accepts, no fault in the stack. On the builds the KBs name these oracles can
+//! fire (the KB unit tests in models/mta show each one from a realistic sequence); each target's
+//! `clean_on` in the TARGETS table says on which builds a clean run is expected.
+
+use crate::Failure;
+use mta_bufmgr::{BufferManager, ControlBlockId};
+use mta_build::{Build, Profile};
+use mta_eventlog::EventLog;
+use mta_lpi::Lpi;
+use mta_mta::driver::{Remote, TcpDriver, winsock};
+use mta_mta::pop4::Pop4;
+use mta_mta::x25::{AdapterOutcome, Packet, WinsockX25, X25Adapter};
+use mta_osi::association::{Address, Association, Config, Role};
+use mta_osi::presentation::Mode;
+use mta_osi::tpkt::{SendFlags, Writer};
+
+fn tpkt(tpdu: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    Writer::conforming().write(&mut v, tpdu, SendFlags::NONE);
+    v
+}
+
+fn cb(l: Lpi) -> ControlBlockId {
+    ControlBlockId {
+        index: l.index,
+        generation: l.generation,
+    }
+}
+
+fn remote(locality: u32) -> Remote {
+    Remote {
+        host: "peer".into(),
+        port: 102,
+        locality,
+    }
+}
+
+fn quiesce(bm: &mut BufferManager, d: &mut TcpDriver, lpis: &[Lpi]) {
+    while let Some(h) = d.pop_for_pop4() {
+        let _ = bm.release(h);
+    }
+    for l in lpis {
+        d.release(bm, *l);
+    }
+}
+
+/// `driver_events`: 2-octet ops (socket results, TPDUs from upper layers, timers, recoveries) on
+/// one TCP driver. Oracles: no fatal event; buffer accounting zero once every block is released.
+pub fn driver_events(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    const T: &str = "driver_events";
+    let p = Profile::of(build);
+    let mut bm = BufferManager::for_profile(&p);
+    let mut log = EventLog::new("mta", p.event_era, 0);
+    let mut d = TcpDriver::new(&p);
+    let mut lpis: Vec<Lpi> = Vec::new();
+    let mut now = 0u64;
+    let mut conn = 0u64;
+    for op in input.chunks(2).take(512) {
+        let (o, a) = (op[0], op.get(1).copied().unwrap_or(0));
+        let pick = |lpis: &[Lpi]| (!lpis.is_empty()).then(|| lpis[usize::from(a) % lpis.len()]);
+        match o % 9 {
+            0 => {
+                if let Some(l) = d.connect(remote(4)) {
+                    let _ = d.send(&mut bm, l, &tpkt(&[0x06, 0xe0, 0, 0, 0, 1, 0]));
+                    lpis.push(l);
+                }
+            }
+            1 => {
+                if let Some(l) = pick(&lpis) {
+                    d.connected(&mut bm, cb(l));
+                }
+            }
+            2 => {
+                if let Some(l) = pick(&lpis) {
+                    let e = if a & 0x80 != 0 {
+                        winsock::TIMEDOUT
+                    } else {
+                        winsock::CONNREFUSED
+                    };
+                    d.connect_failed(&mut bm, &mut log, now, cb(l), e);
+                }
+            }
+            3 => {
+                if let Some(l) = pick(&lpis) {
+                    let mut dt = vec![0x02, 0xf0, 0x80];
+                    dt.resize(3 + usize::from(a) * 8, a);
+                    let _ = d.send(&mut bm, l, &tpkt(&dt));
+                }
+            }
+            4 => {
+                if let Some(l) = pick(&lpis) {
+                    let e = if a & 1 == 1 { winsock::CONNRESET } else { 0 };
+                    d.remote_closed(&mut bm, &mut log, now, cb(l), e);
+                }
+            }
+            5 => {
+                if let Some(l) = pick(&lpis) {
+                    let tpdu: &[u8] = match a % 3 {
+                        0 => &[0x06, 0xd0, 0, 1, 0, 2, 0],
+                        1 => &[0x02, 0xf0, 0x80, 1, 2, 3],
+                        _ => &[0x06, 0x80, 0, 1, 0, 2, 0],
+                    };
+                    d.received(&mut bm, cb(l), &tpkt(tpdu));
+                }
+            }
+            6 => {
+                now += u64::from(a) * 1000;
+                d.tick(now);
+            }
+            7 => {
+                conn += 1;
+                if let Some(id) = d.accepted(conn, remote(5)) {
+                    lpis.push(Lpi::new(1, id.generation, id.index));
+                }
+            }
+            _ => {
+                if let Some(l) = pick(&lpis) {
+                    d.release(&mut bm, l);
+                }
+            }
+        }
+        let _ = d.take_actions();
+        if let Some(f) = d.fatal() {
+            return Err(Failure::new(
+                T,
+                format!("fatal event {}: {}", f.id, f.lines.join(" / ")),
+            ));
+        }
+    }
+    quiesce(&mut bm, &mut d, &lpis);
+    if let Some(r) = bm.leak_report() {
+        return Err(Failure::new(
+            T,
+            format!("buffers outstanding at quiescence: {r:?}"),
+        ));
+    }
+    bm.check_invariants().map_err(|e| Failure::new(T, e))?;
+    Ok(if log.count(9215) > 0 {
+        "recovered"
+    } else {
+        "quiet"
+    })
+}
+
+/// `nsi_pop4`: 2-octet ops interleaving callers (connect + CR), POP4 ticks, caller hang-ups and
+/// raw internal-message octets. Oracles: after every caller has gone and POP4 has drained its
+/// queue, no control block is left, the listener still accepts, buffer accounting is zero.
+pub fn nsi_pop4(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    const T: &str = "nsi_pop4";
+    let p = Profile::of(build);
+    let mut bm = BufferManager::for_profile(&p);
+    let mut log = EventLog::new("mta", p.event_era, 0);
+    let mut d = TcpDriver::new(&p);
+    let mut pop4 = Pop4::new(
+        &p,
+        Config::exchange(build, Mode::X410, Address::default(), Address::default()),
+    );
+    let mut callers: Vec<ControlBlockId> = Vec::new();
+    let mut now = 0u64;
+    let mut conn = 0u64;
+    let mut rest = input;
+    while let [o, a, tail @ ..] = rest {
+        rest = tail;
+        match o % 4 {
+            0 => {
+                conn += 1;
+                if let Some(id) = d.accepted(conn, remote(5)) {
+                    let mut c = Association::new(
+                        Role::Initiator,
+                        Config::new(Mode::X410, Address::default(), Address::default()),
+                    );
+                    c.bind(&[]);
+                    d.received(&mut bm, id, &c.transmit());
+                    callers.push(id);
+                }
+            }
+            1 => {
+                now += u64::from(*a) * 10;
+                let _ = pop4.tick(&mut bm, &mut d, &mut log, now);
+            }
+            2 if !callers.is_empty() => {
+                let id = callers.remove(usize::from(*a) % callers.len());
+                d.remote_closed(&mut bm, &mut log, now, id, 0);
+            }
+            2 => {}
+            _ => {
+                let n = usize::from(*a).min(rest.len());
+                let _ = d.post_raw(&mut bm, &rest[..n]);
+                rest = &rest[n..];
+            }
+        }
+        let _ = d.take_actions();
+    }
+    for id in callers.drain(..) {
+        d.remote_closed(&mut bm, &mut log, now, id, 0);
+    }
+    for _ in 0..10_000 {
+        now += p.pop4_tick_ms;
+        let _ = pop4.tick(&mut bm, &mut d, &mut log, now);
+        let _ = d.take_actions();
+        if pop4.depth() == 0
+            && d.pop_for_pop4().is_none_or(|h| {
+                d.unpop_for_pop4(h);
+                false
+            })
+        {
+            break;
+        }
+    }
+    if d.live_blocks() != 0 {
+        return Err(Failure::new(
+            T,
+            format!(
+                "{} control blocks leaked after every caller left",
+                d.live_blocks()
+            ),
+        ));
+    }
+    conn += 1;
+    let Some(probe) = d.accepted(conn, remote(5)) else {
+        return Err(Failure::new(
+            T,
+            "the listener no longer accepts connections",
+        ));
+    };
+    d.remote_closed(&mut bm, &mut log, now, probe, 0);
+    while let Some(h) = d.pop_for_pop4() {
+        let _ = bm.release(h);
+    }
+    d.release(&mut bm, Lpi::new(1, probe.generation, probe.index));
+    if let Some(r) = bm.leak_report() {
+        return Err(Failure::new(
+            T,
+            format!("buffers outstanding at quiescence: {r:?}"),
+        ));
+    }
+    Ok(if pop4.counters.close_for_unknown_lpi > 0 {
+        "bad-lpi"
+    } else {
+        "clean"
+    })
+}
+
+/// `x25_up`: `[circuits][service period][connect-data lengths…]` — circuits calling at once
+/// through the third-party transport and the adapter into the session input path, with the
+/// transport serviced every `period` arrival rounds (window pressure). Oracle: no fault.
+pub fn x25_up(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    const T: &str = "x25_up";
+    let [n, period, lens @ ..] = input else {
+        return Ok("short");
+    };
+    let p = Profile::of(build);
+    let circuits = u16::from(*n % 24) + 1;
+    let period = usize::from(*period % 4) + 1;
+    let mut t = WinsockX25::new(&p);
+    let mut a = X25Adapter::new(&p);
+    let mut log = EventLog::new("mta", p.event_era, 0);
+    let calls: Vec<Vec<Packet>> = (0..circuits)
+        .map(|lcn| {
+            let len = usize::from(lens.get(usize::from(lcn)).copied().unwrap_or(40)) * 2;
+            let mut s = mta_osi::session::Session::new(mta_osi::session::Config::new(b"C"));
+            s.connect(b"", &vec![lcn as u8; len]);
+            Packet::segment(
+                lcn + 1,
+                &s.poll_tsdu().expect("CN"),
+                usize::from(p.x25_packet_size),
+                0,
+            )
+        })
+        .collect();
+    let window = usize::from(p.x25_window);
+    let mut round = 0;
+    while (0..calls.len()).any(|i| t.accepted(i as u16 + 1) < calls[i].len()) && round < 1000 {
+        for (i, c) in calls.iter().enumerate() {
+            let base = t.accepted(i as u16 + 1);
+            for pk in c.iter().skip(base).take(window) {
+                t.arrive(pk.clone());
+            }
+        }
+        round += 1;
+        if round % period == 0 {
+            let (bufs, _) = t.service();
+            for b in bufs {
+                match mta_mta::fault::catch_fault(|| a.deliver(&mut log, 0, &b)) {
+                    Err(f) => {
+                        return Err(Failure::new(
+                            T,
+                            format!("fault in the session input path: {}", f.message),
+                        ));
+                    }
+                    Ok(AdapterOutcome::Dropped { .. } | AdapterOutcome::Delivered(_)) => {}
+                }
+            }
+        }
+        // Unserviced rounds leave the peers' windows full; they resend from the first
+        // unacknowledged packet next round.
+    }
+    Ok(if t.counters.malformed_buffers > 0 {
+        "malformed-dropped"
+    } else {
+        "clean"
+    })
+}
+
+/// Seeds for the three targets.
+pub fn driver_events_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let mut recovery = vec![0, 0, 1, 0, 5, 0];
+    recovery.extend([3, 4].repeat(4));
+    recovery.extend([4, 1]);
+    recovery.extend([3, 4].repeat(6));
+    recovery.extend([6, 31, 2, 0, 6, 31, 1, 0]);
+    vec![
+        (
+            "connect-transfer-release",
+            vec![0, 0, 1, 0, 5, 0, 3, 10, 3, 20, 5, 2, 8, 0],
+        ),
+        ("reset-recover-refused-small-queue", recovery),
+        ("inbound-abnormal-close", vec![7, 0, 5, 0, 4, 0, 8, 0]),
+    ]
+}
+
+/// Seeds for `nsi_pop4`.
+pub fn nsi_pop4_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (
+            "callers-served",
+            vec![0, 0, 0, 0, 1, 0, 1, 10, 2, 0, 2, 0, 1, 10],
+        ),
+        ("late-caller", vec![1, 0, 0, 0, 2, 0, 1, 10, 1, 10]),
+        ("raw-message", vec![3, 4, 1, 2, 3, 4, 1, 10]),
+    ]
+}
+
+/// Seeds for `x25_up`.
+pub fn x25_up_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("three-calls-no-pressure", vec![2, 0, 40, 40, 40]),
+        ("many-calls-serviced-late", vec![11, 1, 150, 150, 150, 150]),
+    ]
+}
