@@ -34,6 +34,7 @@ fn remote(locality: u32) -> Remote {
         host: "peer".into(),
         port: 102,
         locality,
+        source: None,
     }
 }
 

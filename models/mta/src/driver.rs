@@ -55,6 +55,9 @@ pub struct Remote {
     /// Locality number the driver reports in 2036 (ours: 1–3 are the local services, remote MTAs
     /// are numbered from 4 in connector order — KB Q151626's foreign MTA is locality 4).
     pub locality: u32,
+    /// Outbound: the local address the socket is bound to (the connector's source-address choice,
+    /// KB Q197378). Inbound: the caller's address as the adapter saw it.
+    pub source: Option<String>,
 }
 
 /// Control-block state (see the module doc).
@@ -221,6 +224,10 @@ impl TcpDriver {
     /// The fatal event that terminated the MTA, if any.
     pub fn fatal(&self) -> Option<&Event> {
         self.fatal.as_ref()
+    }
+    /// The remote end of a live block.
+    pub fn remote(&self, lpi: Lpi) -> Option<&Remote> {
+        self.cb_for(lpi).map(|c| &c.remote)
     }
     /// State of a live block.
     pub fn state(&self, lpi: Lpi) -> Option<CbState> {

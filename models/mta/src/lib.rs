@@ -4,7 +4,9 @@
 //! association events. Build behaviour comes only from `mta_build::Profile`.
 
 pub mod connector;
+pub mod core;
 pub mod driver;
 pub mod fault;
+pub mod pipe;
 pub mod pop4;
 pub mod x25;

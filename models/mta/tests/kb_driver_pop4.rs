@@ -22,6 +22,7 @@ fn remote(host: &str, locality: u32) -> Remote {
         host: host.into(),
         port: 102,
         locality,
+        source: None,
     }
 }
 

@@ -104,8 +104,18 @@ impl Config {
     /// An Exchange MTA of `build`: its TPKT writer (KB Q151626), TPDU size 2048 as in the KB's CC,
     /// and the reserved-octet policy every Exchange build has (ignore).
     pub fn exchange(build: mta_build::Build, mode: Mode, local: Address, remote: Address) -> Self {
+        Self::for_profile(&mta_build::Profile::of(build), mode, local, remote)
+    }
+
+    /// An Exchange MTA with this (possibly overridden) build profile.
+    pub fn for_profile(
+        profile: &mta_build::Profile,
+        mode: Mode,
+        local: Address,
+        remote: Address,
+    ) -> Self {
         let mut c = Config::new(mode, local, remote);
-        c.transport.writer = crate::tpkt::Writer::new(&mta_build::Profile::of(build));
+        c.transport.writer = crate::tpkt::Writer::new(profile);
         c.transport.reserved_policy = crate::tpkt::ReservedPolicy::Ignore;
         c
     }
