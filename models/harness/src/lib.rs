@@ -159,6 +159,12 @@ pub const TARGETS: &[Target] = &[
         // Q225157: 5.5 – 5.5 SP2 pass malformed buffers up (4.0/5.0 do not use that transport).
         clean_on: |p| p.x25_adapter_validates_buffers || !p.x25_winsock_transport,
     },
+    Target {
+        name: "inbound_stack",
+        run: mta::inbound_stack,
+        seeds: mta::inbound_stack_seeds,
+        clean_on: always_clean,
+    },
 ];
 
 /// The repository's `corpora/` directory (from this crate's manifest directory).

@@ -341,3 +341,115 @@ pub fn x25_up_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("many-calls-serviced-late", vec![11, 1, 150, 150, 150, 150]),
     ]
 }
+
+/// `inbound_stack`: arbitrary octets as a TCP stream into an MTA's listener, through the driver,
+/// POP4, the OSI stack and P1 into routing. The caller is patient (POP4 runs between chunks), then
+/// hangs up. Oracles: no fatal event, no fault, no leaked control block, the listener still
+/// accepts, buffer accounting zero.
+pub fn inbound_stack(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    const T: &str = "inbound_stack";
+    let p = Profile::of(build);
+    let connectors = mta_mta::connector::parse_connectors(
+        "[[connector]]\nname = \"peer\"\nlocal_mta_name = \"LAB\"\nremote_mta_name = \"PEER\"\nstack_address = \"10.0.0.9\"\n",
+    )
+    .expect("static config");
+    let cfg = mta_mta::core::MtaConfig {
+        name: "LAB".into(),
+        domain: mta_p1::GlobalDomainIdentifier::new("US", " ", Some("LAB")),
+        addresses: vec!["10.0.0.1".into()],
+        connectors,
+        routes: vec![vec![("us".into(), String::new(), "peer".into())]],
+    };
+    let mut m = mta_mta::core::Mta::new(&p, cfg);
+    let r = mta_mta::fault::catch_fault(|| {
+        let mut now = 0;
+        let Some(cb) = m.accept(1, "10.0.0.9") else {
+            return Err("first connection refused".to_string());
+        };
+        for chunk in input.chunks(97) {
+            m.socket(mta_mta::core::SocketEvent::Received(cb, chunk.to_vec()));
+            now += p.pop4_tick_ms;
+            m.tick(now);
+            let _ = m.take_actions();
+        }
+        m.socket(mta_mta::core::SocketEvent::Closed(cb, 0));
+        for _ in 0..200 {
+            now += p.pop4_tick_ms;
+            m.tick(now);
+            let _ = m.take_actions();
+        }
+        if let Some(f) = m.log.first_fatal() {
+            return Err(format!("fatal event {}", f.id));
+        }
+        if m.driver.live_blocks() != 0 {
+            return Err(format!(
+                "{} control blocks left after the caller hung up",
+                m.driver.live_blocks()
+            ));
+        }
+        let Some(probe) = m.accept(2, "10.0.0.9") else {
+            return Err("the listener no longer accepts".into());
+        };
+        m.socket(mta_mta::core::SocketEvent::Closed(probe, 0));
+        for _ in 0..50 {
+            now += p.pop4_tick_ms;
+            m.tick(now);
+            let _ = m.take_actions();
+        }
+        if let Some(l) = m.bm.leak_report() {
+            return Err(format!("buffers outstanding at quiescence: {l:?}"));
+        }
+        Ok(m.counters.received)
+    });
+    match r {
+        Err(f) => Err(Failure::new(
+            T,
+            format!("fault: {} in {:?}", f.message, f.spans),
+        )),
+        Ok(Err(e)) => Err(Failure::new(T, e)),
+        Ok(Ok(0)) => Ok("no-transfer"),
+        Ok(Ok(_)) => Ok("transfer"),
+    }
+}
+
+/// Seeds for `inbound_stack`: a recorded association's initiator stream (bind, one P1 message,
+/// release), and its first TPKT alone.
+pub fn inbound_stack_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    use mta_osi::association::Event;
+    let peer_bind = mta_p1::Bind::simple("PEER", "").emit();
+    let cfg = Config::new(Mode::Normal, Address::default(), Address::default());
+    let mut a = Association::new(Role::Initiator, cfg.clone());
+    let mut b = Association::new(Role::Responder, cfg);
+    let mut stream = Vec::new();
+    a.bind(&peer_bind);
+    let shuttle = |a: &mut Association, b: &mut Association, stream: &mut Vec<u8>| {
+        for _ in 0..100 {
+            let x = a.transmit();
+            stream.extend_from_slice(&x);
+            b.receive(&x);
+            let y = b.transmit();
+            a.receive(&y);
+            if x.is_empty() && y.is_empty() {
+                break;
+            }
+        }
+    };
+    shuttle(&mut a, &mut b, &mut stream);
+    if matches!(b.poll_event(), Some(Event::BindRequest { .. })) {
+        b.accept_bind(&mta_p1::Bind::simple("LAB", "").emit());
+    }
+    shuttle(&mut a, &mut b, &mut stream);
+    let msg = crate::p1_decode::seeds()
+        .into_iter()
+        .find(|(n, _)| *n == "message")
+        .expect("seed")
+        .1;
+    a.transfer(msg);
+    a.release();
+    shuttle(&mut a, &mut b, &mut stream);
+    let first = stream[..usize::from(u16::from_be_bytes([stream[2], stream[3]]))].to_vec();
+    vec![
+        ("bind-message-release", stream),
+        ("connect-request-only", first),
+    ]
+}

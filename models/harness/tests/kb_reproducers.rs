@@ -13,6 +13,9 @@ fn kb_reproducers_fire_on_their_build_and_pass_on_fixed_builds() {
     let mut checked = 0;
     for kb in std::fs::read_dir(&root).unwrap() {
         let kb = kb.unwrap().path();
+        if !kb.is_dir() {
+            continue;
+        }
         for f in std::fs::read_dir(&kb).unwrap() {
             let f = f.unwrap().path();
             let name = f.file_name().unwrap().to_string_lossy().to_string();

@@ -41,6 +41,8 @@ pub struct Pop4 {
     queue: VecDeque<mta_bufmgr::BufferHandle>,
     assocs: BTreeMap<Lpi, Association>,
     next_tick: u64,
+    /// Events of associations already removed (closed), not yet returned.
+    finished: Vec<(Lpi, association::Event)>,
     /// Trigger counters.
     pub counters: Pop4Counters,
 }
@@ -54,6 +56,7 @@ impl Pop4 {
             queue: VecDeque::new(),
             assocs: BTreeMap::new(),
             next_tick: 0,
+            finished: Vec::new(),
             counters: Pop4Counters::default(),
         }
     }
@@ -103,6 +106,8 @@ impl Pop4 {
             tracing::debug!(%lpi, "driver refused a TSDU");
         }
         if a.wants_close() {
+            self.finished
+                .extend(std::iter::from_fn(|| a.poll_event()).map(|e| (lpi, e)));
             self.assocs.remove(&lpi);
             driver.release(bm, lpi);
         }
@@ -211,6 +216,7 @@ impl Pop4 {
         driver: &mut TcpDriver,
         mut events: Vec<(Lpi, association::Event)>,
     ) -> Vec<(Lpi, association::Event)> {
+        events.append(&mut self.finished);
         for lpi in self.lpis() {
             if let Some(a) = self.assocs.get_mut(&lpi) {
                 events.extend(std::iter::from_fn(|| a.poll_event()).map(|e| (lpi, e)));
