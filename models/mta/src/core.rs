@@ -110,6 +110,19 @@ struct Queue {
     retry_at: Option<u64>,
 }
 
+/// What survives an MTA crash when its disk is kept: the connector queues (encoded APDUs), the
+/// identifier counter and the per-(message, recipient) outcomes (the message store that lets a
+/// receiver drop a retransmitted message it already took responsibility for).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Disk {
+    /// Encoded APDUs per connector queue, head first.
+    pub queues: Vec<Vec<Vec<u8>>>,
+    /// Next local identifier number.
+    pub next_id: u64,
+    /// Outcomes so far.
+    pub outcomes: BTreeMap<(String, String), Vec<Outcome>>,
+}
+
 /// Counters for reports and the campaign summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MtaCounters {
@@ -125,6 +138,8 @@ pub struct MtaCounters {
     pub open_failures: u64,
     /// Loops detected.
     pub loops: u64,
+    /// Retransmitted recipients dropped because their outcome was already recorded.
+    pub duplicates: u64,
 }
 
 /// One MTA.
@@ -208,6 +223,38 @@ impl Mta {
         }
     }
 
+    /// The disk as it is now (what a crash would keep).
+    pub fn disk(&self) -> Disk {
+        Disk {
+            queues: self
+                .queues
+                .iter()
+                .map(|q| q.items.iter().map(Apdu::emit).collect())
+                .collect(),
+            next_id: self.next_id,
+            outcomes: self.outcomes.clone(),
+        }
+    }
+
+    /// Restart after a crash: a fresh MTA that loads `disk` (or starts empty when it was lost).
+    /// Encoded queue entries that no longer decode are dropped with a warning.
+    pub fn restart(profile: &Profile, cfg: MtaConfig, disk: Option<Disk>) -> Self {
+        let mut m = Mta::new(profile, cfg);
+        if let Some(d) = disk {
+            m.next_id = d.next_id;
+            m.outcomes = d.outcomes;
+            for (q, items) in m.queues.iter_mut().zip(d.queues) {
+                for b in items {
+                    match Apdu::parse(&b) {
+                        Ok(a) => q.items.push_back(a),
+                        Err(e) => tracing::warn!(%e, "queue entry unreadable after restart"),
+                    }
+                }
+            }
+        }
+        m
+    }
+
     /// Per (message id, recipient): what happened, in order (more than one entry is a bug).
     pub fn outcomes(&self) -> &BTreeMap<(String, String), Vec<Outcome>> {
         &self.outcomes
@@ -230,6 +277,10 @@ impl Mta {
     /// Socket actions for the adapter.
     pub fn take_actions(&mut self) -> Vec<SocketAction> {
         self.driver.take_actions()
+    }
+    /// The configuration.
+    pub fn config(&self) -> &MtaConfig {
+        &self.cfg
     }
     /// Our domain.
     pub fn domain(&self) -> &GlobalDomainIdentifier {
@@ -302,6 +353,17 @@ impl Mta {
                 }
                 if envelope.trace.len() < mta_p1::ub::TRANSFERS {
                     envelope.trace.push(self.trace_element());
+                }
+                if transferred_in {
+                    // A retransmission (the sender's confirm was lost): recipients whose outcome
+                    // is already recorded here are no longer our responsibility.
+                    for r in &mut envelope.recipients {
+                        let key = (envelope.id.to_string(), r.name.to_string());
+                        if r.responsibility() && self.outcomes.contains_key(&key) {
+                            r.indicators[1] &= !0x80;
+                            self.counters.duplicates += 1;
+                        }
+                    }
                 }
                 let env = envelope.clone();
                 let mut per_connector: BTreeMap<usize, Vec<usize>> = BTreeMap::new();

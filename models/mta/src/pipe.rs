@@ -121,6 +121,27 @@ impl MtaPipe {
         progress
     }
 
+    /// Crash one MTA and restart it at once, with its disk kept or lost; its TCP connections die
+    /// (the peer sees resets).
+    pub fn crash(&mut self, side: Side, keep_disk: bool) {
+        let old = self.mta(side);
+        let disk = keep_disk.then(|| old.disk());
+        let (profile, cfg) = (old.profile, old.config().clone());
+        *self.mta(side) = Mta::restart(&profile, cfg, disk);
+        let dead: Vec<((Side, ControlBlockId), (Side, ControlBlockId))> = self
+            .links
+            .iter()
+            .filter(|(k, _)| k.0 == side)
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        for (k, (peer, pcb)) in dead {
+            self.links.remove(&k);
+            self.links.remove(&(peer, pcb));
+            self.mta(peer)
+                .socket(SocketEvent::Closed(pcb, crate::driver::winsock::CONNRESET));
+        }
+    }
+
     /// Step until both MTAs are quiescent or `max_ms` of simulated time passed; returns the time
     /// it took, or `None` on timeout.
     pub fn run_until_quiet(&mut self, step_ms: u64, max_ms: u64) -> Option<u64> {

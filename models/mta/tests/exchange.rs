@@ -182,3 +182,58 @@ fn every_build_pair_exchanges_messages() {
         }
     }
 }
+
+#[test]
+fn sender_crash_with_disk_kept_loses_nothing_and_duplicates_nothing() {
+    for keep in [true, false] {
+        let a = mta(
+            Build::Ex2000Sp3Rollup,
+            "ALPHA",
+            "BETA",
+            "10.0.0.1",
+            "10.0.0.2",
+        );
+        let b = mta(
+            Build::Ex2000Sp3Rollup,
+            "BETA",
+            "ALPHA",
+            "10.0.0.2",
+            "10.0.0.1",
+        );
+        let mut pipe = MtaPipe::new(a, b, ("10.0.0.1".into(), "10.0.0.2".into()));
+        let n = 200;
+        for i in 0..n {
+            let m = message(&mut pipe.a, "ALPHA", "BETA", i * 2 + 1); // no GAMMA recipient
+            pipe.a.submit(m);
+        }
+        while pipe.a.counters.transferred < 50 {
+            pipe.step(10);
+        }
+        let queued_at_crash = pipe.a.queued();
+        assert!(queued_at_crash > 0);
+        pipe.crash(mta_mta::pipe::Side::A, keep);
+        assert!(
+            pipe.run_until_quiet(10, 36_000_000).is_some(),
+            "keep={keep}"
+        );
+        let delivered = pipe
+            .b
+            .outcomes()
+            .values()
+            .filter(|v| v.as_slice() == [Outcome::Delivered])
+            .count();
+        assert!(
+            pipe.b.outcomes().values().all(|v| v.len() == 1),
+            "no duplicates"
+        );
+        if keep {
+            assert_eq!(delivered, n, "disk kept: every message delivered once");
+        } else {
+            // Disk lost: what was queued is gone (an expected loss, counted, not a finding).
+            assert!(
+                delivered + queued_at_crash >= n && delivered < n,
+                "{delivered} + {queued_at_crash}"
+            );
+        }
+    }
+}
