@@ -163,7 +163,9 @@ pub const TARGETS: &[Target] = &[
         name: "inbound_stack",
         run: mta::inbound_stack,
         seeds: mta::inbound_stack_seeds,
-        clean_on: always_clean,
+        // Q811406: a caller that hangs up before POP4 has an association for it (even one that
+        // sends nothing) leaks its control block on 2000 SP3.
+        clean_on: |p| p.pop4_bad_lpi_releases_control_block,
     },
 ];
 

@@ -343,8 +343,8 @@ pub fn x25_up_seeds() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// `inbound_stack`: arbitrary octets as a TCP stream into an MTA's listener, through the driver,
-/// POP4, the OSI stack and P1 into routing. The caller is patient (POP4 runs between chunks), then
-/// hangs up. Oracles: no fatal event, no fault, no leaked control block, the listener still
+/// POP4, the OSI stack and P1 into routing. The caller waits a POP4 tick between chunks, then
+/// hangs up (a caller that sends no CR at all is a port scanner's connection). Oracles: no fatal event, no fault, no leaked control block, the listener still
 /// accepts, buffer accounting zero.
 pub fn inbound_stack(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
     const T: &str = "inbound_stack";
