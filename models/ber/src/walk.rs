@@ -276,6 +276,22 @@ impl<'a> Tlv<'a> {
             if pos >= contents.len() {
                 return None;
             }
+            // A validated definite-length child is sliced from its header alone; only an
+            // indefinite-length child needs a walk to find its end-of-contents.
+            let header = parse_header(contents, pos, contents.len())
+                .expect("children of a validated element are valid");
+            if let Length::Definite(len) = header.length {
+                let cstart = pos + header.header_len;
+                let end = cstart + len;
+                let tlv = Tlv {
+                    offset: base + pos,
+                    header,
+                    contents: &contents[cstart..end],
+                    encoded: &contents[pos..end],
+                };
+                pos = end;
+                return Some(tlv);
+            }
             let (tlv, rest) = Self::parse_at(contents, pos, base, &unlimited)
                 .expect("children of a validated element are valid");
             pos = contents.len() - rest.len();

@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(1000));
     g.bench_function("1000_messages_2KiB_alpha_to_beta", |b| {
-        b.iter(|| run(1000, 2048))
+        b.iter(|| run(1000, 2048));
     });
     g.finish();
 }

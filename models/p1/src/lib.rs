@@ -12,7 +12,7 @@ pub use name::{GlobalDomainIdentifier, OrName, PersonalName};
 pub use read::Text;
 
 use mta_ber::{Class, Encoder, Tlv};
-use read::{app, ctx, err, expect, int_in, kids, put_int, string_tag as st, univ};
+use read::{app, ctx, each, err, expect, int_in, kids, put_int, string_tag as st, univ};
 
 /// A P1 decoding error: where and what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -68,10 +68,11 @@ impl MtsIdentifier {
     }
     fn parse(t: &Tlv<'_>) -> Result<Self> {
         expect(t, app(4, true), "MTSIdentifier is not [APPLICATION 4]")?;
-        match kids(t)?.as_slice() {
-            [g, l] => Ok(MtsIdentifier {
-                domain: GlobalDomainIdentifier::parse(g)?,
-                local: Text::parse(l, &[st::IA5], 1, ub::LOCAL_ID)?,
+        let mut k = each(t)?;
+        match (k.next(), k.next(), k.next()) {
+            (Some(g), Some(l), None) => Ok(MtsIdentifier {
+                domain: GlobalDomainIdentifier::parse(&g)?,
+                local: Text::parse(&l, &[st::IA5], 1, ub::LOCAL_ID)?,
             }),
             _ => Err(err(
                 t.offset,
@@ -148,15 +149,11 @@ pub struct TraceElement {
 
 fn parse_trace(t: &Tlv<'_>, tag: mta_ber::Tag) -> Result<Vec<TraceElement>> {
     expect(t, tag, "TraceInformation is not [APPLICATION 9]")?;
-    let elems = kids(t)?;
-    if elems.is_empty() || elems.len() > ub::TRANSFERS {
-        return Err(err(t.offset, "trace information needs 1 to 512 elements"));
-    }
-    elems
-        .iter()
+    let elems: Vec<TraceElement> = each(t)?
         .map(|el| {
-            expect(el, univ(16, true), "trace element is not a SEQUENCE")?;
-            let [g, dsi] = kids(el)?[..] else {
+            expect(&el, univ(16, true), "trace element is not a SEQUENCE")?;
+            let mut parts = each(&el)?;
+            let (Some(g), Some(dsi), None) = (parts.next(), parts.next(), parts.next()) else {
                 return Err(err(
                     el.offset,
                     "trace element needs domain and supplied information",
@@ -169,7 +166,7 @@ fn parse_trace(t: &Tlv<'_>, tag: mta_ber::Tag) -> Result<Vec<TraceElement>> {
             )?;
             let (mut arrival, mut action, mut attempted, mut other) =
                 (None, None, None, Vec::new());
-            for f in kids(&dsi)? {
+            for f in each(&dsi)? {
                 let ft = f.header.tag;
                 if ft == ctx(0, false) {
                     arrival = Some(read::utc_time(&f)?);
@@ -200,7 +197,11 @@ fn parse_trace(t: &Tlv<'_>, tag: mta_ber::Tag) -> Result<Vec<TraceElement>> {
                 other,
             })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    if elems.is_empty() || elems.len() > ub::TRANSFERS {
+        return Err(err(t.offset, "trace information needs 1 to 512 elements"));
+    }
+    Ok(elems)
 }
 
 fn emit_trace(e: &mut Encoder, tag: mta_ber::Tag, trace: &[TraceElement]) {
@@ -255,7 +256,7 @@ impl Recipient {
     fn parse(t: &Tlv<'_>) -> Result<Self> {
         expect(t, univ(17, true), "per-recipient fields are not a SET")?;
         let (mut name, mut number, mut ind, mut other) = (None, None, None, Vec::new());
-        for f in kids(t)? {
+        for f in each(t)? {
             let ft = f.header.tag;
             if ft == app(0, true) {
                 name = Some(OrName::parse(&f)?);
@@ -301,6 +302,19 @@ impl Recipient {
     }
 }
 
+/// The optional envelope fields while an envelope is being decoded.
+#[derive(Default)]
+struct Partial {
+    original_eits: Option<Vec<u8>>,
+    content_identifier: Option<Text>,
+    priority: Option<i64>,
+    per_message_indicators: Option<Vec<u8>>,
+    deferred_delivery: Option<String>,
+    content_length: Option<i64>,
+    bilateral: Option<Vec<u8>>,
+    extensions: Option<Vec<u8>>,
+}
+
 /// Message or probe transfer envelope (the probe has `content_length`, the message `priority` and
 /// `deferred_delivery`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -340,22 +354,8 @@ impl Envelope {
         let mut content_type = None;
         let mut trace = None;
         let mut recipients = None;
-        let mut env = Envelope {
-            id: MtsIdentifier::new(GlobalDomainIdentifier::new("XX", " ", None), "x"),
-            originator: OrName::default(),
-            original_eits: None,
-            content_type: ContentType::BuiltIn(0),
-            content_identifier: None,
-            priority: None,
-            per_message_indicators: None,
-            deferred_delivery: None,
-            content_length: None,
-            bilateral: None,
-            trace: Vec::new(),
-            extensions: None,
-            recipients: Vec::new(),
-        };
-        for f in kids(t)? {
+        let mut env = Partial::default();
+        for f in each(t)? {
             let ft = f.header.tag;
             if let Some(c) = ContentType::parse(&f)? {
                 content_type = Some(c);
@@ -392,25 +392,32 @@ impl Envelope {
             } else if ft == ctx(3, true) {
                 env.extensions = Some(f.encoded.to_vec());
             } else if ft == ctx(2, true) && recipients.is_none() {
-                let rs = kids(&f)?;
+                let rs = each(&f)?
+                    .map(|r| Recipient::parse(&r))
+                    .collect::<Result<Vec<_>>>()?;
                 if rs.is_empty() || rs.len() > ub::RECIPIENTS {
                     return Err(err(f.offset, "1 to 32767 recipients"));
                 }
-                recipients = Some(
-                    rs.iter()
-                        .map(Recipient::parse)
-                        .collect::<Result<Vec<_>>>()?,
-                );
+                recipients = Some(rs);
             } else {
                 return Err(err(f.offset, "unexpected or repeated envelope field"));
             }
         }
-        env.id = id.ok_or(err(t.offset, "envelope without identifier"))?;
-        env.originator = originator.ok_or(err(t.offset, "envelope without originator"))?;
-        env.content_type = content_type.ok_or(err(t.offset, "envelope without content type"))?;
-        env.trace = trace.ok_or(err(t.offset, "envelope without trace information"))?;
-        env.recipients = recipients.ok_or(err(t.offset, "envelope without recipients"))?;
-        Ok(env)
+        Ok(Envelope {
+            id: id.ok_or(err(t.offset, "envelope without identifier"))?,
+            originator: originator.ok_or(err(t.offset, "envelope without originator"))?,
+            original_eits: env.original_eits,
+            content_type: content_type.ok_or(err(t.offset, "envelope without content type"))?,
+            content_identifier: env.content_identifier,
+            priority: env.priority,
+            per_message_indicators: env.per_message_indicators,
+            deferred_delivery: env.deferred_delivery,
+            content_length: env.content_length,
+            bilateral: env.bilateral,
+            trace: trace.ok_or(err(t.offset, "envelope without trace information"))?,
+            extensions: env.extensions,
+            recipients: recipients.ok_or(err(t.offset, "envelope without recipients"))?,
+        })
     }
 
     fn emit_fields(&self, e: &mut Encoder) {
@@ -517,7 +524,7 @@ impl Report {
         expect(&env, univ(17, true), "report envelope is not a SET")?;
         expect(&content, univ(17, true), "report content is not a SET")?;
         let (mut id, mut dest, mut trace, mut other) = (None, None, None, Vec::new());
-        for f in kids(&env)? {
+        for f in each(&env)? {
             let ft = f.header.tag;
             if ft == app(4, true) && id.is_none() {
                 id = Some(MtsIdentifier::parse(&f)?);
@@ -532,7 +539,7 @@ impl Report {
             }
         }
         let (mut subject, mut ctype, mut returned, mut recips) = (None, None, None, None);
-        for f in kids(&content)? {
+        for f in each(&content)? {
             let ft = f.header.tag;
             if let Some(c) = ContentType::parse(&f)? {
                 ctype = Some(c);
@@ -541,15 +548,13 @@ impl Report {
             } else if ft == ctx(1, false) {
                 returned = Some(f.contents.to_vec());
             } else if ft == ctx(0, true) && recips.is_none() {
-                let rs = kids(&f)?;
+                let rs = each(&f)?
+                    .map(|r| parse_report_recipient(&r))
+                    .collect::<Result<Vec<_>>>()?;
                 if rs.is_empty() || rs.len() > ub::RECIPIENTS {
                     return Err(err(f.offset, "1 to 32767 report recipients"));
                 }
-                recips = Some(
-                    rs.iter()
-                        .map(parse_report_recipient)
-                        .collect::<Result<Vec<_>>>()?,
-                );
+                recips = Some(rs);
             } else if ft == app(9, true)
                 || ft == app(5, true)
                 || ft == app(10, false)
@@ -629,7 +634,7 @@ impl Report {
 fn parse_report_recipient(t: &Tlv<'_>) -> Result<ReportRecipient> {
     expect(t, univ(17, true), "report recipient is not a SET")?;
     let (mut actual, mut number, mut ind, mut last) = (None, None, None, None);
-    for f in kids(t)? {
+    for f in each(t)? {
         let ft = f.header.tag;
         if ft == ctx(0, true) {
             actual = Some(OrName::parse_tagged(&f, ctx(0, true))?);
@@ -644,7 +649,7 @@ fn parse_report_recipient(t: &Tlv<'_>) -> Result<ReportRecipient> {
             ind = Some(read::bit_string(&f, ub::BIT_OPTIONS)?);
         } else if ft == ctx(3, true) {
             let (mut arrival, mut report) = (None, None);
-            for l in kids(&f)? {
+            for l in each(&f)? {
                 if l.header.tag == ctx(0, false) {
                     arrival = Some(read::utc_time(&l)?);
                 } else if l.header.tag == ctx(1, true) {
@@ -822,7 +827,7 @@ impl Bind {
             "bind is neither NULL nor [1] authenticated",
         )?;
         let (mut name, mut pw, mut sc) = (None, None, None);
-        for f in kids(&t)? {
+        for f in each(&t)? {
             let ft = f.header.tag;
             if ft == ctx(0, false) {
                 name = Some(Text::parse(&retag(&f, st::IA5), &[st::IA5], 1, ub::MTA_NAME)?.value);

@@ -2,7 +2,7 @@
 //! `ORName`, `ORAddress`, `BuiltInStandardAttributes`; bounds from MTSUpperBounds).
 
 use crate::Result;
-use crate::read::{Text, app, ctx, err, expect, kids, string_tag as st, univ};
+use crate::read::{Text, app, ctx, each, err, expect, kids, string_tag as st, univ};
 use mta_ber::{Class, Encoder, Tlv};
 use std::fmt;
 
@@ -64,17 +64,12 @@ impl GlobalDomainIdentifier {
             app(3, true),
             "GlobalDomainIdentifier is not [APPLICATION 3]",
         )?;
-        let k = kids(t)?;
-        match k.as_slice() {
-            [c, a] => Ok(GlobalDomainIdentifier {
-                country: parse_country(c)?,
-                admd: parse_admd(a)?,
-                prmd: None,
-            }),
-            [c, a, p] => Ok(GlobalDomainIdentifier {
-                country: parse_country(c)?,
-                admd: parse_admd(a)?,
-                prmd: Some(Text::parse(p, NP, 1, 16)?),
+        let mut k = each(t)?;
+        match (k.next(), k.next(), k.next(), k.next()) {
+            (Some(c), Some(a), p, None) => Ok(GlobalDomainIdentifier {
+                country: parse_country(&c)?,
+                admd: parse_admd(&a)?,
+                prmd: p.map(|p| Text::parse(&p, NP, 1, 16)).transpose()?,
             }),
             _ => Err(err(
                 t.offset,
@@ -167,17 +162,18 @@ impl OrName {
     /// Parse an `[APPLICATION 0]` ORName (or, with `tag`, an implicitly retagged one).
     pub(crate) fn parse_tagged(t: &Tlv<'_>, tag: mta_ber::Tag) -> Result<Self> {
         expect(t, tag, "not an ORName")?;
-        let k = kids(t)?;
-        let Some((bisa, rest)) = k.split_first() else {
+        let mut rest = each(t)?;
+        let Some(bisa) = rest.next() else {
             return Err(err(t.offset, "ORName without built-in standard attributes"));
         };
+        let bisa = &bisa;
         expect(
             bisa,
             univ(16, true),
             "built-in standard attributes are not a SEQUENCE",
         )?;
         let mut n = OrName::default();
-        for a in kids(bisa)? {
+        for a in each(bisa)? {
             let tg = a.header.tag;
             match (tg.class, tg.number, tg.constructed) {
                 (Class::Application, 1, true) if n.country.is_none() => {
@@ -225,6 +221,7 @@ impl OrName {
             }
         }
         for r in rest {
+            let r = &r;
             let tg = r.header.tag;
             if tg == univ(16, true)
                 && n.domain_defined.is_empty()
@@ -356,7 +353,7 @@ fn parse_personal(t: &Tlv<'_>) -> Result<PersonalName> {
         generation: None,
     };
     let mut surname = None;
-    for f in kids(t)? {
+    for f in each(t)? {
         let tg = f.header.tag;
         if tg.class != Class::Context || tg.constructed {
             return Err(err(f.offset, "unexpected personal-name component"));

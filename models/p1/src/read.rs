@@ -60,10 +60,19 @@ pub(crate) fn expect(t: &Tlv<'_>, tag: Tag, reason: &'static str) -> Result<()> 
     }
 }
 
+/// The children of a constructed element, without collecting them.
+pub(crate) fn each<'a>(t: &Tlv<'a>) -> Result<impl Iterator<Item = Tlv<'a>> + 'a> {
+    if !t.header.tag.constructed {
+        return Err(err(t.offset, "expected a constructed element"));
+    }
+    Ok(t.children())
+}
+
 /// The single element inside an explicit tag.
 pub(crate) fn explicit<'a>(t: &Tlv<'a>) -> Result<Tlv<'a>> {
-    match kids(t)?.as_slice() {
-        [one] => Ok(*one),
+    let mut it = each(t)?;
+    match (it.next(), it.next()) {
+        (Some(one), None) => Ok(one),
         _ => Err(err(t.offset, "explicit tag must hold exactly one element")),
     }
 }
@@ -189,8 +198,13 @@ impl Text {
         if c.len() < min || c.len() > max {
             return Err(err(t.offset, "string length outside its bounds"));
         }
-        // Teletex octets are kept one char per octet (Latin-1 view) so nothing is lost.
-        let value = c.iter().map(|&b| char::from(b)).collect();
+        // Teletex octets are kept one char per octet (Latin-1 view) so nothing is lost; the
+        // other types are ASCII (checked above) and copy straight.
+        let value = if c.is_ascii() {
+            String::from_utf8(c.to_vec()).expect("ASCII is UTF-8")
+        } else {
+            c.iter().map(|&b| char::from(b)).collect()
+        };
         Ok(Text {
             tag: tag.number,
             value,
