@@ -35,24 +35,15 @@ fn run(n: usize, size: usize) {
     for i in 0..n {
         let id = a.new_id("m");
         a.submit(Apdu::Message {
-            envelope: Envelope {
+            envelope: Envelope::new(
                 id,
-                originator: OrName::simple("US", " ", "ALPHA", "O", "S"),
-                original_eits: None,
-                content_type: ContentType::BuiltIn(22),
-                content_identifier: None,
-                priority: None,
-                per_message_indicators: None,
-                deferred_delivery: None,
-                content_length: None,
-                bilateral: None,
-                trace: Vec::new(),
-                extensions: None,
-                recipients: vec![Recipient::responsible(
+                OrName::simple("US", " ", "ALPHA", "O", "S"),
+                ContentType::BuiltIn(22),
+                vec![Recipient::responsible(
                     OrName::simple("US", " ", "BETA", "O", &format!("R{}", i % 9)),
                     1,
                 )],
-            },
+            ),
             content: vec![7; size],
         });
     }

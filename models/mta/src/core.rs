@@ -336,12 +336,7 @@ impl Mta {
             Apdu::Message { envelope, .. } | Apdu::Probe(envelope) => {
                 if transferred_in && envelope.trace.iter().any(|t| t.domain == ours) {
                     self.counters.loops += 1;
-                    let rs: Vec<Recipient> = envelope
-                        .recipients
-                        .iter()
-                        .filter(|r| r.responsibility())
-                        .cloned()
-                        .collect();
+                    let rs = envelope.responsible_recipients();
                     let env = envelope.clone();
                     self.non_deliver(
                         &env,
@@ -615,12 +610,7 @@ impl Mta {
             let items: Vec<Apdu> = q.items.drain(..).collect();
             for apdu in items {
                 if let Apdu::Message { envelope, .. } | Apdu::Probe(envelope) = &apdu {
-                    let rs: Vec<Recipient> = envelope
-                        .recipients
-                        .iter()
-                        .filter(|r| r.responsibility())
-                        .cloned()
-                        .collect();
+                    let rs = envelope.responsible_recipients();
                     self.non_deliver(
                         envelope,
                         &rs,

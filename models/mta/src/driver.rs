@@ -136,6 +136,23 @@ struct Cb {
     peer_sent_dr: bool,
 }
 
+impl Cb {
+    fn new(id: ControlBlockId, direction: Direction, state: CbState, remote: Remote) -> Self {
+        Cb {
+            id,
+            direction,
+            state,
+            remote,
+            rx: Reassembler::new(ReservedPolicy::Ignore),
+            queue: VecDeque::new(),
+            cr: None,
+            attempts: 0,
+            reconnect_at: None,
+            peer_sent_dr: false,
+        }
+    }
+}
+
 /// Counters of trigger conditions and outcomes (ARCHITECTURE.md "trigger counters").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DriverCounters {
@@ -267,18 +284,7 @@ impl TcpDriver {
         };
         self.cbs.insert(
             id.index,
-            Cb {
-                id,
-                direction: Direction::Inbound,
-                state: CbState::AwaitCr,
-                remote,
-                rx: Reassembler::new(ReservedPolicy::Ignore),
-                queue: VecDeque::new(),
-                cr: None,
-                attempts: 0,
-                reconnect_at: None,
-                peer_sent_dr: false,
-            },
+            Cb::new(id, Direction::Inbound, CbState::AwaitCr, remote),
         );
         Some(id)
     }
@@ -292,18 +298,7 @@ impl TcpDriver {
         });
         self.cbs.insert(
             id.index,
-            Cb {
-                id,
-                direction: Direction::Outbound,
-                state: CbState::Connecting,
-                remote,
-                rx: Reassembler::new(ReservedPolicy::Ignore),
-                queue: VecDeque::new(),
-                cr: None,
-                attempts: 0,
-                reconnect_at: None,
-                peer_sent_dr: false,
-            },
+            Cb::new(id, Direction::Outbound, CbState::Connecting, remote),
         );
         Some(lpi_of(id))
     }

@@ -61,21 +61,12 @@ fn message(m: &mut Mta, from: &str, to: &str, i: usize) -> Apdu {
         ));
     }
     Apdu::Message {
-        envelope: Envelope {
+        envelope: Envelope::new(
             id,
-            originator: OrName::simple("US", " ", from, "ORG", "Sender"),
-            original_eits: None,
-            content_type: ContentType::BuiltIn(22),
-            content_identifier: None,
-            priority: None,
-            per_message_indicators: None,
-            deferred_delivery: None,
-            content_length: None,
-            bilateral: None,
-            trace: Vec::new(),
-            extensions: None,
+            OrName::simple("US", " ", from, "ORG", "Sender"),
+            ContentType::BuiltIn(22),
             recipients,
-        },
+        ),
         content: vec![(i % 251) as u8; 200 + (i * 37) % 3000],
     }
 }

@@ -44,28 +44,22 @@ pub fn p1_message(body: &[u8]) -> Vec<u8> {
     );
     Apdu::Message {
         envelope: Envelope {
-            id: MtsIdentifier::new(gdi.clone(), "mtalab-1"),
-            originator: OrName::simple("US", " ", "LAB", "MTALAB", "Sender"),
-            original_eits: None,
-            content_type: ContentType::BuiltIn(2),
-            content_identifier: None,
-            priority: None,
-            per_message_indicators: None,
-            deferred_delivery: None,
-            content_length: None,
-            bilateral: None,
             trace: vec![TraceElement {
-                domain: gdi,
+                domain: gdi.clone(),
                 arrival: "261123120000Z".into(),
                 routing_action: 0,
                 attempted: None,
                 other: Vec::new(),
             }],
-            extensions: None,
-            recipients: vec![Recipient::responsible(
-                OrName::simple("US", " ", "LAB", "MTALAB", "Recipient"),
-                1,
-            )],
+            ..Envelope::new(
+                MtsIdentifier::new(gdi, "mtalab-1"),
+                OrName::simple("US", " ", "LAB", "MTALAB", "Sender"),
+                ContentType::BuiltIn(2),
+                vec![Recipient::responsible(
+                    OrName::simple("US", " ", "LAB", "MTALAB", "Recipient"),
+                    1,
+                )],
+            )
         },
         content: ipm,
     }

@@ -157,26 +157,21 @@ fn sample() -> Vec<u8> {
         .collect();
     Apdu::Message {
         envelope: P1Envelope {
-            id: MtsIdentifier::new(gdi, "bench-message-1"),
-            originator: P1OrName::simple("US", " ", "LAB", "ALPHA", "Sender"),
-            original_eits: None,
-            content_type: ContentType::BuiltIn(22),
-            content_identifier: None,
             priority: Some(0),
-            per_message_indicators: None,
-            deferred_delivery: None,
-            content_length: None,
-            bilateral: None,
             trace,
-            extensions: None,
-            recipients: (1..=8)
-                .map(|i| {
-                    Recipient::responsible(
-                        P1OrName::simple("US", " ", "LAB", "BETA", &format!("Recipient{i}")),
-                        i,
-                    )
-                })
-                .collect(),
+            ..P1Envelope::new(
+                MtsIdentifier::new(gdi, "bench-message-1"),
+                P1OrName::simple("US", " ", "LAB", "ALPHA", "Sender"),
+                ContentType::BuiltIn(22),
+                (1..=8)
+                    .map(|i| {
+                        Recipient::responsible(
+                            P1OrName::simple("US", " ", "LAB", "BETA", &format!("Recipient{i}")),
+                            i,
+                        )
+                    })
+                    .collect(),
+            )
         },
         content: vec![0x42; 64],
     }

@@ -348,6 +348,40 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// A message envelope with the mandatory fields; everything optional absent, trace empty
+    /// (each MTA appends its element on transfer).
+    pub fn new(
+        id: MtsIdentifier,
+        originator: OrName,
+        content_type: ContentType,
+        recipients: Vec<Recipient>,
+    ) -> Self {
+        Envelope {
+            id,
+            originator,
+            original_eits: None,
+            content_type,
+            content_identifier: None,
+            priority: None,
+            per_message_indicators: None,
+            deferred_delivery: None,
+            content_length: None,
+            bilateral: None,
+            trace: Vec::new(),
+            extensions: None,
+            recipients,
+        }
+    }
+
+    /// The recipients this envelope makes the receiving MTA responsible for.
+    pub fn responsible_recipients(&self) -> Vec<Recipient> {
+        self.recipients
+            .iter()
+            .filter(|r| r.responsibility())
+            .cloned()
+            .collect()
+    }
+
     fn parse(t: &Tlv<'_>, probe: bool) -> Result<Self> {
         let mut id = None;
         let mut originator = None;
