@@ -12,6 +12,7 @@
 
 mod dump;
 mod encode;
+pub mod field;
 mod header;
 mod tree;
 mod walk;

@@ -56,43 +56,15 @@ pub const SEQUENCE: Tag = univ_c(16);
 /// EXTERNAL.
 pub const EXTERNAL: Tag = univ_c(8);
 
-/// Minimal two's-complement contents of an INTEGER.
-pub fn int_contents(v: i64) -> Vec<u8> {
-    let bytes = v.to_be_bytes();
-    let mut start = 0;
-    while start < 7 {
-        let (a, b) = (bytes[start], bytes[start + 1]);
-        if (a == 0 && b & 0x80 == 0) || (a == 0xff && b & 0x80 != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    bytes[start..].to_vec()
+pub use mta_ber::field::int_contents;
+
+fn field(layer: Layer) -> impl Fn(mta_ber::field::FieldError) -> Malformed {
+    move |e| Malformed::new(layer, e.offset, e.reason)
 }
 
 /// Decode INTEGER contents (1..=8 octets, minimal).
 pub fn parse_int(layer: Layer, t: &Tlv<'_>) -> Result<i64> {
-    let c = t.contents;
-    if c.is_empty() || c.len() > 8 {
-        return Err(Malformed::new(
-            layer,
-            t.offset,
-            "INTEGER of 0 or more than 8 octets",
-        ));
-    }
-    if c.len() > 1 && ((c[0] == 0 && c[1] & 0x80 == 0) || (c[0] == 0xff && c[1] & 0x80 != 0)) {
-        return Err(Malformed::new(
-            layer,
-            t.offset,
-            "INTEGER not minimally encoded",
-        ));
-    }
-    let mut v: i64 = if c[0] & 0x80 != 0 { -1 } else { 0 };
-    for &b in c {
-        v = (v << 8) | i64::from(b);
-    }
-    Ok(v)
+    mta_ber::field::int(t).map_err(field(layer))
 }
 
 /// Decode a small non-negative INTEGER (0..=255).
@@ -214,16 +186,9 @@ pub mod oids {
     }
 }
 
-/// Iterate over the children of a constructed element, requiring it to be constructed.
+/// The children of a constructed element, requiring it to be constructed.
 pub fn children<'a>(layer: Layer, t: &Tlv<'a>) -> Result<Vec<Tlv<'a>>> {
-    if !t.header.tag.constructed {
-        return Err(Malformed::new(
-            layer,
-            t.offset,
-            "expected a constructed element",
-        ));
-    }
-    Ok(t.children().collect())
+    Ok(mta_ber::field::each(t).map_err(field(layer))?.collect())
 }
 
 /// Parse one complete element covering `b`.
@@ -260,24 +225,12 @@ pub fn put_int(e: &mut Encoder, tag: Tag, v: i64) {
 
 /// Expect `t` to have `tag`.
 pub fn expect(layer: Layer, t: &Tlv<'_>, tag: Tag, reason: &'static str) -> Result<()> {
-    if t.header.tag == tag {
-        Ok(())
-    } else {
-        Err(Malformed::new(layer, t.offset, reason))
-    }
+    mta_ber::field::expect(t, tag, reason).map_err(field(layer))
 }
 
 /// The single child of an explicitly tagged element.
 pub fn explicit<'a>(layer: Layer, t: &Tlv<'a>) -> Result<Tlv<'a>> {
-    let kids = children(layer, t)?;
-    match kids.as_slice() {
-        [one] => Ok(*one),
-        _ => Err(Malformed::new(
-            layer,
-            t.offset,
-            "explicit tag must hold exactly one element",
-        )),
-    }
+    mta_ber::field::explicit(t).map_err(field(layer))
 }
 
 #[cfg(test)]

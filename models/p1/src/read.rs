@@ -45,51 +45,30 @@ pub(crate) fn parse_exact(b: &[u8]) -> Result<Tlv<'_>> {
     })
 }
 
+fn field(e: mta_ber::field::FieldError) -> Error {
+    err(e.offset, e.reason)
+}
+
 pub(crate) fn kids<'a>(t: &Tlv<'a>) -> Result<Vec<Tlv<'a>>> {
-    if !t.header.tag.constructed {
-        return Err(err(t.offset, "expected a constructed element"));
-    }
-    Ok(t.children().collect())
+    Ok(each(t)?.collect())
 }
 
 pub(crate) fn expect(t: &Tlv<'_>, tag: Tag, reason: &'static str) -> Result<()> {
-    if t.header.tag == tag {
-        Ok(())
-    } else {
-        Err(err(t.offset, reason))
-    }
+    mta_ber::field::expect(t, tag, reason).map_err(field)
 }
 
 /// The children of a constructed element, without collecting them.
 pub(crate) fn each<'a>(t: &Tlv<'a>) -> Result<impl Iterator<Item = Tlv<'a>> + 'a> {
-    if !t.header.tag.constructed {
-        return Err(err(t.offset, "expected a constructed element"));
-    }
-    Ok(t.children())
+    mta_ber::field::each(t).map_err(field)
 }
 
 /// The single element inside an explicit tag.
 pub(crate) fn explicit<'a>(t: &Tlv<'a>) -> Result<Tlv<'a>> {
-    let mut it = each(t)?;
-    match (it.next(), it.next()) {
-        (Some(one), None) => Ok(one),
-        _ => Err(err(t.offset, "explicit tag must hold exactly one element")),
-    }
+    mta_ber::field::explicit(t).map_err(field)
 }
 
 pub(crate) fn int(t: &Tlv<'_>) -> Result<i64> {
-    let c = t.contents;
-    if t.header.tag.constructed || c.is_empty() || c.len() > 8 {
-        return Err(err(t.offset, "INTEGER of 0 or more than 8 octets"));
-    }
-    if c.len() > 1 && ((c[0] == 0 && c[1] & 0x80 == 0) || (c[0] == 0xff && c[1] & 0x80 != 0)) {
-        return Err(err(t.offset, "INTEGER not minimally encoded"));
-    }
-    let mut v: i64 = if c[0] & 0x80 != 0 { -1 } else { 0 };
-    for &b in c {
-        v = (v << 8) | i64::from(b);
-    }
-    Ok(v)
+    mta_ber::field::int(t).map_err(field)
 }
 
 pub(crate) fn int_in(t: &Tlv<'_>, lo: i64, hi: i64, reason: &'static str) -> Result<i64> {
@@ -101,19 +80,7 @@ pub(crate) fn int_in(t: &Tlv<'_>, lo: i64, hi: i64, reason: &'static str) -> Res
     }
 }
 
-pub(crate) fn int_contents(v: i64) -> Vec<u8> {
-    let bytes = v.to_be_bytes();
-    let mut start = 0;
-    while start < 7 {
-        let (a, b) = (bytes[start], bytes[start + 1]);
-        if (a == 0 && b & 0x80 == 0) || (a == 0xff && b & 0x80 != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    bytes[start..].to_vec()
-}
+pub(crate) use mta_ber::field::int_contents;
 
 pub(crate) fn put_int(e: &mut Encoder, tag: Tag, v: i64) {
     e.primitive(tag, &int_contents(v));
