@@ -350,16 +350,15 @@ pub fn inbound_stack(build: Build, input: &[u8]) -> Result<&'static str, Failure
     const T: &str = "inbound_stack";
     let p = Profile::of(build);
     let connectors = mta_mta::connector::parse_connectors(
-        "[[connector]]\nname = \"peer\"\nlocal_mta_name = \"LAB\"\nremote_mta_name = \"PEER\"\nstack_address = \"10.0.0.9\"\n",
+        "[[connector]]\nname = \"peer\"\nlocal_mta_name = \"LAB\"\nremote_mta_name = \"PEER\"\nstack_address = \"10.0.0.9\"\naddress_space = [\"/C=US/A= /P=PEER/\"]\n",
     )
     .expect("static config");
-    let cfg = mta_mta::core::MtaConfig {
-        name: "LAB".into(),
-        domain: mta_p1::GlobalDomainIdentifier::new("US", " ", Some("LAB")),
-        addresses: vec!["10.0.0.1".into()],
+    let cfg = mta_mta::core::MtaConfig::new(
+        "LAB",
+        mta_p1::GlobalDomainIdentifier::new("US", " ", Some("LAB")),
+        vec!["10.0.0.1".into()],
         connectors,
-        routes: vec![vec![("us".into(), String::new(), "peer".into())]],
-    };
+    );
     let mut m = mta_mta::core::Mta::new(&p, cfg);
     let r = mta_mta::fault::catch_fault(|| {
         let mut now = 0;

@@ -11,21 +11,16 @@ use mta_p1::{Apdu, ContentType, Envelope, GlobalDomainIdentifier, OrName, Recipi
 
 fn mta(name: &str, peer: &str, my_addr: &str, peer_addr: &str) -> Mta {
     let conf = format!(
-        "[[connector]]\nname = \"to {peer}\"\nlocal_mta_name = \"{name}\"\nremote_mta_name = \"{peer}\"\nstack_address = \"{peer_addr}\"\n"
+        "[[connector]]\nname = \"to {peer}\"\nlocal_mta_name = \"{name}\"\nremote_mta_name = \"{peer}\"\nstack_address = \"{peer_addr}\"\naddress_space = [\"/C=US/A= /P={peer}/\"]\n"
     );
     Mta::new(
         &Profile::of(Build::Ex2000Sp3Rollup),
-        MtaConfig {
-            name: name.into(),
-            domain: GlobalDomainIdentifier::new("US", " ", Some(name)),
-            addresses: vec![my_addr.into()],
-            connectors: parse_connectors(&conf).unwrap(),
-            routes: vec![vec![(
-                "us".into(),
-                String::new(),
-                peer.to_ascii_lowercase(),
-            )]],
-        },
+        MtaConfig::new(
+            name,
+            GlobalDomainIdentifier::new("US", " ", Some(name)),
+            vec![my_addr.into()],
+            parse_connectors(&conf).unwrap(),
+        ),
     )
 }
 

@@ -62,6 +62,10 @@ pub struct ConnectorConfig {
     /// Registry value `…\Parameters\<name>\Stack IP Address Override` (5.5 SP2+).
     #[serde(default)]
     pub stack_ip_address_override: Option<String>,
+    /// Address space routed over this connector, as O/R domain strings `/C=US/A= /P=BETA/`
+    /// (country, ADMD — a single space for "no ADMD" — and an optional PRMD).
+    #[serde(default)]
+    pub address_space: Vec<String>,
 }
 
 fn default_mode() -> String {
@@ -107,6 +111,9 @@ pub enum ConfigError {
     },
 }
 
+/// A routing key: (country, ADMD, PRMD), trimmed and lower-cased.
+pub type DomainKey = (String, String, String);
+
 /// A validated connector.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connector {
@@ -114,6 +121,29 @@ pub struct Connector {
     pub config: ConnectorConfig,
     /// Parsed mode.
     pub mode: Mode,
+    /// Parsed address space.
+    pub routes: Vec<DomainKey>,
+}
+
+/// Parse `/C=US/A= /P=BETA/` into a routing key.
+pub fn parse_domain(s: &str) -> Result<DomainKey, String> {
+    let (mut c, mut a, mut p) = (None, None, String::new());
+    for part in s.split('/').filter(|x| !x.is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?} is not KEY=VALUE"))?;
+        let v = v.trim().to_ascii_lowercase();
+        match k.trim() {
+            "C" | "c" => c = Some(v),
+            "A" | "a" => a = Some(v),
+            "P" | "p" => p = v,
+            other => return Err(format!("unknown domain attribute {other:?} (use C, A, P)")),
+        }
+    }
+    match (c, a) {
+        (Some(c), Some(a)) if !c.is_empty() => Ok((c, a, p)),
+        _ => Err(format!("{s:?} needs at least /C=…/A=…/")),
+    }
 }
 
 fn invalid(c: &ConnectorConfig, field: &'static str, problem: impl fmt::Display) -> ConfigError {
@@ -194,7 +224,17 @@ pub fn parse_connectors(text: &str) -> Result<Vec<Connector>, ConfigError> {
         if c.retry_interval_s == 0 {
             return Err(invalid(&c, "retry_interval_s", "must be at least 1"));
         }
-        out.push(Connector { config: c, mode });
+        let routes = c
+            .address_space
+            .iter()
+            .map(|d| parse_domain(d))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(&c, "address_space", e))?;
+        out.push(Connector {
+            config: c,
+            mode,
+            routes,
+        });
     }
     Ok(out)
 }
@@ -305,6 +345,7 @@ remote_password = "b-pass"
 stack_address = "10.0.0.2"
 mode = "1984"
 stack_ip_address_override = "10.0.0.1"
+address_space = ["/C=US/A= /P=BETA/", "/C=DE/A=ADMD/"]
 "#;
 
     #[test]
@@ -313,6 +354,15 @@ stack_ip_address_override = "10.0.0.1"
         assert_eq!(cs.len(), 1);
         assert_eq!(cs[0].mode, Mode::X410);
         assert_eq!(cs[0].config.retry_interval_s, 600);
+        assert_eq!(
+            cs[0].routes,
+            vec![
+                ("us".into(), String::new(), "beta".into()),
+                ("de".into(), "admd".into(), String::new())
+            ]
+        );
+        let e = parse_connectors(&FILE.replace("/C=DE/A=ADMD/", "/X=1/")).unwrap_err();
+        assert!(e.to_string().contains("address_space"), "{e}");
     }
 
     #[test]

@@ -74,6 +74,25 @@ pub struct MtaConfig {
     pub routes: Vec<Vec<(String, String, String)>>,
 }
 
+impl MtaConfig {
+    /// A configuration whose routes are the connectors' address spaces.
+    pub fn new(
+        name: &str,
+        domain: GlobalDomainIdentifier,
+        addresses: Vec<String>,
+        connectors: Vec<Connector>,
+    ) -> Self {
+        let routes = connectors.iter().map(|c| c.routes.clone()).collect();
+        MtaConfig {
+            name: name.to_string(),
+            domain,
+            addresses,
+            connectors,
+            routes,
+        }
+    }
+}
+
 /// What happened to one recipient of one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {

@@ -22,6 +22,7 @@ stack_address = "{addr}"
 mode = "1988"
 retry_count = 3
 retry_interval_s = 1
+address_space = ["/C=US/A= /P={remote}/"]
 "#
     )
 }
@@ -30,17 +31,12 @@ fn mta(build: Build, name: &str, peer: &str, my_addr: &str, peer_addr: &str) -> 
     let p = Profile::of(build);
     Mta::new(
         &p,
-        MtaConfig {
-            name: name.into(),
-            domain: GlobalDomainIdentifier::new("US", " ", Some(name)),
-            addresses: vec![my_addr.into()],
-            connectors: parse_connectors(&connector(name, peer, peer_addr)).unwrap(),
-            routes: vec![vec![(
-                "us".into(),
-                String::new(),
-                peer.to_ascii_lowercase(),
-            )]],
-        },
+        MtaConfig::new(
+            name,
+            GlobalDomainIdentifier::new("US", " ", Some(name)),
+            vec![my_addr.into()],
+            parse_connectors(&connector(name, peer, peer_addr)).unwrap(),
+        ),
     )
 }
 
