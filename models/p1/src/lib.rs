@@ -868,7 +868,11 @@ impl Bind {
             } else if ft == ctx(1, true) {
                 let p = read::explicit(&f)?;
                 pw = Some(if p.header.tag == univ(st::IA5, false) {
-                    Password::Ia5(Text::parse(&p, &[st::IA5], 0, ub::PASSWORD)?.value)
+                    Password::Ia5(
+                        Text::parse(&p, &[st::IA5], 0, ub::PASSWORD)?
+                            .value
+                            .into_string(),
+                    )
                 } else if p.header.tag == univ(4, false) && p.contents.len() <= ub::PASSWORD {
                     Password::Octets(p.contents.to_vec())
                 } else {
@@ -881,7 +885,7 @@ impl Bind {
             }
         }
         Ok(Bind::Authenticated {
-            name: name.ok_or(err(0, "bind without MTA name"))?,
+            name: name.ok_or(err(0, "bind without MTA name"))?.into_string(),
             password: pw.ok_or(err(0, "bind without credentials"))?,
             security_context: sc,
         })

@@ -104,8 +104,24 @@ pub(crate) fn bit_string(t: &Tlv<'_>, max_bits: usize) -> Result<Vec<u8>> {
     }
 }
 
+/// PrintableString's character set (X.680 41.4) as a lookup table.
+const PRINTABLE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b' ' | b'\'' | b'(' | b')' | b'+' | b',' | b'-' | b'.' | b'/' | b':' | b'=' | b'?'
+            );
+        i += 1;
+    }
+    t
+};
+
 fn printable_ok(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&b)
+    PRINTABLE[usize::from(b)]
 }
 
 /// A character string with its universal type kept (so re-encoding is faithful).
@@ -113,8 +129,8 @@ fn printable_ok(b: u8) -> bool {
 pub struct Text {
     /// Universal tag number ([`string_tag`]).
     pub tag: u32,
-    /// The characters.
-    pub value: String,
+    /// The characters (inline up to 24 octets: most O/R name parts never allocate).
+    pub value: compact_str::CompactString,
 }
 
 impl Text {
@@ -126,7 +142,7 @@ impl Text {
         );
         Text {
             tag: string_tag::PRINTABLE,
-            value: s.to_string(),
+            value: s.into(),
         }
     }
     /// A NumericString.
@@ -134,7 +150,7 @@ impl Text {
         assert!(s.bytes().all(|b| b.is_ascii_digit() || b == b' '));
         Text {
             tag: string_tag::NUMERIC,
-            value: s.to_string(),
+            value: s.into(),
         }
     }
     /// An IA5String.
@@ -142,7 +158,7 @@ impl Text {
         assert!(s.is_ascii());
         Text {
             tag: string_tag::IA5,
-            value: s.to_string(),
+            value: s.into(),
         }
     }
 
@@ -168,7 +184,7 @@ impl Text {
         // Teletex octets are kept one char per octet (Latin-1 view) so nothing is lost; the
         // other types are ASCII (checked above) and copy straight.
         let value = if c.is_ascii() {
-            String::from_utf8(c.to_vec()).expect("ASCII is UTF-8")
+            compact_str::CompactString::from_utf8(c).expect("ASCII is UTF-8")
         } else {
             c.iter().map(|&b| char::from(b)).collect()
         };
