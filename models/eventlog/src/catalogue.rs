@@ -279,6 +279,96 @@ pub fn bind_refused_password(p: &Profile, mta_name: &str, at_ms: u64) -> Event {
     )
 }
 
+fn mta_core(p: &Profile) -> ComponentTag {
+    ComponentTag {
+        name: "MTA CORE",
+        number: p.tag_kernel,
+        proc_id: None,
+    }
+}
+
+/// 9151 "An association with MTA x was opened" — ours (no KB quotes association events).
+pub fn association_opened(
+    p: &Profile,
+    peer_mta: &str,
+    connector: &str,
+    inbound: bool,
+    at_ms: u64,
+) -> Event {
+    event(
+        9151,
+        EventType::Information,
+        4,
+        "X.400 Service",
+        mta_core(p),
+        vec![format!(
+            "An {} association with MTA {peer_mta} was opened over connector {connector}.",
+            if inbound { "inbound" } else { "outbound" }
+        )],
+        at_ms,
+    )
+}
+
+/// 9152 "The association with MTA x was released" — ours.
+pub fn association_released(p: &Profile, connector: &str, at_ms: u64) -> Event {
+    event(
+        9152,
+        EventType::Information,
+        4,
+        "X.400 Service",
+        mta_core(p),
+        vec![format!(
+            "An association over connector {connector} was released."
+        )],
+        at_ms,
+    )
+}
+
+/// 9153 "An association could not be opened; retry n of m" — ours.
+pub fn association_open_failed(
+    p: &Profile,
+    connector: &str,
+    attempt: u32,
+    retries: u32,
+    at_ms: u64,
+) -> Event {
+    event(
+        9153,
+        EventType::Warning,
+        8,
+        "X.400 Service",
+        mta_core(p),
+        vec![format!(
+            "An association over connector {connector} could not be opened or was lost. Retry \
+             {attempt} of {retries} is scheduled."
+        )],
+        at_ms,
+    )
+}
+
+/// 9154 "A non-delivery report was generated" — ours.
+pub fn non_delivery_report(
+    p: &Profile,
+    message: &str,
+    recipients: usize,
+    reason: i64,
+    diagnostic: i64,
+    at_ms: u64,
+) -> Event {
+    event(
+        9154,
+        EventType::Information,
+        6,
+        "X.400 Service",
+        mta_core(p),
+        vec![format!(
+            "A non-delivery report was generated for message {message}: {recipients} \
+             recipient(s), reason {reason}, diagnostic {diagnostic}."
+        )],
+        at_ms,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     //! KB quotes, byte for byte. Where a KB wraps a line (Q182619 wraps "[BASE IL TCP/IP DRVR" and

@@ -12,7 +12,7 @@ use crate::driver::{Remote, SocketAction, TcpDriver};
 use crate::pop4::Pop4;
 use mta_bufmgr::{BufferManager, ControlBlockId};
 use mta_build::Profile;
-use mta_eventlog::EventLog;
+use mta_eventlog::{EventLog, catalogue};
 use mta_lpi::Lpi;
 use mta_osi::association::{self, Address, Event};
 use mta_p1::{
@@ -437,6 +437,16 @@ impl Mta {
     }
 
     fn non_deliver(&mut self, env: &Envelope, rs: &[Recipient], reason: i64, diag: i64) {
+        if !rs.is_empty() {
+            self.log.log(catalogue::non_delivery_report(
+                &self.profile,
+                &env.id.to_string(),
+                rs.len(),
+                reason,
+                diag,
+                self.now,
+            ));
+        }
         let entries = rs
             .iter()
             .map(|r| {
@@ -543,6 +553,14 @@ impl Mta {
                 Event::BindAccepted { .. } => {
                     q.state = QState::Open;
                     q.attempts = 0;
+                    let c = &self.cfg.connectors[c].config;
+                    self.log.log(catalogue::association_opened(
+                        &self.profile,
+                        &c.remote_mta_name,
+                        &c.name,
+                        false,
+                        now,
+                    ));
                 }
                 Event::TransferConfirmed => {
                     q.in_flight = false;
@@ -564,6 +582,10 @@ impl Mta {
                     if failed && !matches!(e, Event::Released) {
                         self.counters.open_failures += 1;
                         self.retry_or_give_up(c, now);
+                    } else {
+                        let name = self.cfg.connectors[c].config.name.clone();
+                        self.log
+                            .log(catalogue::association_released(&self.profile, &name, now));
                     }
                 }
                 _ => {}
@@ -606,6 +628,15 @@ impl Mta {
         let ok = Bind::parse(bind)
             .is_ok_and(|b| check_bind(&self.profile, &mut self.log, now, conn, &b));
         let result = Bind::simple(&conn.config.local_mta_name, &conn.config.local_password).emit();
+        if ok {
+            self.log.log(catalogue::association_opened(
+                &self.profile,
+                &conn.config.remote_mta_name,
+                &conn.config.name,
+                true,
+                now,
+            ));
+        }
         if let Some(a) = self.pop4.association_mut(lpi) {
             if ok {
                 a.accept_bind(&result);
@@ -624,6 +655,16 @@ impl Mta {
         let cfg = self.cfg.connectors[c].config.clone();
         let q = &mut self.queues[c];
         q.attempts += 1;
+        if q.attempts <= cfg.retry_count {
+            self.log.log(catalogue::association_open_failed(
+                &self.profile,
+                &cfg.name,
+                q.attempts,
+                cfg.retry_count,
+                now,
+            ));
+        }
+        let q = &mut self.queues[c];
         if q.attempts > cfg.retry_count {
             q.attempts = 0;
             let items: Vec<Apdu> = q.items.drain(..).collect();
