@@ -158,6 +158,12 @@ fn thousand_messages_with_reports_between_55_sp3_and_2000_sp3_rollup() {
         pipe.a.counters.transferred + pipe.b.counters.transferred,
         1000 + 250
     );
+    // Association and report events (texts ours): opened on both ends, released, one NDR event
+    // per non-delivered message.
+    for m in [&pipe.a, &pipe.b] {
+        assert!(m.log.count(9151) > 0 && m.log.count(9152) > 0);
+    }
+    assert_eq!(pipe.a.log.count(9154) + pipe.b.log.count(9154), 100);
 }
 
 #[test]
