@@ -319,7 +319,8 @@ pub enum AdapterOutcome {
 pub struct X25Adapter {
     profile: Profile,
     sessions: BTreeMap<u16, Session>,
-    /// Clear Request packets to send.
+    next_ps: BTreeMap<u16, u8>,
+    /// Packets to send: call accepted, the sessions' TSDUs as M-bit sequences, clear requests.
     pub to_network: Vec<Packet>,
 }
 
@@ -329,6 +330,7 @@ impl X25Adapter {
         X25Adapter {
             profile: *profile,
             sessions: BTreeMap::new(),
+            next_ps: BTreeMap::new(),
             to_network: Vec::new(),
         }
     }
@@ -342,6 +344,34 @@ impl X25Adapter {
     pub fn call(&mut self, lcn: u16) {
         self.sessions
             .insert(lcn, Session::new(session::Config::new(b"")));
+        self.to_network.push(Packet::CallAccepted { lcn });
+    }
+
+    /// A clear from the network: the circuit and its session are gone.
+    pub fn cleared(&mut self, lcn: u16) {
+        if let Some(mut s) = self.sessions.remove(&lcn) {
+            s.transport_disconnected();
+        }
+        self.next_ps.remove(&lcn);
+    }
+
+    /// The session of a circuit (its user — presentation and up — acts on it).
+    pub fn session_mut(&mut self, lcn: u16) -> Option<&mut Session> {
+        self.sessions.get_mut(&lcn)
+    }
+
+    /// Move what the sessions want to send into `to_network` as M-bit sequences of the build's
+    /// packet size (flow control towards the network is not modelled).
+    pub fn flush(&mut self) {
+        let size = usize::from(self.profile.x25_packet_size);
+        for (&lcn, s) in &mut self.sessions {
+            while let Some(tsdu) = s.poll_tsdu() {
+                let ps = self.next_ps.entry(lcn).or_insert(0);
+                let packets = Packet::segment(lcn, &tsdu, size, *ps);
+                *ps = (*ps + packets.len() as u8) & 7;
+                self.to_network.extend(packets);
+            }
+        }
     }
 
     /// A T-DATA buffer from the transport.
@@ -369,7 +399,9 @@ impl X25Adapter {
             data: &b.data,
             declared_len: b.declared_len,
         });
-        AdapterOutcome::Delivered(std::iter::from_fn(|| s.poll_indication()).collect())
+        let ind = std::iter::from_fn(|| s.poll_indication()).collect();
+        self.flush();
+        AdapterOutcome::Delivered(ind)
     }
 }
 
@@ -399,6 +431,46 @@ mod tests {
             assert_eq!(&p.to_xot()[..2], &[0, 0]);
         }
         assert!(Packet::parse(&[0x20, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn session_tsdus_go_out_as_m_bit_sequences() {
+        let p = Profile::of(mta_build::Build::Ex55Sp3);
+        let mut a = X25Adapter::new(&p);
+        a.call(5);
+        let mut caller = Session::new(session::Config::new(b"C"));
+        caller.connect(b"", &[1; 10]);
+        let cn = caller.poll_tsdu().unwrap();
+        let mut log = EventLog::new("x", p.event_era, 0);
+        let out = a.deliver(
+            &mut log,
+            0,
+            &TransportBuffer {
+                lcn: 5,
+                declared_len: cn.len(),
+                data: cn,
+            },
+        );
+        assert!(matches!(out, AdapterOutcome::Delivered(ref i) if i.len() == 1));
+        a.session_mut(5)
+            .unwrap()
+            .refuse(session::refuse::BY_USER, &[0; 300]);
+        a.flush();
+        let data: Vec<&Packet> = a
+            .to_network
+            .iter()
+            .filter(|p| matches!(p, Packet::Data { .. }))
+            .collect();
+        assert_eq!(data.len(), 3, "an RF of ~310 octets in 128-octet packets");
+        assert!(matches!(
+            data[2],
+            Packet::Data {
+                more: false,
+                ps: 2,
+                ..
+            }
+        ));
+        assert!(matches!(a.to_network[0], Packet::CallAccepted { lcn: 5 }));
     }
 
     #[test]
