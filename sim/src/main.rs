@@ -28,6 +28,11 @@ enum Command {
         #[command(subcommand)]
         command: BerCommand,
     },
+    /// X.411 P1 tools.
+    P1 {
+        #[command(subcommand)]
+        command: P1Command,
+    },
     /// NSI/POP4 internal-message tools.
     Lpi {
         #[command(subcommand)]
@@ -112,6 +117,18 @@ enum BerCommand {
 }
 
 #[derive(Subcommand)]
+enum P1Command {
+    /// Decode one MTS-APDU (message, probe, report), MTA bind or bind error, strictly.
+    Decode {
+        /// Input file, or - for standard input.
+        file: String,
+        /// Input is hex text (whitespace ignored), not binary.
+        #[arg(long)]
+        hex: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum LpiCommand {
     /// Decode one internal-message header and its data.
     Decode {
@@ -149,6 +166,9 @@ fn main() -> ExitCode {
         Command::Lpi {
             command: LpiCommand::Decode { file, hex },
         } => lpi_decode(&file, hex),
+        Command::P1 {
+            command: P1Command::Decode { file, hex },
+        } => p1_decode(&file, hex),
         Command::Decode {
             file,
             hex,
@@ -208,6 +228,32 @@ fn decode(file: &str, hex: bool, direction: DirectionArg) -> Result<ExitCode, St
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn p1_decode(file: &str, hex: bool) -> Result<ExitCode, String> {
+    let bytes = input::read(file, hex)?;
+    let apdu_err = match mta_p1::Apdu::parse(&bytes) {
+        Ok(apdu) => {
+            let kind = match &apdu {
+                mta_p1::Apdu::Message { .. } => "message",
+                mta_p1::Apdu::Report(_) => "report",
+                mta_p1::Apdu::Probe(_) => "probe",
+            };
+            println!("{kind} {}\n{apdu:#?}", apdu.id());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => e,
+    };
+    if let Ok(b) = mta_p1::Bind::parse(&bytes) {
+        println!("MTA bind\n{b:#?}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Ok(code) = mta_p1::parse_bind_error(&bytes) {
+        println!("MTA bind error {code}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("error: not a valid MTS-APDU: {apdu_err}");
+    Ok(ExitCode::FAILURE)
 }
 
 fn ber_dump(file: &str, hex: bool) -> Result<ExitCode, String> {

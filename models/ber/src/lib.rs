@@ -33,6 +33,29 @@ pub struct Error {
     pub kind: ErrorKind,
 }
 
+impl ErrorKind {
+    /// A static one-line description (for protocol crates whose errors carry `&'static str`).
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            ErrorKind::Truncated { .. } => "BER: truncated",
+            ErrorKind::ReservedLength => "BER: reserved length octet 0xFF",
+            ErrorKind::LengthOverflow { .. } => "BER: length overflows",
+            ErrorKind::LengthLimit { .. } => "BER: length above limit",
+            ErrorKind::IndefinitePrimitive => "BER: indefinite length on a primitive",
+            ErrorKind::TagOverflow => "BER: tag number overflows",
+            ErrorKind::TagLeadingZero => "BER: tag with leading zero",
+            ErrorKind::TagNotMinimal(_) => "BER: tag not minimal",
+            ErrorKind::UnexpectedEoc => "BER: unexpected end-of-contents",
+            ErrorKind::InvalidEoc => "BER: invalid end-of-contents",
+            ErrorKind::MissingEoc { .. } => "BER: missing end-of-contents",
+            ErrorKind::ChildOverrun { .. } => "BER: child overruns parent",
+            ErrorKind::DepthExceeded { .. } => "BER: nesting too deep",
+            ErrorKind::TrailingData(_) => "BER: trailing data",
+            ErrorKind::Empty => "BER: empty",
+        }
+    }
+}
+
 /// Every way BER input can be malformed (X.690 clause numbers in the messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum ErrorKind {

@@ -198,24 +198,7 @@ pub fn parse_exact(layer: Layer, b: &[u8]) -> Result<Tlv<'_>> {
 
 /// A static description of a BER error (the layer error carries `&'static str`).
 pub fn ber_reason(e: &mta_ber::Error) -> &'static str {
-    use mta_ber::ErrorKind as K;
-    match e.kind {
-        K::Truncated { .. } => "BER: truncated",
-        K::ReservedLength => "BER: reserved length octet 0xFF",
-        K::LengthOverflow { .. } => "BER: length overflows",
-        K::LengthLimit { .. } => "BER: length above limit",
-        K::IndefinitePrimitive => "BER: indefinite length on a primitive",
-        K::TagOverflow => "BER: tag number overflows",
-        K::TagLeadingZero => "BER: tag with leading zero",
-        K::TagNotMinimal(_) => "BER: tag not minimal",
-        K::UnexpectedEoc => "BER: unexpected end-of-contents",
-        K::InvalidEoc => "BER: invalid end-of-contents",
-        K::MissingEoc { .. } => "BER: missing end-of-contents",
-        K::ChildOverrun { .. } => "BER: child overruns parent",
-        K::DepthExceeded { .. } => "BER: nesting too deep",
-        K::TrailingData(_) => "BER: trailing data",
-        K::Empty => "BER: empty",
-    }
+    e.kind.reason()
 }
 
 /// Append an INTEGER with tag `tag`.

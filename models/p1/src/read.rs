@@ -41,7 +41,7 @@ pub(crate) const fn univ(n: u32, constructed: bool) -> Tag {
 pub(crate) fn parse_exact(b: &[u8]) -> Result<Tlv<'_>> {
     Tlv::parse_exact(b, &LIMITS).map_err(|e| Error {
         offset: e.offset,
-        reason: "malformed BER",
+        reason: e.kind.reason(),
     })
 }
 
