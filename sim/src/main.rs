@@ -3,7 +3,9 @@
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
 mod input;
+mod simulate;
 mod smoke;
+mod world;
 
 use clap::{Parser, Subcommand};
 use mta_build::Build;
@@ -50,6 +52,36 @@ enum Command {
         /// Which way the octets flowed (labels the tree).
         #[arg(long, value_enum, default_value_t = DirectionArg::Out)]
         direction: DirectionArg,
+    },
+    /// Run one simulated world (turmoil) with one seed and check the generic oracles.
+    Run {
+        /// World (built in: standard).
+        #[arg(long, default_value = "standard")]
+        world: String,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Build of every Exchange machine.
+        #[arg(long, default_value = "2000-sp3-rollup")]
+        build: Build,
+        /// Messages per flow.
+        #[arg(long, default_value_t = 20)]
+        messages: usize,
+    },
+    /// Run a range of seeds (A..B) of a world; a panic in one seed is a finding, not a crash.
+    Sweep {
+        /// World.
+        #[arg(long, default_value = "standard")]
+        world: String,
+        /// Seeds, as A..B (B exclusive).
+        #[arg(long, default_value = "0..20")]
+        seeds: String,
+        /// Build of every Exchange machine.
+        #[arg(long, default_value = "2000-sp3-rollup")]
+        build: Build,
+        /// Messages per flow.
+        #[arg(long, default_value_t = 20)]
+        messages: usize,
     },
     /// Print the build table: every per-build constant and defect switch with its source.
     Builds {
@@ -174,6 +206,18 @@ fn main() -> ExitCode {
             hex,
             direction,
         } => decode(&file, hex, direction),
+        Command::Run {
+            world,
+            seed,
+            build,
+            messages,
+        } => run_world(&world, seed, build, messages),
+        Command::Sweep {
+            world,
+            seeds,
+            build,
+            messages,
+        } => sweep(&world, &seeds, build, messages),
         Command::Builds { set, build } => builds(&set, build),
         Command::Smoke {
             iterations,
@@ -208,6 +252,104 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn make_world(name: &str, build: Build, messages: usize) -> Result<world::World, String> {
+    match name {
+        "standard" => Ok(world::World::standard(build, build, messages)),
+        other => Err(format!("unknown world {other:?} (built in: standard)")),
+    }
+}
+
+fn print_report(r: &simulate::RunReport) {
+    let refused: Vec<String> = r
+        .refused_9301
+        .iter()
+        .map(|(m, (n, c))| format!("{m}: 9301 on {n} of {c} inbound connections"))
+        .collect();
+    println!(
+        "seed {}: {} of {} messages accounted, {} ms simulated, trace {:016x} ({} events); {}",
+        r.seed,
+        r.accounted,
+        r.submitted,
+        r.sim_ms,
+        r.trace_hash,
+        r.trace_events,
+        refused.join("; ")
+    );
+    for f in &r.findings {
+        println!("  FINDING {f}");
+    }
+}
+
+fn run_world(name: &str, seed: u64, build: Build, messages: usize) -> Result<ExitCode, String> {
+    let w = make_world(name, build, messages)?;
+    println!("SEED={seed} {}", w.describe());
+    let r = simulate::run(&w, seed);
+    print_report(&r);
+    if r.findings.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "replay: cargo run --release -p mta-lab -- run --world {name} --seed {seed} --build {build} --messages {messages}"
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn sweep(name: &str, seeds: &str, build: Build, messages: usize) -> Result<ExitCode, String> {
+    let (a, b) = seeds
+        .split_once("..")
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+        .ok_or_else(|| format!("--seeds {seeds:?}: expected A..B"))?;
+    let w = make_world(name, build, messages)?;
+    println!("SEEDS={a}..{b} {}", w.describe());
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut failed = 0;
+    let mut refused: std::collections::BTreeMap<String, (usize, u64)> =
+        std::collections::BTreeMap::new();
+    for seed in a..b {
+        let Ok(r) = std::panic::catch_unwind(|| simulate::run(&w, seed)) else {
+            failed += 1;
+            println!("seed {seed}: PANIC in the simulation (a finding)");
+            continue;
+        };
+        for (m, (n, c)) in &r.refused_9301 {
+            let e = refused.entry(m.clone()).or_default();
+            e.0 += n;
+            e.1 += c;
+        }
+        if !r.findings.is_empty() {
+            failed += 1;
+            print_report(&r);
+            println!(
+                "  replay: cargo run --release -p mta-lab -- run --world {name} --seed {seed} --build {build} --messages {messages}"
+            );
+        }
+    }
+    std::panic::set_hook(prev);
+    let rates: Vec<String> = refused
+        .iter()
+        .map(|(m, (n, c))| {
+            let pct = if *c == 0 {
+                0.0
+            } else {
+                *n as f64 * 100.0 / *c as f64
+            };
+            format!("{m} refused {n} of {c} inbound connections with 9301 ({pct:.0} %)")
+        })
+        .collect();
+    println!(
+        "{} seeds, {failed} with findings; {}",
+        b - a,
+        rates.join("; ")
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn decode(file: &str, hex: bool, direction: DirectionArg) -> Result<ExitCode, String> {

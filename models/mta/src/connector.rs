@@ -4,8 +4,9 @@
 //!
 //! **Q197378.** Before 5.5 SP1 the MTA binds outbound sockets to the machine's primary address.
 //! From SP1 "the MTA allows the transport to make the selection … The transport uses all available
-//! virtual server IP addresses" — modelled as the TCP/IP stack rotating over the machine's
-//! addresses per connection (two addresses: every other connection). A receiver identifies callers
+//! virtual server IP addresses" — modelled as the TCP/IP stack picking one of the machine's
+//! addresses per connection, uniformly, from a seeded generator (the simulator seeds it from the
+//! run's seed): with two addresses about half the connections. A receiver identifies callers
 //! by the stack address configured on its connectors; a caller whose address matches none is
 //! refused with 9301, so about half the connections from a two-address SP1 sender fail. SP2 adds
 //! honouring the per-connector registry key *Stack IP Address Override*
@@ -250,7 +251,7 @@ pub struct SourceCounters {
 #[derive(Debug, Clone)]
 pub struct SourceAddressChooser {
     addresses: Vec<String>,
-    next: usize,
+    rng: u64,
     /// Counters.
     pub counters: SourceCounters,
 }
@@ -261,9 +262,18 @@ impl SourceAddressChooser {
         assert!(!addresses.is_empty(), "a machine has at least one address");
         SourceAddressChooser {
             addresses: addresses.iter().map(|s| (*s).to_string()).collect(),
-            next: 0,
+            rng: 0x9e37_79b9_7f4a_7c15,
             counters: SourceCounters::default(),
         }
+    }
+
+    /// Seed the transport's choice.
+    pub fn seed(&mut self, seed: u64) {
+        // splitmix64, so neighbouring seeds give unrelated streams.
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.rng = (z ^ (z >> 31)) | 1;
     }
 
     /// The source address of the next outbound connection over `connector`.
@@ -279,10 +289,12 @@ impl SourceAddressChooser {
                 {
                     return o.clone();
                 }
-                // The transport picks: it rotates over every address of the machine.
-                let a = self.addresses[self.next % self.addresses.len()].clone();
-                self.next += 1;
-                a
+                // The transport picks any address of the machine (xorshift64*).
+                self.rng ^= self.rng >> 12;
+                self.rng ^= self.rng << 25;
+                self.rng ^= self.rng >> 27;
+                let r = self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32;
+                self.addresses[(r % self.addresses.len() as u64) as usize].clone()
             }
         }
     }

@@ -297,6 +297,11 @@ impl Mta {
     pub fn take_actions(&mut self) -> Vec<SocketAction> {
         self.driver.take_actions()
     }
+    /// Seed the machine's TCP/IP stack (its outbound source-address choice, KB Q197378).
+    pub fn seed_transport(&mut self, seed: u64) {
+        self.chooser.seed(seed);
+    }
+
     /// The configuration.
     pub fn config(&self) -> &MtaConfig {
         &self.cfg

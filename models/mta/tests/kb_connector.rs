@@ -49,15 +49,22 @@ fn q197378_about_half_refused_from_sp1_on_without_the_override() {
         assert_eq!(trigger, 100, "{build}: trigger");
         let transport_picks =
             p.outbound_source_address == mta_build::SourceAddressRule::TransportChoice;
-        assert_eq!(n9301, if transport_picks { 50 } else { 0 }, "{build}");
+        let about_half = |n: usize| (35..=65).contains(&n);
+        if transport_picks {
+            assert!(about_half(n9301), "{build}: {n9301} of 100");
+        } else {
+            assert_eq!(n9301, 0, "{build}");
+        }
         // With the override: SP2+ honour it, SP1 ignores the key.
         let (n9301, _) = refused(build, 100, true, &two);
-        let expect = if transport_picks && !p.connector_honours_source_override {
-            50
+        if transport_picks && !p.connector_honours_source_override {
+            assert!(
+                about_half(n9301),
+                "{build} with the override ignored: {n9301}"
+            );
         } else {
-            0
-        };
-        assert_eq!(n9301, expect, "{build} with override");
+            assert_eq!(n9301, 0, "{build} with override");
+        }
     }
 }
 
