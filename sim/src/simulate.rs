@@ -199,8 +199,9 @@ pub fn run(world: &World, seed: u64) -> RunReport {
         .rng_seed(seed)
         .epoch(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_392_000))
         .simulation_duration(Duration::from_millis(world.timers.max_sim_ms + 10_000))
+        .tick_duration(Duration::from_millis(world.timers.tick_ms))
         .min_message_latency(Duration::from_millis(1))
-        .max_message_latency(Duration::from_millis(5))
+        .max_message_latency(Duration::from_millis(25))
         .tcp_capacity(1024)
         .build();
     let trace = Rc::new(RefCell::new(Trace::new()));
