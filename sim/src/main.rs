@@ -2,6 +2,7 @@
 //! internal messages, print the build
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
+mod faults;
 mod input;
 mod simulate;
 mod smoke;
@@ -67,6 +68,9 @@ enum Command {
         /// Messages per flow.
         #[arg(long, default_value_t = 20)]
         messages: usize,
+        /// Run without the seed's fault plan.
+        #[arg(long)]
+        no_faults: bool,
     },
     /// Run a range of seeds (A..B) of a world; a panic in one seed is a finding, not a crash.
     Sweep {
@@ -82,6 +86,9 @@ enum Command {
         /// Messages per flow.
         #[arg(long, default_value_t = 20)]
         messages: usize,
+        /// Run without fault plans.
+        #[arg(long)]
+        no_faults: bool,
     },
     /// Print the build table: every per-build constant and defect switch with its source.
     Builds {
@@ -211,13 +218,15 @@ fn main() -> ExitCode {
             seed,
             build,
             messages,
-        } => run_world(&world, seed, build, messages),
+            no_faults,
+        } => run_world(&world, seed, build, messages, !no_faults),
         Command::Sweep {
             world,
             seeds,
             build,
             messages,
-        } => sweep(&world, &seeds, build, messages),
+            no_faults,
+        } => sweep(&world, &seeds, build, messages, !no_faults),
         Command::Builds { set, build } => builds(&set, build),
         Command::Smoke {
             iterations,
@@ -277,27 +286,44 @@ fn print_report(r: &simulate::RunReport) {
         r.trace_events,
         refused.join("; ")
     );
+    if !r.findings.is_empty() {
+        println!("  {}", r.plan);
+    }
     for f in &r.findings {
         println!("  FINDING {f}");
     }
 }
 
-fn run_world(name: &str, seed: u64, build: Build, messages: usize) -> Result<ExitCode, String> {
+fn run_world(
+    name: &str,
+    seed: u64,
+    build: Build,
+    messages: usize,
+    faults: bool,
+) -> Result<ExitCode, String> {
     let w = make_world(name, build, messages)?;
     println!("SEED={seed} {}", w.describe());
-    let r = simulate::run(&w, seed);
+    let r = simulate::run(&w, seed, faults);
+    println!("{}", r.plan);
     print_report(&r);
     if r.findings.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         println!(
-            "replay: cargo run --release -p mta-lab -- run --world {name} --seed {seed} --build {build} --messages {messages}"
+            "replay: cargo run --release -p mta-lab -- run --world {name} --seed {seed} --build {build} --messages {messages}{}",
+            if faults { "" } else { " --no-faults" }
         );
         Ok(ExitCode::FAILURE)
     }
 }
 
-fn sweep(name: &str, seeds: &str, build: Build, messages: usize) -> Result<ExitCode, String> {
+fn sweep(
+    name: &str,
+    seeds: &str,
+    build: Build,
+    messages: usize,
+    faults: bool,
+) -> Result<ExitCode, String> {
     let (a, b) = seeds
         .split_once("..")
         .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
@@ -310,7 +336,7 @@ fn sweep(name: &str, seeds: &str, build: Build, messages: usize) -> Result<ExitC
     let mut refused: std::collections::BTreeMap<String, (usize, u64)> =
         std::collections::BTreeMap::new();
     for seed in a..b {
-        let Ok(r) = std::panic::catch_unwind(|| simulate::run(&w, seed)) else {
+        let Ok(r) = std::panic::catch_unwind(|| simulate::run(&w, seed, faults)) else {
             failed += 1;
             println!("seed {seed}: PANIC in the simulation (a finding)");
             continue;
@@ -324,7 +350,8 @@ fn sweep(name: &str, seeds: &str, build: Build, messages: usize) -> Result<ExitC
             failed += 1;
             print_report(&r);
             println!(
-                "  replay: cargo run --release -p mta-lab -- run --world {name} --seed {seed} --build {build} --messages {messages}"
+                "  replay: cargo run --release -p mta-lab -- run --world {name} --seed {seed} --build {build} --messages {messages}{}",
+                if faults { "" } else { " --no-faults" }
             );
         }
     }

@@ -14,6 +14,8 @@ pub struct TimerProfile {
     pub retry_interval_s: u32,
     /// Connector retries before non-delivery.
     pub retry_count: u32,
+    /// Association open/response timeout (s) — scaled from the default 60 s.
+    pub open_timeout_s: u32,
     /// Upper bound on a run's simulated time (ms).
     pub max_sim_ms: u64,
 }
@@ -24,6 +26,7 @@ impl Default for TimerProfile {
             tick_ms: 10,
             retry_interval_s: 1,
             retry_count: 20,
+            open_timeout_s: 3,
             max_sim_ms: 120_000,
         }
     }
@@ -81,8 +84,8 @@ fn connector(
     format!(
         "[[connector]]\nname = \"to {remote}\"\nlocal_mta_name = \"{local}\"\nlocal_password = \"{local}-pw\"\n\
          remote_mta_name = \"{remote}\"\nremote_password = \"{remote}-pw\"\nstack_address = \"{stack_address}\"\n\
-         retry_count = {}\nretry_interval_s = {}\naddress_space = [\"/C=US/A= /P={remote}/\"]\n",
-        t.retry_count, t.retry_interval_s
+         retry_count = {}\nretry_interval_s = {}\nopen_timeout_s = {}\naddress_space = [\"/C=US/A= /P={remote}/\"]\n",
+        t.retry_count, t.retry_interval_s, t.open_timeout_s
     ) + &over
 }
 
@@ -146,13 +149,14 @@ impl World {
             .map(|f| format!("{}->{}x{}({}B)", f.from, f.to, f.count, f.size))
             .collect();
         format!(
-            "world={} machines={} flows={} timers=tick:{}ms,retry:{}s×{},max:{}ms",
+            "world={} machines={} flows={} timers=tick:{}ms,retry:{}s×{},open:{}s,max:{}ms",
             self.name,
             m.join(" "),
             f.join(" "),
             self.timers.tick_ms,
             self.timers.retry_interval_s,
             self.timers.retry_count,
+            self.timers.open_timeout_s,
             self.timers.max_sim_ms
         )
     }

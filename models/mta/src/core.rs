@@ -282,6 +282,22 @@ impl Mta {
     pub fn delivered_reports(&self) -> &[Report] {
         &self.delivered_reports
     }
+    /// Responsible recipients of the messages waiting in connector queues (what a lost disk loses).
+    pub fn queued_recipients(&self) -> usize {
+        self.queues
+            .iter()
+            .flat_map(|q| &q.items)
+            .map(|a| match a {
+                Apdu::Message { envelope, .. } | Apdu::Probe(envelope) => envelope
+                    .recipients
+                    .iter()
+                    .filter(|r| r.responsibility())
+                    .count(),
+                Apdu::Report(_) => 0,
+            })
+            .sum()
+    }
+
     /// APDUs waiting in connector queues.
     pub fn queued(&self) -> usize {
         self.queues.iter().map(|q| q.items.len()).sum()
@@ -612,6 +628,11 @@ impl Mta {
 
     fn on_bind(&mut self, lpi: Lpi, bind: &[u8]) {
         let now = self.now;
+        if self.pop4.association_mut(lpi).is_none() {
+            // The caller went away in the same tick (its Close Request was processed too): the
+            // bind request is stale, and the block it came on is gone.
+            return;
+        }
         let from = self
             .driver
             .remote(lpi)
@@ -737,9 +758,14 @@ impl Mta {
         acfg.response_timeout_ms = u64::from(conn.config.open_timeout_s) * 1000;
         acfg.local_ref = (c as u16).wrapping_add(1);
         let bind = Bind::simple(&conn.config.local_mta_name, &conn.config.local_password).emit();
-        let opened = self
-            .pop4
-            .open(&mut self.bm, &mut self.driver, remote, acfg, &bind);
+        let opened = self.pop4.open(
+            &mut self.bm,
+            &mut self.driver,
+            remote,
+            acfg,
+            &bind,
+            self.now,
+        );
         let Some(lpi) = opened else {
             self.counters.open_failures += 1;
             self.retry_or_give_up(c, self.now);

@@ -250,6 +250,10 @@ impl TcpDriver {
     pub fn state(&self, lpi: Lpi) -> Option<CbState> {
         self.cb_for(lpi).map(|c| c.state)
     }
+    /// Every live block and its state, in index order (diagnostics).
+    pub fn blocks(&self) -> Vec<(ControlBlockId, CbState)> {
+        self.cbs.values().map(|c| (c.id, c.state)).collect()
+    }
     /// Live blocks.
     pub fn live_blocks(&self) -> usize {
         self.cbs.len()

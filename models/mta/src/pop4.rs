@@ -86,9 +86,11 @@ impl Pop4 {
         remote: crate::driver::Remote,
         config: association::Config,
         bind: &[u8],
+        now: u64,
     ) -> Option<Lpi> {
         let lpi = driver.connect(remote)?;
         let mut a = Association::new(Role::Initiator, config);
+        a.tick(now); // its timers count from now, not from zero
         a.bind(bind);
         self.assocs.insert(lpi, a);
         self.flush(bm, driver, lpi);
@@ -160,6 +162,7 @@ impl Pop4 {
                         && !matches!(driver.state(lpi), Some(CbState::Closing) | None);
                     if caller_present {
                         let mut a = Association::new(Role::Responder, self.responder.clone());
+                        a.tick(now);
                         a.receive(&data);
                         self.assocs.insert(lpi, a);
                         self.flush(bm, driver, lpi);

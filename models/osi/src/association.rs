@@ -552,14 +552,19 @@ impl Association {
     }
 
     fn refresh_deadline(&mut self) {
+        // Waiting for the peer: to connect (either role), to confirm, to release; a responder
+        // also waits for the initiator's next transfer or release (it has nothing to do itself),
+        // so a dead peer (a partition drops data for good) cannot hold its control block forever.
         let waiting = match self.phase {
-            Phase::AwaitTransport | Phase::AwaitConnect => self.role == Role::Initiator,
-            Phase::Releasing => true,
-            Phase::Open => self
-                .out
-                .as_ref()
-                .is_some_and(|o| o.ended || o.unconfirmed_syncs >= self.window),
-            _ => false,
+            Phase::AwaitTransport | Phase::AwaitConnect | Phase::Releasing => true,
+            Phase::Open => {
+                self.role == Role::Responder
+                    || self
+                        .out
+                        .as_ref()
+                        .is_some_and(|o| o.ended || o.unconfirmed_syncs >= self.window)
+            }
+            Phase::Idle | Phase::AwaitBindResponse | Phase::Closed => false,
         };
         if !waiting {
             self.deadline = None;

@@ -1,0 +1,145 @@
+//! Fault plans: a seeded list of (time, fault), expanded from the run's seed and printed in full
+//! (as TigerBeetle's VOPR prints its options). Faults happen in the safety phase; after the last
+//! one heals, the liveness phase requires everything to drain.
+
+use crate::world::World;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::fmt;
+
+/// One fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Crash every interface of a machine; it restarts after `down_ms` with its queue disk kept or
+    /// lost (listener down meanwhile: connects are refused).
+    Crash {
+        /// Machine.
+        machine: String,
+        /// Whether the queue survives.
+        keep_disk: bool,
+        /// Downtime.
+        down_ms: u64,
+    },
+    /// Hold the links between two machines (delay without loss), released after `ms`.
+    Hold {
+        /// One side.
+        a: String,
+        /// Other side.
+        b: String,
+        /// Duration.
+        ms: u64,
+    },
+    /// Partition two machines (in-flight data is lost; streams die), repaired after `ms`.
+    Partition {
+        /// One side.
+        a: String,
+        /// Other side.
+        b: String,
+        /// Duration.
+        ms: u64,
+    },
+}
+
+impl Fault {
+    /// How long the fault lasts.
+    pub fn duration(&self) -> u64 {
+        match self {
+            Fault::Crash { down_ms, .. } => *down_ms,
+            Fault::Hold { ms, .. } | Fault::Partition { ms, .. } => *ms,
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Crash {
+                machine,
+                keep_disk,
+                down_ms,
+            } => write!(
+                f,
+                "crash {machine} for {down_ms} ms, disk {}",
+                if *keep_disk { "kept" } else { "lost" }
+            ),
+            Fault::Hold { a, b, ms } => write!(f, "hold {a}<->{b} for {ms} ms"),
+            Fault::Partition { a, b, ms } => write!(f, "partition {a}<->{b} for {ms} ms"),
+        }
+    }
+}
+
+/// The faults of one run, in time order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FaultPlan {
+    /// (start in simulated ms, fault).
+    pub faults: Vec<(u64, Fault)>,
+}
+
+impl FaultPlan {
+    /// No faults.
+    pub fn none() -> Self {
+        FaultPlan::default()
+    }
+
+    /// Expand `seed` into 0–3 faults in the first 3 s of `world` (disks are lost with
+    /// probability 1/4 of crashes).
+    pub fn from_seed(seed: u64, world: &World) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6661_756c_7473);
+        let names: Vec<&str> = world.machines.iter().map(|m| m.name.as_str()).collect();
+        let n = rng.random_range(0..=3);
+        let mut faults: Vec<(u64, Fault)> = (0..n)
+            .map(|_| {
+                let at = rng.random_range(100..3000);
+                let m = names[rng.random_range(0..names.len())].to_string();
+                let other = names[rng.random_range(0..names.len())].to_string();
+                let fault = match rng.random_range(0..3) {
+                    0 => Fault::Crash {
+                        machine: m,
+                        keep_disk: rng.random_range(0..4) != 0,
+                        down_ms: rng.random_range(100..2000),
+                    },
+                    1 if m != other => Fault::Hold {
+                        a: m,
+                        b: other,
+                        ms: rng.random_range(50..1500),
+                    },
+                    _ if m != other => Fault::Partition {
+                        a: m,
+                        b: other,
+                        ms: rng.random_range(50..1500),
+                    },
+                    _ => Fault::Hold {
+                        a: names[0].to_string(),
+                        b: names[names.len() - 1].to_string(),
+                        ms: rng.random_range(50..1500),
+                    },
+                };
+                (at, fault)
+            })
+            .collect();
+        faults.sort_by_key(|(t, _)| *t);
+        FaultPlan { faults }
+    }
+
+    /// When the last fault heals.
+    pub fn healed_at(&self) -> u64 {
+        self.faults
+            .iter()
+            .map(|(t, f)| t + f.duration())
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl fmt::Display for FaultPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.faults.is_empty() {
+            return f.write_str("faults: none");
+        }
+        f.write_str("faults:")?;
+        for (t, x) in &self.faults {
+            write!(f, " [{t} ms: {x}]")?;
+        }
+        Ok(())
+    }
+}
