@@ -3,6 +3,7 @@
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
 mod faults;
+mod finding;
 mod input;
 mod simulate;
 mod smoke;
@@ -71,6 +72,9 @@ enum Command {
         /// Run without the seed's fault plan.
         #[arg(long)]
         no_faults: bool,
+        /// Where a finding is written.
+        #[arg(long, default_value = "target/mta-lab/sim-findings")]
+        findings: PathBuf,
     },
     /// Run a range of seeds (A..B) of a world; a panic in one seed is a finding, not a crash.
     Sweep {
@@ -89,9 +93,15 @@ enum Command {
         /// Run without fault plans.
         #[arg(long)]
         no_faults: bool,
+        /// Where findings are written (one file per failing seed).
+        #[arg(long, default_value = "target/mta-lab/sim-findings")]
+        findings: PathBuf,
     },
     /// Print the build table: every per-build constant and defect switch with its source.
     Builds {
+        /// A simulation finding: replay it on every build (a linear scan) and show where its
+        /// signature fires, instead of printing the table.
+        finding: Option<PathBuf>,
         /// Apply registry-style overrides (name=value) before printing.
         #[arg(long = "set", value_name = "NAME=VALUE")]
         set: Vec<String>,
@@ -119,11 +129,13 @@ enum Command {
         findings: PathBuf,
     },
     /// Replay one input file through a target's harness.
+    /// Replay a fuzz input (`replay TARGET FILE`) or a simulation finding (`replay FINDING.toml`,
+    /// bit-identical on the same model version).
     Replay {
-        /// Target name (bufmgr_ops, ber_decode, lpi_decode).
+        /// Target name (a TARGETS entry), or a finding file.
         target: String,
-        /// Input file.
-        file: PathBuf,
+        /// Input file (for a fuzz target).
+        file: Option<PathBuf>,
         /// Build (default: $MTA_LAB_BUILD or 5.5).
         #[arg(long)]
         build: Option<Build>,
@@ -219,15 +231,24 @@ fn main() -> ExitCode {
             build,
             messages,
             no_faults,
-        } => run_world(&world, seed, build, messages, !no_faults),
+            findings,
+        } => run_world(&world, seed, build, messages, !no_faults, &findings),
         Command::Sweep {
             world,
             seeds,
             build,
             messages,
             no_faults,
-        } => sweep(&world, &seeds, build, messages, !no_faults),
-        Command::Builds { set, build } => builds(&set, build),
+            findings,
+        } => sweep(&world, &seeds, build, messages, !no_faults, &findings),
+        Command::Builds {
+            finding: Some(f), ..
+        } => builds_scan(&f),
+        Command::Builds {
+            set,
+            build,
+            finding: None,
+        } => builds(&set, build),
         Command::Smoke {
             iterations,
             seed,
@@ -245,11 +266,14 @@ fn main() -> ExitCode {
             target,
             file,
             build,
-        } => smoke::replay(
-            &target,
-            &file,
-            build.unwrap_or_else(mta_harness::build_from_env),
-        ),
+        } => match file {
+            Some(file) => smoke::replay(
+                &target,
+                &file,
+                build.unwrap_or_else(mta_harness::build_from_env),
+            ),
+            None => replay_finding(std::path::Path::new(&target)),
+        },
         Command::Corpus {
             command: CorpusCommand::Seed { dir },
         } => smoke::seed_corpora(&dir),
@@ -300,6 +324,7 @@ fn run_world(
     build: Build,
     messages: usize,
     faults: bool,
+    dir: &std::path::Path,
 ) -> Result<ExitCode, String> {
     let w = make_world(name, build, messages)?;
     println!("SEED={seed} {}", w.describe());
@@ -307,14 +332,15 @@ fn run_world(
     println!("{}", r.plan);
     print_report(&r);
     if r.findings.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!(
-            "replay: cargo run --release -p mta-lab -- run --world {name} --seed {seed} --build {build} --messages {messages}{}",
-            if faults { "" } else { " --no-faults" }
-        );
-        Ok(ExitCode::FAILURE)
+        return Ok(ExitCode::SUCCESS);
     }
+    let path = finding::Finding::from_run(&w, messages, faults, &r).save(dir)?;
+    println!("finding: {}", path.display());
+    println!(
+        "replay: cargo run --release -p mta-lab -- replay {}",
+        path.display()
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 fn sweep(
@@ -323,6 +349,7 @@ fn sweep(
     build: Build,
     messages: usize,
     faults: bool,
+    dir: &std::path::Path,
 ) -> Result<ExitCode, String> {
     let (a, b) = seeds
         .split_once("..")
@@ -333,8 +360,10 @@ fn sweep(
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let mut failed = 0;
+    let mut signatures = std::collections::BTreeSet::new();
     let mut refused: std::collections::BTreeMap<String, (usize, u64)> =
         std::collections::BTreeMap::new();
+    let mut outcome = Ok(());
     for seed in a..b {
         let Ok(r) = std::panic::catch_unwind(|| simulate::run(&w, seed, faults)) else {
             failed += 1;
@@ -349,13 +378,26 @@ fn sweep(
         if !r.findings.is_empty() {
             failed += 1;
             print_report(&r);
-            println!(
-                "  replay: cargo run --release -p mta-lab -- run --world {name} --seed {seed} --build {build} --messages {messages}{}",
-                if faults { "" } else { " --no-faults" }
-            );
+            let f = finding::Finding::from_run(&w, messages, faults, &r);
+            match f.save(dir) {
+                Ok(path) => {
+                    if signatures.insert(f.signature.clone()) {
+                        println!("  new signature: {}", f.signature);
+                    }
+                    println!(
+                        "  replay: cargo run --release -p mta-lab -- replay {}",
+                        path.display()
+                    );
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
         }
     }
     std::panic::set_hook(prev);
+    outcome?;
     let rates: Vec<String> = refused
         .iter()
         .map(|(m, (n, c))| {
@@ -368,8 +410,9 @@ fn sweep(
         })
         .collect();
     println!(
-        "{} seeds, {failed} with findings; {}",
+        "{} seeds, {failed} with findings ({} distinct signatures); {}",
         b - a,
+        signatures.len(),
         rates.join("; ")
     );
     Ok(if failed == 0 {
@@ -377,6 +420,66 @@ fn sweep(
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn replay_finding(path: &std::path::Path) -> Result<ExitCode, String> {
+    let f = finding::Finding::load(path)?;
+    let w = f.world(None)?;
+    if f.model_version != env!("CARGO_PKG_VERSION") {
+        println!(
+            "note: recorded on model {}, replaying on {} (the trace may differ; the signature should not)",
+            f.model_version,
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    println!("SEED={} {}", f.seed, w.describe());
+    let r = simulate::run(&w, f.seed, f.faults);
+    println!("{}", r.plan);
+    print_report(&r);
+    let hash = format!("{:016x}", r.trace_hash);
+    let same_sig = finding::signature(&r.findings) == f.signature;
+    println!(
+        "trace {hash} ({}), signature {}",
+        if hash == f.trace_hash {
+            "bit-identical"
+        } else {
+            "DIFFERENT"
+        },
+        if same_sig {
+            "reproduced"
+        } else {
+            "NOT reproduced"
+        }
+    );
+    Ok(if same_sig {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn builds_scan(path: &std::path::Path) -> Result<ExitCode, String> {
+    let f = finding::Finding::load(path)?;
+    println!(
+        "finding {} (seed {}): {}",
+        path.display(),
+        f.seed,
+        f.signature
+    );
+    for b in Build::ALL {
+        let w = f.world(Some(b))?;
+        let r = simulate::run(&w, f.seed, f.faults);
+        let fires = finding::signature(&r.findings) == f.signature;
+        let verdict = if fires {
+            "reproduces".to_string()
+        } else if r.findings.is_empty() {
+            "clean".to_string()
+        } else {
+            format!("other: {}", finding::signature(&r.findings))
+        };
+        println!("  {:<16} {verdict}", b.cli_name());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn decode(file: &str, hex: bool, direction: DirectionArg) -> Result<ExitCode, String> {

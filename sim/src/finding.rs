@@ -1,0 +1,176 @@
+//! Simulation findings: a failing run as a schema-versioned TOML file with everything needed to
+//! replay it bit-identically on the same model version — world, builds per machine, seed, fault
+//! plan, timer profile — plus its signature (to deduplicate, and for regression tests that must
+//! survive model changes) and its trace hash (for bit-identical replay).
+
+use crate::simulate::RunReport;
+use crate::world::World;
+use mta_build::Build;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Current schema.
+pub const SCHEMA: u32 = 1;
+
+/// A finding file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// Schema version.
+    pub schema: u32,
+    /// Model version (the lab's crate version).
+    pub model_version: String,
+    /// World name.
+    pub world: String,
+    /// Build per machine.
+    pub builds: BTreeMap<String, String>,
+    /// Messages per flow.
+    pub messages: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Whether the seed's fault plan was applied.
+    pub faults: bool,
+    /// The fault plan as printed.
+    pub fault_plan: String,
+    /// The world and timer profile as printed.
+    pub world_description: String,
+    /// Signature: the oracle that fired, numbers removed (what deduplicates and what regression
+    /// tests assert).
+    pub signature: String,
+    /// Every finding line of the run.
+    pub findings: Vec<String>,
+    /// Trace hash (hex): replay on the same model version must reproduce it exactly.
+    pub trace_hash: String,
+}
+
+/// A finding's signature: its first oracle line with digits removed.
+pub fn signature(lines: &[String]) -> String {
+    lines
+        .first()
+        .map(|l| {
+            l.chars()
+                .map(|c| if c.is_ascii_digit() { 'N' } else { c })
+                .collect::<String>()
+        })
+        .unwrap_or_default()
+}
+
+impl Finding {
+    /// The finding of a failed run.
+    pub fn from_run(world: &World, messages: usize, faults: bool, r: &RunReport) -> Self {
+        Finding {
+            schema: SCHEMA,
+            model_version: env!("CARGO_PKG_VERSION").to_string(),
+            world: world.name.clone(),
+            builds: world
+                .machines
+                .iter()
+                .map(|m| (m.name.clone(), m.build.cli_name().to_string()))
+                .collect(),
+            messages,
+            seed: r.seed,
+            faults,
+            fault_plan: r.plan.to_string(),
+            world_description: world.describe(),
+            signature: signature(&r.findings),
+            findings: r.findings.clone(),
+            trace_hash: format!("{:016x}", r.trace_hash),
+        }
+    }
+
+    /// Read and validate a finding file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let f: Finding =
+            toml::from_str(&text).map_err(|e| format!("{}: not a finding: {e}", path.display()))?;
+        if f.schema != SCHEMA {
+            return Err(format!(
+                "{}: schema {} (this lab reads {SCHEMA})",
+                path.display(),
+                f.schema
+            ));
+        }
+        Ok(f)
+    }
+
+    /// Write atomically into `dir` (temp file + rename); returns the path.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let builds: Vec<&str> = self.builds.values().map(String::as_str).collect();
+        let name = format!("{}-{}-seed{}.toml", self.world, builds.join("+"), self.seed);
+        let path = dir.join(name);
+        let tmp = path.with_extension("toml.tmp");
+        let text = toml::to_string(self).map_err(|e| e.to_string())?;
+        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    /// The world this finding ran, with `build` replacing every machine's build if given.
+    pub fn world(&self, build: Option<Build>) -> Result<World, String> {
+        let get = |m: &str| -> Result<Build, String> {
+            match build {
+                Some(b) => Ok(b),
+                None => self
+                    .builds
+                    .get(m)
+                    .ok_or_else(|| format!("finding names no build for {m}"))?
+                    .parse()
+                    .map_err(|e| format!("{e}")),
+            }
+        };
+        match self.world.as_str() {
+            "standard" => Ok(World::standard(get("ALPHA")?, get("BETA")?, self.messages)),
+            other => Err(format!("unknown world {other:?}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `corpora/regressions/sim/*.toml`: each finding's signature still fires on its recorded
+    /// builds (asserting the signature, not the trace hash, so model changes do not break it) and
+    /// the same seed is clean with every machine on 2000 SP3 + rollup.
+    #[test]
+    fn regression_findings_reproduce_and_fixed_builds_are_clean() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/regressions/sim");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "toml") {
+                continue;
+            }
+            let f = Finding::load(&p).unwrap();
+            let r = crate::simulate::run(&f.world(None).unwrap(), f.seed, f.faults);
+            assert_eq!(signature(&r.findings), f.signature, "{}", p.display());
+            let fixed = crate::simulate::run(
+                &f.world(Some(Build::Ex2000Sp3Rollup)).unwrap(),
+                f.seed,
+                f.faults,
+            );
+            assert!(
+                fixed.findings.is_empty(),
+                "{}: {:?}",
+                p.display(),
+                fixed.findings
+            );
+            n += 1;
+        }
+        assert!(n >= 1);
+    }
+
+    #[test]
+    fn bad_finding_files_are_clear_errors() {
+        let dir = std::env::temp_dir().join(format!("mta-lab-finding-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("bad.toml");
+        std::fs::write(&p, "schema = 99\n").unwrap();
+        assert!(Finding::load(&p).unwrap_err().contains("not a finding"));
+        std::fs::write(&p, "not toml [").unwrap();
+        assert!(Finding::load(&p).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
