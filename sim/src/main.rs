@@ -4,6 +4,7 @@
 
 mod faults;
 mod finding;
+mod hostile;
 mod input;
 mod simulate;
 mod smoke;
@@ -96,6 +97,15 @@ enum Command {
         /// Where findings are written (one file per failing seed).
         #[arg(long, default_value = "target/mta-lab/sim-findings")]
         findings: PathBuf,
+    },
+    /// Run the hostile-peer library against one MTA, then a well-behaved peer; check the oracles.
+    Hostile {
+        /// Build of the MTA under attack.
+        #[arg(long, default_value = "2000-sp3-rollup")]
+        build: Build,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Print the build table: every per-build constant and defect switch with its source.
     Builds {
@@ -241,6 +251,22 @@ fn main() -> ExitCode {
             no_faults,
             findings,
         } => sweep(&world, &seeds, build, messages, !no_faults, &findings),
+        Command::Hostile { build, seed } => {
+            let r = hostile::run(build, seed);
+            println!(
+                "{} hostile peers against {build} (seed {seed}); MTA events {:?}",
+                r.peers, r.events
+            );
+            for f in &r.findings {
+                println!("  FINDING {f}");
+            }
+            Ok(if r.findings.is_empty() {
+                println!("0 findings; the listener still accepts and a good peer got through");
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Builds {
             finding: Some(f), ..
         } => builds_scan(&f),

@@ -369,6 +369,20 @@ pub fn non_delivery_report(
     )
 }
 
+/// 9155 "An inbound MTS-APDU was discarded" — ours: the association confirmed the transfer, but
+/// the P1 decoder rejected the APDU (the error says where).
+pub fn apdu_discarded(p: &Profile, error: &str, at_ms: u64) -> Event {
+    event(
+        9155,
+        EventType::Warning,
+        10,
+        "X.400 Service",
+        mta_core(p),
+        vec![format!("An inbound MTS-APDU was discarded: {error}.")],
+        at_ms,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     //! KB quotes, byte for byte. Where a KB wraps a line (Q182619 wraps "[BASE IL TCP/IP DRVR" and

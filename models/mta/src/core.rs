@@ -619,7 +619,14 @@ impl Mta {
                 self.counters.received += 1;
                 match Apdu::parse(&bytes) {
                     Ok(apdu) => self.process(apdu, true),
-                    Err(err) => tracing::warn!(%lpi, %err, "inbound APDU rejected"),
+                    Err(err) => {
+                        tracing::warn!(%lpi, %err, "inbound APDU rejected");
+                        self.log.log(catalogue::apdu_discarded(
+                            &self.profile,
+                            &err.to_string(),
+                            self.now,
+                        ));
+                    }
                 }
             }
             _ => {}

@@ -1,0 +1,533 @@
+//! Hostile peers: small peer programs that connect to an MTA over turmoil TCP and misbehave at
+//! one layer each (TPKT, COTP, session, presentation, RTSE bind, P1, timing, connection patterns).
+//! After all of them, the generic oracles must hold on the MTA and a well-behaved peer must still
+//! be able to bind and transfer (the listener keeps accepting, peers interoperate).
+
+use mta_build::Build;
+use mta_mta::connector::parse_connectors;
+use mta_mta::core::{Mta, MtaConfig, Outcome};
+use mta_osi::association::{Address, Association, Config, Event, Role};
+use mta_osi::presentation::Mode;
+use mta_osi::tpkt::{ReservedPolicy, SendFlags, Writer};
+use mta_p1::{Apdu, Bind, ContentType, Envelope, GlobalDomainIdentifier, OrName, Recipient};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use turmoil::net::{TcpListener, TcpStream};
+
+/// The MTA under attack.
+const MTA_ADDR: &str = "10.0.2.1";
+/// Where the peers come from (configured as a connector's stack address, so binds get checked).
+const PEER_ADDR: &str = "10.0.9.1";
+
+/// Per control block, the channel to its socket's writer task (`None` = close).
+type Writers =
+    BTreeMap<mta_bufmgr::ControlBlockId, tokio::sync::mpsc::UnboundedSender<Option<Vec<u8>>>>;
+
+/// One misbehaviour: octets to write (with pauses), then how to end.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// Name.
+    pub name: &'static str,
+    /// Writes, each after the given pause (ms).
+    pub writes: Vec<(u64, Vec<u8>)>,
+    /// How the connection ends.
+    pub end: End,
+}
+
+/// How a peer leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Close normally after the writes.
+    Close,
+    /// Half-close (shutdown write), keep reading until the MTA closes.
+    HalfClose,
+    /// Stay connected and silent for this long, then drop.
+    Silent(u64),
+}
+
+fn tpkt(tpdu: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    Writer::conforming().write(&mut v, tpdu, SendFlags::NONE);
+    v
+}
+
+fn peer_config(mode: Mode) -> Config {
+    Config::new(mode, Address::default(), Address::default())
+}
+
+/// The initiator's first two TSDUs for a bind (CR, then CN after a CC), as a real peer sends them.
+fn opening(bind: &[u8], mode: Mode) -> (Vec<u8>, Vec<u8>) {
+    let mut a = Association::new(Role::Initiator, peer_config(mode));
+    let mut b = Association::new(Role::Responder, peer_config(mode));
+    a.bind(bind);
+    let cr = a.transmit();
+    b.receive(&cr);
+    a.receive(&b.transmit());
+    (cr, a.transmit())
+}
+
+fn good_bind() -> Vec<u8> {
+    Bind::simple("PEER", "peer-pw").emit()
+}
+
+/// The library (each entry is one peer program).
+pub fn library() -> Vec<Peer> {
+    let (cr, cn) = opening(&good_bind(), Mode::Normal);
+    let (cr84, cn84) = opening(&good_bind(), Mode::X410);
+    let mut reserved1 = cr.clone();
+    reserved1[1] = 1;
+    let byte_at_a_time: Vec<(u64, Vec<u8>)> =
+        cr.iter().chain(cn.iter()).map(|b| (5, vec![*b])).collect();
+    let slowloris: Vec<(u64, Vec<u8>)> = cr.iter().take(20).map(|b| (400, vec![*b])).collect();
+    let mut big_tsap = vec![0u8; 0];
+    big_tsap.extend_from_slice(&[0xe0, 0, 0, 0, 1, 0, 0xc1, 200]);
+    big_tsap.extend(std::iter::repeat_n(b'T', 200));
+    let big_tsap_tpdu: Vec<u8> = std::iter::once(big_tsap.len() as u8)
+        .chain(big_tsap)
+        .collect();
+    // A CN whose first PGI claims more than the SPDU holds.
+    let mut bad_cn = cn.clone();
+    if bad_cn.len() > 14 {
+        bad_cn[14] = 0xfe;
+    }
+    // A CN with a 3-octet length field cut short.
+    let cn_bad_len = tpkt(&[0x02, 0xf0, 0x80, 0x0d, 0xff, 0x00]);
+    let (_, cn_wrong_pw) = opening(&Bind::simple("PEER", "wrong").emit(), Mode::Normal);
+    let (_, cn_wrong_name) = opening(&Bind::simple("INTRUDER", "peer-pw").emit(), Mode::Normal);
+    let (_, cn_garbage_bind) = opening(&[0x30, 0x80, 0xff], Mode::X410);
+    let bomb: Vec<u8> = std::iter::repeat_n([0x30u8, 0x80], 5000)
+        .flatten()
+        .collect();
+    let (_, cn_bomb) = opening(&bomb[..bomb.len().min(4000)], Mode::X410);
+    vec![
+        Peer {
+            name: "tpkt-reserved-1 (lenient foreign MTA)",
+            writes: vec![(0, reserved1), (20, cn.clone())],
+            end: End::Close,
+        },
+        Peer {
+            name: "tpkt-length-0",
+            writes: vec![(0, vec![3, 0, 0, 0])],
+            end: End::Close,
+        },
+        Peer {
+            name: "tpkt-length-below-7",
+            writes: vec![(0, vec![3, 0, 0, 5, 2, 0xf0])],
+            end: End::Close,
+        },
+        Peer {
+            name: "tpkt-length-beyond-data",
+            writes: vec![(0, vec![3, 0, 0xff, 0xff, 2, 0xf0, 0x80])],
+            end: End::Close,
+        },
+        Peer {
+            name: "tpkt-version-4",
+            writes: vec![(0, vec![4, 0, 0, 7, 2, 0xf0, 0x80])],
+            end: End::Close,
+        },
+        Peer {
+            name: "tpkt-byte-at-a-time",
+            writes: byte_at_a_time,
+            end: End::Close,
+        },
+        Peer {
+            name: "tpkt-coalesced-cr-and-cn",
+            writes: vec![(0, [cr.clone(), cn.clone()].concat())],
+            end: End::Close,
+        },
+        Peer {
+            name: "cotp-li-beyond-tpdu",
+            writes: vec![(0, tpkt(&[0x40, 0xe0, 0, 0, 0, 1, 0]))],
+            end: End::Close,
+        },
+        Peer {
+            name: "cotp-unknown-type-ed",
+            writes: vec![(0, tpkt(&[0x04, 0x10, 0, 0, 0]))],
+            end: End::Close,
+        },
+        Peer {
+            name: "cotp-dt-before-cc",
+            writes: vec![(0, tpkt(&[0x02, 0xf0, 0x80, 1, 2, 3]))],
+            end: End::Close,
+        },
+        Peer {
+            name: "cotp-cr-oversized-tsap",
+            writes: vec![(0, tpkt(&big_tsap_tpdu))],
+            end: End::Close,
+        },
+        Peer {
+            name: "session-cn-parameter-overrun",
+            writes: vec![(0, cr.clone()), (20, bad_cn)],
+            end: End::Close,
+        },
+        Peer {
+            name: "session-cn-truncated-3-octet-length",
+            writes: vec![(0, cr.clone()), (20, cn_bad_len)],
+            end: End::Close,
+        },
+        Peer {
+            name: "rtse-bind-wrong-password",
+            writes: vec![(0, cr.clone()), (20, cn_wrong_pw)],
+            end: End::Close,
+        },
+        Peer {
+            name: "rtse-bind-wrong-mta-name",
+            writes: vec![(0, cr.clone()), (20, cn_wrong_name)],
+            end: End::Close,
+        },
+        Peer {
+            name: "rtse-bind-malformed-ber (1984)",
+            writes: vec![(0, cr84.clone()), (20, cn_garbage_bind)],
+            end: End::Close,
+        },
+        Peer {
+            name: "ber-indefinite-nesting-bomb (1984)",
+            writes: vec![(0, cr84.clone()), (20, cn_bomb)],
+            end: End::Close,
+        },
+        Peer {
+            name: "slowloris",
+            writes: slowloris,
+            end: End::Close,
+        },
+        Peer {
+            name: "connect-and-go-silent",
+            writes: vec![],
+            end: End::Silent(5_000),
+        },
+        Peer {
+            name: "silent-after-cr",
+            writes: vec![(0, cr.clone())],
+            end: End::Silent(5_000),
+        },
+        Peer {
+            name: "half-close-after-cr",
+            writes: vec![(0, cr.clone())],
+            end: End::HalfClose,
+        },
+        Peer {
+            name: "rst-mid-connect",
+            writes: vec![(0, cr.clone()), (20, cn[..cn.len() / 2].to_vec())],
+            end: End::Close,
+        },
+        Peer {
+            name: "x410-bind-then-vanish",
+            writes: vec![(0, cr84), (20, cn84)],
+            end: End::Close,
+        },
+    ]
+}
+
+/// A peer that binds properly, sends one valid and one malformed P1 APDU, then releases.
+async fn interactive(
+    stream: &mut TcpStream,
+    apdus: Vec<Vec<u8>>,
+    policy: ReservedPolicy,
+) -> Vec<Event> {
+    let mut cfg = peer_config(Mode::Normal);
+    cfg.transport.reserved_policy = policy;
+    let mut a = Association::new(Role::Initiator, cfg);
+    a.bind(&good_bind());
+    let mut events = Vec::new();
+    let mut sent = false;
+    let mut buf = vec![0u8; 16 * 1024];
+    for _ in 0..400 {
+        let out = a.transmit();
+        if !out.is_empty() && stream.write_all(&out).await.is_err() {
+            break;
+        }
+        if a.wants_close() {
+            break;
+        }
+        match tokio::time::timeout(Duration::from_millis(50), stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => {
+                a.tcp_closed();
+                break;
+            }
+            Ok(Ok(n)) => a.receive(&buf[..n]),
+            Err(_) => {}
+        }
+        while let Some(e) = a.poll_event() {
+            if matches!(e, Event::BindAccepted { .. }) && !sent {
+                for x in &apdus {
+                    a.transfer(x.clone());
+                }
+                a.release();
+                sent = true;
+            }
+            let end = matches!(
+                e,
+                Event::Released | Event::Aborted(_) | Event::BindRefused { .. }
+            );
+            events.push(e);
+            if end {
+                let out = a.transmit();
+                let _ = stream.write_all(&out).await;
+                return events;
+            }
+        }
+    }
+    events
+}
+
+fn valid_message(n: usize) -> Vec<u8> {
+    let peer = GlobalDomainIdentifier::new("US", " ", Some("PEER"));
+    Apdu::Message {
+        envelope: Envelope {
+            // The originating MTA's trace element (X.411: TraceInformation SIZE (1..ub-transfers)).
+            trace: vec![mta_p1::TraceElement {
+                domain: peer.clone(),
+                arrival: "261123000000Z".into(),
+                routing_action: 0,
+                attempted: None,
+                other: Vec::new(),
+            }],
+            ..Envelope::new(
+                mta_p1::MtsIdentifier::new(peer, &format!("probe-{n}")),
+                OrName::simple("US", " ", "PEER", "ORG", "Sender"),
+                ContentType::BuiltIn(22),
+                vec![Recipient::responsible(
+                    OrName::simple("US", " ", "BETA", "ORG", "User"),
+                    1,
+                )],
+            )
+        },
+        content: b"hello".to_vec(),
+    }
+    .emit()
+}
+
+/// What the hostile-peer run produced.
+#[derive(Debug, Clone)]
+pub struct HostileReport {
+    /// Peers run.
+    pub peers: usize,
+    /// Oracle violations.
+    pub findings: Vec<String>,
+    /// Events the MTA logged, by id.
+    pub events: BTreeMap<u32, usize>,
+}
+
+/// Run every peer of the library (then a connection flood, then a well-behaved peer) against an
+/// MTA of `build`.
+#[allow(clippy::disallowed_types)] // a fixed epoch, not the wall clock
+pub fn run(build: Build, seed: u64) -> HostileReport {
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seed)
+        .epoch(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_392_000))
+        .simulation_duration(Duration::from_secs(200))
+        .tick_duration(Duration::from_millis(10))
+        .tcp_capacity(4096)
+        .build();
+    let conf = format!(
+        "[[connector]]\nname = \"to PEER\"\nlocal_mta_name = \"BETA\"\nremote_mta_name = \"PEER\"\nremote_password = \"peer-pw\"\n\
+         stack_address = \"{PEER_ADDR}\"\nopen_timeout_s = 3\naddress_space = [\"/C=US/A= /P=PEER/\"]\n"
+    );
+    let cfg = MtaConfig::new(
+        "BETA",
+        GlobalDomainIdentifier::new("US", " ", Some("BETA")),
+        vec![MTA_ADDR.into()],
+        parse_connectors(&conf).expect("static config"),
+    );
+    let mta = Rc::new(RefCell::new(Mta::new(&build.profile(), cfg)));
+    let m = mta.clone();
+    sim.host(MTA_ADDR, move || {
+        let m = m.clone();
+        async move {
+            let listener = TcpListener::bind(("0.0.0.0", 102)).await?;
+            let writers: Rc<RefCell<Writers>> = Rc::default();
+            let (lm, lw) = (m.clone(), writers.clone());
+            tokio::task::spawn_local(async move {
+                let mut conn = 0;
+                while let Ok((s, peer)) = listener.accept().await {
+                    conn += 1;
+                    let Some(cb) = lm.borrow_mut().accept(conn, &peer.ip().to_string()) else {
+                        drop(s);
+                        continue;
+                    };
+                    let (mut r, mut w) = s.into_split();
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<Vec<u8>>>();
+                    lw.borrow_mut().insert(cb, tx);
+                    tokio::task::spawn_local(async move {
+                        while let Some(Some(b)) = rx.recv().await {
+                            if w.write_all(&b).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = w.shutdown().await;
+                    });
+                    let rm = lm.clone();
+                    tokio::task::spawn_local(async move {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            match r.read(&mut buf).await {
+                                Ok(0) | Err(_) => {
+                                    rm.borrow_mut()
+                                        .socket(mta_mta::core::SocketEvent::Closed(cb, 0));
+                                    break;
+                                }
+                                Ok(n) => rm.borrow_mut().socket(
+                                    mta_mta::core::SocketEvent::Received(cb, buf[..n].to_vec()),
+                                ),
+                            }
+                        }
+                    });
+                }
+            });
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let now = turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64);
+                m.borrow_mut().tick(now);
+                let actions = m.borrow_mut().take_actions();
+                for a in actions {
+                    match a {
+                        mta_mta::driver::SocketAction::Send { cb, bytes } => {
+                            if let Some(w) = writers.borrow().get(&cb) {
+                                let _ = w.send(Some(bytes));
+                            }
+                        }
+                        mta_mta::driver::SocketAction::Close { cb } => {
+                            if let Some(w) = writers.borrow_mut().remove(&cb) {
+                                let _ = w.send(None);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    });
+    let peers = library();
+    let npeers = peers.len();
+    let result: Rc<RefCell<Vec<String>>> = Rc::default();
+    let res = result.clone();
+    sim.client(PEER_ADDR, async move {
+        for p in peers {
+            let Ok(mut s) = TcpStream::connect((MTA_ADDR, 102)).await else {
+                res.borrow_mut()
+                    .push(format!("{}: connection refused", p.name));
+                continue;
+            };
+            for (pause, bytes) in &p.writes {
+                tokio::time::sleep(Duration::from_millis(*pause)).await;
+                if s.write_all(bytes).await.is_err() {
+                    break;
+                }
+            }
+            match p.end {
+                End::Close => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    drop(s);
+                }
+                End::HalfClose => {
+                    let _ = s.shutdown().await;
+                    let mut buf = [0u8; 1024];
+                    while let Ok(Ok(n)) =
+                        tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await
+                    {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                }
+                End::Silent(ms) => {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    drop(s);
+                }
+            }
+        }
+        // A connection flood: 50 connections at once, then gone.
+        let mut flood = Vec::new();
+        for _ in 0..50 {
+            if let Ok(s) = TcpStream::connect((MTA_ADDR, 102)).await {
+                flood.push(s);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(flood);
+        // Let the MTA time everything out, then a well-behaved peer (and a P1 peer that sends
+        // malformed BER after a proper bind) must still get through.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let mut bad_p1 = TcpStream::connect((MTA_ADDR, 102)).await?;
+        let garbage = vec![0xa0, 0x80, 0x31, 0x80, 0x04, 0x05, 1, 2];
+        let ev = interactive(&mut bad_p1, vec![garbage], ReservedPolicy::Ignore).await;
+        drop(bad_p1);
+        if !ev.iter().any(|e| matches!(e, Event::BindAccepted { .. })) {
+            res.borrow_mut()
+                .push(format!("p1-malformed-ber peer could not bind: {ev:?}"));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut good = TcpStream::connect((MTA_ADDR, 102)).await?;
+        let ev = interactive(&mut good, vec![valid_message(1)], ReservedPolicy::Reject).await;
+        if !ev.contains(&Event::TransferConfirmed) || !ev.contains(&Event::Released) {
+            res.borrow_mut().push(format!(
+                "well-behaved peer failed after the hostile ones: {ev:?}"
+            ));
+        }
+        drop(good);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        Ok(())
+    });
+    let mut findings = result.borrow().clone();
+    if let Err(e) = sim.run() {
+        findings.push(format!("simulation error: {e}"));
+    }
+    findings.extend(result.borrow().iter().cloned());
+    findings.dedup();
+    let m = mta.borrow();
+    if let Some(f) = m.log.first_fatal() {
+        findings.push(format!("fatal event {}", f.id));
+    }
+    if m.driver.live_blocks() != 0 {
+        findings.push(format!(
+            "{} control blocks still allocated: {:?}",
+            m.driver.live_blocks(),
+            m.driver.blocks()
+        ));
+    }
+    if let Some(l) = m.bm.leak_report() {
+        findings.push(format!("buffers outstanding: {l:?}"));
+    }
+    let delivered = m
+        .outcomes()
+        .values()
+        .filter(|v| v.contains(&Outcome::Delivered))
+        .count();
+    if delivered != 1 {
+        findings.push(format!(
+            "{delivered} messages delivered (expected the good peer's one); {} APDUs received",
+            m.counters.received
+        ));
+    }
+    let mut events = BTreeMap::new();
+    for e in m.log.events() {
+        *events.entry(e.id).or_default() += 1;
+    }
+    HostileReport {
+        peers: npeers + 3,
+        findings,
+        events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hostile_peer_against_fixed_builds_leaves_the_mta_healthy() {
+        assert!(library().len() >= 20);
+        for build in [Build::Ex55Sp3, Build::Ex2000Sp3Rollup] {
+            let r = run(build, 1);
+            assert!(r.findings.is_empty(), "{build}: {:#?}", r.findings);
+            assert!(
+                r.events.get(&9302).copied().unwrap_or(0) >= 1,
+                "wrong passwords are logged: {:?}",
+                r.events
+            );
+        }
+    }
+}
