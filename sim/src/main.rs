@@ -58,45 +58,19 @@ enum Command {
     },
     /// Run one simulated world (turmoil) with one seed and check the generic oracles.
     Run {
-        /// World (built in: standard).
-        #[arg(long, default_value = "standard")]
-        world: String,
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Build of every Exchange machine.
-        #[arg(long, default_value = "2000-sp3-rollup")]
-        build: Build,
-        /// Messages per flow.
-        #[arg(long, default_value_t = 20)]
-        messages: usize,
-        /// Run without the seed's fault plan.
-        #[arg(long)]
-        no_faults: bool,
-        /// Where a finding is written.
-        #[arg(long, default_value = "target/mta-lab/sim-findings")]
-        findings: PathBuf,
+        #[command(flatten)]
+        sim: SimArgs,
     },
     /// Run a range of seeds (A..B) of a world; a panic in one seed is a finding, not a crash.
     Sweep {
-        /// World.
-        #[arg(long, default_value = "standard")]
-        world: String,
         /// Seeds, as A..B (B exclusive).
         #[arg(long, default_value = "0..20")]
         seeds: String,
-        /// Build of every Exchange machine.
-        #[arg(long, default_value = "2000-sp3-rollup")]
-        build: Build,
-        /// Messages per flow.
-        #[arg(long, default_value_t = 20)]
-        messages: usize,
-        /// Run without fault plans.
-        #[arg(long)]
-        no_faults: bool,
-        /// Where findings are written (one file per failing seed).
-        #[arg(long, default_value = "target/mta-lab/sim-findings")]
-        findings: PathBuf,
+        #[command(flatten)]
+        sim: SimArgs,
     },
     /// Run the hostile-peer library against one MTA, then a well-behaved peer; check the oracles.
     Hostile {
@@ -155,6 +129,26 @@ enum Command {
         #[command(subcommand)]
         command: CorpusCommand,
     },
+}
+
+/// Options shared by `run` and `sweep`.
+#[derive(clap::Args)]
+struct SimArgs {
+    /// World (built in: standard).
+    #[arg(long, default_value = "standard")]
+    world: String,
+    /// Build of every Exchange machine.
+    #[arg(long, default_value = "2000-sp3-rollup")]
+    build: Build,
+    /// Messages per flow.
+    #[arg(long, default_value_t = 20)]
+    messages: usize,
+    /// Run without the seeds' fault plans.
+    #[arg(long)]
+    no_faults: bool,
+    /// Where findings are written (one file per failing seed).
+    #[arg(long, default_value = "target/mta-lab/sim-findings")]
+    findings: PathBuf,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -235,22 +229,22 @@ fn main() -> ExitCode {
             hex,
             direction,
         } => decode(&file, hex, direction),
-        Command::Run {
-            world,
+        Command::Run { seed, sim } => run_world(
+            &sim.world,
             seed,
-            build,
-            messages,
-            no_faults,
-            findings,
-        } => run_world(&world, seed, build, messages, !no_faults, &findings),
-        Command::Sweep {
-            world,
-            seeds,
-            build,
-            messages,
-            no_faults,
-            findings,
-        } => sweep(&world, &seeds, build, messages, !no_faults, &findings),
+            sim.build,
+            sim.messages,
+            !sim.no_faults,
+            &sim.findings,
+        ),
+        Command::Sweep { seeds, sim } => sweep(
+            &sim.world,
+            &seeds,
+            sim.build,
+            sim.messages,
+            !sim.no_faults,
+            &sim.findings,
+        ),
         Command::Hostile { build, seed } => {
             let r = hostile::run(build, seed);
             println!(
