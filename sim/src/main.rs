@@ -6,6 +6,7 @@ mod faults;
 mod finding;
 mod hostile;
 mod input;
+mod jobs;
 mod simulate;
 mod smoke;
 mod world;
@@ -69,6 +70,16 @@ enum Command {
         /// Seeds, as A..B (B exclusive).
         #[arg(long, default_value = "0..20")]
         seeds: String,
+        /// Worker processes (each seed in its own process, with a wall-clock timeout); 0 runs the
+        /// seeds in this process (fastest; a panic is still caught).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Only the seeds with seed % n == i (for a CI matrix or an indexed job).
+        #[arg(long)]
+        shard: Option<String>,
+        /// Worker wall-clock timeout in seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
         #[command(flatten)]
         sim: SimArgs,
     },
@@ -237,7 +248,13 @@ fn main() -> ExitCode {
             !sim.no_faults,
             &sim.findings,
         ),
-        Command::Sweep { seeds, sim } => sweep(
+        Command::Sweep {
+            seeds,
+            jobs: 0,
+            shard: None,
+            sim,
+            ..
+        } => sweep(
             &sim.world,
             &seeds,
             sim.build,
@@ -245,6 +262,13 @@ fn main() -> ExitCode {
             !sim.no_faults,
             &sim.findings,
         ),
+        Command::Sweep {
+            seeds,
+            jobs,
+            shard,
+            timeout,
+            sim,
+        } => sweep_workers(&seeds, jobs, shard.as_deref(), timeout, &sim),
         Command::Hostile { build, seed } => {
             let r = hostile::run(build, seed);
             println!(
@@ -433,6 +457,98 @@ fn sweep(
         "{} seeds, {failed} with findings ({} distinct signatures); {}",
         b - a,
         signatures.len(),
+        rates.join("; ")
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn parse_seeds(seeds: &str) -> Result<(u64, u64), String> {
+    seeds
+        .split_once("..")
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+        .ok_or_else(|| format!("--seeds {seeds:?}: expected A..B"))
+}
+
+fn sweep_workers(
+    seeds: &str,
+    jobs: usize,
+    shard: Option<&str>,
+    timeout_s: u64,
+    sim: &SimArgs,
+) -> Result<ExitCode, String> {
+    let (a, b) = parse_seeds(seeds)?;
+    let (i, n) = shard.map_or(Ok((0, 1)), jobs::parse_shard)?;
+    let w = make_world(&sim.world, sim.build, sim.messages)?;
+    let list: Vec<u64> = (a..b).filter(|s| s % n == i).collect();
+    println!(
+        "SEEDS={a}..{b} shard {i}/{n} ({} seeds) jobs {} {}",
+        list.len(),
+        jobs.max(1),
+        w.describe()
+    );
+    let mut args = vec![
+        "--world".to_string(),
+        sim.world.clone(),
+        "--build".into(),
+        sim.build.cli_name().into(),
+        "--messages".into(),
+        sim.messages.to_string(),
+        "--findings".into(),
+        sim.findings.display().to_string(),
+    ];
+    if sim.no_faults {
+        args.push("--no-faults".into());
+    }
+    let results = jobs::run(&args, &list, jobs, timeout_s * 100)?;
+    let mut failed = 0;
+    let mut refused: std::collections::BTreeMap<String, (usize, u64)> =
+        std::collections::BTreeMap::new();
+    for r in &results {
+        for (m, x, c) in r.refused() {
+            let e = refused.entry(m).or_default();
+            e.0 += x;
+            e.1 += c;
+        }
+        if let Some(why) = &r.crashed {
+            failed += 1;
+            println!("seed {}: {why} (a finding)", r.seed);
+        } else if !r.clean {
+            failed += 1;
+            for l in r.output.lines().skip(2) {
+                println!("{l}");
+            }
+        }
+    }
+    let hashes: Vec<String> = results
+        .iter()
+        .map(|r| {
+            r.line
+                .as_deref()
+                .and_then(|l| l.split(" trace ").nth(1))
+                .and_then(|t| t.split_whitespace().next())
+                .unwrap_or("-")
+                .to_string()
+        })
+        .collect();
+    println!("trace hashes: {}", hashes.join(" "));
+    let rates: Vec<String> = refused
+        .iter()
+        .map(|(m, (x, c))| {
+            let pct = if *c == 0 {
+                0.0
+            } else {
+                *x as f64 * 100.0 / *c as f64
+            };
+            format!("{m} refused {x} of {c} inbound connections with 9301 ({pct:.0} %)")
+        })
+        .collect();
+    println!(
+        "{} seeds, {failed} with findings; {}",
+        results.len(),
         rates.join("; ")
     );
     Ok(if failed == 0 {
