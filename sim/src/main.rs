@@ -83,6 +83,17 @@ enum Command {
         #[command(flatten)]
         sim: SimArgs,
     },
+    /// Benchmarks: `bench sim` — seeds/s of the standard world on one core and simulated/wall time.
+    Bench {
+        /// What to measure (sim).
+        what: String,
+        /// Seeds to run.
+        #[arg(long, default_value_t = 500)]
+        seeds: u64,
+        /// Without fault plans.
+        #[arg(long)]
+        no_faults: bool,
+    },
     /// Run the hostile-peer library against one MTA, then a well-behaved peer; check the oracles.
     Hostile {
         /// Build of the MTA under attack.
@@ -269,6 +280,11 @@ fn main() -> ExitCode {
             timeout,
             sim,
         } => sweep_workers(&seeds, jobs, shard.as_deref(), timeout, &sim),
+        Command::Bench {
+            what,
+            seeds,
+            no_faults,
+        } => bench_sim(&what, seeds, !no_faults),
         Command::Hostile { build, seed } => {
             let r = hostile::run(build, seed);
             println!(
@@ -464,6 +480,33 @@ fn sweep(
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[allow(clippy::disallowed_types)] // wall clock for the seeds/s figure only
+fn bench_sim(what: &str, seeds: u64, faults: bool) -> Result<ExitCode, String> {
+    if what != "sim" {
+        return Err(format!(
+            "bench {what:?}: only `sim` (criterion benches: cargo bench)"
+        ));
+    }
+    let w = make_world("standard", Build::Ex2000Sp3Rollup, 20)?;
+    println!("{} faults={faults}", w.describe());
+    let started = std::time::Instant::now();
+    let mut sim_ms = 0u64;
+    let mut failed = 0;
+    for seed in 0..seeds {
+        let r = simulate::run(&w, seed, faults);
+        sim_ms += r.sim_ms;
+        failed += usize::from(!r.findings.is_empty());
+    }
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "{seeds} seeds in {wall:.2} s: {:.0} seeds/s on one core; simulated {:.0} s, sim/wall {:.0}x; {failed} with findings",
+        seeds as f64 / wall,
+        sim_ms as f64 / 1000.0,
+        sim_ms as f64 / 1000.0 / wall
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_seeds(seeds: &str) -> Result<(u64, u64), String> {
