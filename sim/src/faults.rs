@@ -5,10 +5,12 @@
 use crate::world::World;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault {
     /// Crash every interface of a machine; it restarts after `down_ms` with its queue disk kept or
     /// lost (listener down meanwhile: connects are refused).
@@ -69,7 +71,7 @@ impl fmt::Display for Fault {
 }
 
 /// The faults of one run, in time order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FaultPlan {
     /// (start in simulated ms, fault).
     pub faults: Vec<(u64, Fault)>,

@@ -33,6 +33,12 @@ pub struct Finding {
     pub faults: bool,
     /// The fault plan as printed.
     pub fault_plan: String,
+    /// The fault plan itself (replays use it; a shrunk finding differs from its seed's plan).
+    #[serde(default)]
+    pub plan: Option<crate::faults::FaultPlan>,
+    /// Whether `mta-lab shrink` reduced this finding's plan or workload.
+    #[serde(default)]
+    pub shrunk: bool,
     /// The world and timer profile as printed.
     pub world_description: String,
     /// Signature: the oracle that fired, numbers removed (what deduplicates and what regression
@@ -72,6 +78,8 @@ impl Finding {
             seed: r.seed,
             faults,
             fault_plan: r.plan.to_string(),
+            plan: Some(r.plan.clone()),
+            shrunk: false,
             world_description: world.describe(),
             signature: signature(&r.findings),
             findings: r.findings.clone(),
@@ -98,7 +106,13 @@ impl Finding {
     pub fn save(&self, dir: &Path) -> Result<PathBuf, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let builds: Vec<&str> = self.builds.values().map(String::as_str).collect();
-        let name = format!("{}-{}-seed{}.toml", self.world, builds.join("+"), self.seed);
+        let name = format!(
+            "{}-{}-seed{}{}.toml",
+            self.world,
+            builds.join("+"),
+            self.seed,
+            if self.shrunk { "-shrunk" } else { "" }
+        );
         let path = dir.join(name);
         let tmp = path.with_extension("toml.tmp");
         let text = toml::to_string(self).map_err(|e| e.to_string())?;
@@ -107,8 +121,75 @@ impl Finding {
         Ok(path)
     }
 
+    /// Shrink: drop faults, then halve the workload, while the same signature still fires.
+    /// Returns the reduced finding and the steps taken.
+    pub fn shrink(&self) -> Result<(Finding, Vec<String>), String> {
+        let mut plan = match &self.plan {
+            Some(p) => p.clone(),
+            None if self.faults => {
+                crate::faults::FaultPlan::from_seed(self.seed, &self.world(None)?)
+            }
+            None => crate::faults::FaultPlan::none(),
+        };
+        let mut messages = self.messages;
+        let mut steps = Vec::new();
+        let fires = |plan: &crate::faults::FaultPlan,
+                     messages: usize|
+         -> Result<Option<RunReport>, String> {
+            let r = crate::simulate::run_plan(
+                &self.world_with(None, messages)?,
+                self.seed,
+                plan.clone(),
+            );
+            Ok((signature(&r.findings) == self.signature).then_some(r))
+        };
+        let mut last =
+            fires(&plan, messages)?.ok_or("the finding does not reproduce; nothing to shrink")?;
+        let mut i = 0;
+        while i < plan.faults.len() {
+            let mut p = plan.clone();
+            let (t, f) = p.faults.remove(i);
+            if let Some(r) = fires(&p, messages)? {
+                steps.push(format!("dropped fault [{t} ms: {f}]"));
+                plan = p;
+                last = r;
+            } else {
+                i += 1;
+            }
+        }
+        while messages > 1 {
+            let m = messages / 2;
+            match fires(&plan, m)? {
+                Some(r) => {
+                    steps.push(format!("messages per flow {messages} -> {m}"));
+                    messages = m;
+                    last = r;
+                }
+                None => break,
+            }
+        }
+        let world = self.world_with(None, messages)?;
+        let mut f = Finding::from_run(&world, messages, !plan.faults.is_empty(), &last);
+        f.plan = Some(plan);
+        f.shrunk = true;
+        Ok((f, steps))
+    }
+
+    /// Replay: the recorded plan if there is one, else the seed's.
+    pub fn run(&self, world: &World) -> RunReport {
+        match &self.plan {
+            Some(p) => crate::simulate::run_plan(world, self.seed, p.clone()),
+            None => crate::simulate::run(world, self.seed, self.faults),
+        }
+    }
+
     /// The world this finding ran, with `build` replacing every machine's build if given.
     pub fn world(&self, build: Option<Build>) -> Result<World, String> {
+        self.world_with(build, self.messages)
+    }
+
+    /// The world with another workload size.
+    pub fn world_with(&self, build: Option<Build>, messages: usize) -> Result<World, String> {
         let get = |m: &str| -> Result<Build, String> {
             match build {
                 Some(b) => Ok(b),
@@ -121,7 +202,7 @@ impl Finding {
             }
         };
         match self.world.as_str() {
-            "standard" => Ok(World::standard(get("ALPHA")?, get("BETA")?, self.messages)),
+            "standard" => Ok(World::standard(get("ALPHA")?, get("BETA")?, messages)),
             other => Err(format!("unknown world {other:?}")),
         }
     }
@@ -160,6 +241,18 @@ mod tests {
             n += 1;
         }
         assert!(n >= 1);
+    }
+
+    #[test]
+    fn shrinking_keeps_the_signature_and_replays_bit_identically() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/regressions/sim");
+        let f =
+            Finding::load(&dir.join("q197378-sp1-refusal-streak-after-partition.toml")).unwrap();
+        let (small, steps) = f.shrink().unwrap();
+        assert!(!steps.is_empty() && small.messages < f.messages && small.shrunk);
+        assert_eq!(small.signature, f.signature);
+        let r = small.run(&small.world(None).unwrap());
+        assert_eq!(format!("{:016x}", r.trace_hash), small.trace_hash);
     }
 
     #[test]

@@ -94,6 +94,12 @@ enum Command {
         #[arg(long)]
         no_faults: bool,
     },
+    /// Shrink a simulation finding: drop faults and messages while the same signature fires;
+    /// writes the reduced finding next to the original.
+    Shrink {
+        /// The finding file.
+        finding: PathBuf,
+    },
     /// Run the hostile-peer library against one MTA, then a well-behaved peer; check the oracles.
     Hostile {
         /// Build of the MTA under attack.
@@ -285,6 +291,7 @@ fn main() -> ExitCode {
             seeds,
             no_faults,
         } => bench_sim(&what, seeds, !no_faults),
+        Command::Shrink { finding } => shrink(&finding),
         Command::Hostile { build, seed } => {
             let r = hostile::run(build, seed);
             println!(
@@ -509,6 +516,25 @@ fn bench_sim(what: &str, seeds: u64, faults: bool) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn shrink(finding: &std::path::Path) -> Result<ExitCode, String> {
+    let f = finding::Finding::load(finding)?;
+    let (small, steps) = f.shrink()?;
+    for st in &steps {
+        println!("  {st}");
+    }
+    let dir = finding.parent().unwrap_or(std::path::Path::new("."));
+    let path = small.save(dir)?;
+    println!(
+        "{} step(s); {}; {} messages per flow; signature {}\nshrunk finding: {}",
+        steps.len(),
+        small.fault_plan,
+        small.messages,
+        small.signature,
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn parse_seeds(seeds: &str) -> Result<(u64, u64), String> {
     seeds
         .split_once("..")
@@ -612,7 +638,7 @@ fn replay_finding(path: &std::path::Path) -> Result<ExitCode, String> {
         );
     }
     println!("SEED={} {}", f.seed, w.describe());
-    let r = simulate::run(&w, f.seed, f.faults);
+    let r = f.run(&w);
     println!("{}", r.plan);
     print_report(&r);
     let hash = format!("{:016x}", r.trace_hash);
@@ -647,7 +673,7 @@ fn builds_scan(path: &std::path::Path) -> Result<ExitCode, String> {
     );
     for b in Build::ALL {
         let w = f.world(Some(b))?;
-        let r = simulate::run(&w, f.seed, f.faults);
+        let r = f.run(&w);
         let fires = finding::signature(&r.findings) == f.signature;
         let verdict = if fires {
             "reproduces".to_string()

@@ -239,13 +239,18 @@ fn addrs_of(machines: &BTreeMap<String, Shared>, name: &str) -> Vec<String> {
 }
 
 /// Run one world with one seed; with `faults`, the seed also expands into a [`FaultPlan`].
-#[allow(clippy::disallowed_types)] // a fixed epoch, not the wall clock
 pub fn run(world: &World, seed: u64, faults: bool) -> RunReport {
     let plan = if faults {
         FaultPlan::from_seed(seed, world)
     } else {
         FaultPlan::none()
     };
+    run_plan(world, seed, plan)
+}
+
+/// Run one world with one seed and an explicit fault plan (replays and shrinking).
+#[allow(clippy::disallowed_types)] // a fixed epoch, not the wall clock
+pub fn run_plan(world: &World, seed: u64, plan: FaultPlan) -> RunReport {
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
         .epoch(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_392_000))
