@@ -7,6 +7,7 @@ mod finding;
 mod hostile;
 mod input;
 mod jobs;
+mod pcap;
 mod simulate;
 mod smoke;
 mod world;
@@ -62,6 +63,9 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Write every TCP byte of the run as a pcap (Ethernet/IPv4/TCP) for Wireshark.
+        #[arg(long)]
+        pcap: Option<PathBuf>,
         #[command(flatten)]
         sim: SimArgs,
     },
@@ -257,13 +261,14 @@ fn main() -> ExitCode {
             hex,
             direction,
         } => decode(&file, hex, direction),
-        Command::Run { seed, sim } => run_world(
+        Command::Run { seed, pcap, sim } => run_world(
             &sim.world,
             seed,
             sim.build,
             sim.messages,
             !sim.no_faults,
             &sim.findings,
+            pcap.as_deref(),
         ),
         Command::Sweep {
             seeds,
@@ -392,10 +397,20 @@ fn run_world(
     messages: usize,
     faults: bool,
     dir: &std::path::Path,
+    pcap: Option<&std::path::Path>,
 ) -> Result<ExitCode, String> {
     let w = make_world(name, build, messages)?;
     println!("SEED={seed} {}", w.describe());
-    let r = simulate::run(&w, seed, faults);
+    let plan = if faults {
+        faults::FaultPlan::from_seed(seed, &w)
+    } else {
+        faults::FaultPlan::none()
+    };
+    let (r, capture) = simulate::run_with(&w, seed, plan, pcap.is_some());
+    if let Some(p) = pcap {
+        let n = pcap::write(p, &capture)?;
+        println!("pcap: {} ({n} packets)", p.display());
+    }
     println!("{}", r.plan);
     print_report(&r);
     if r.findings.is_empty() {

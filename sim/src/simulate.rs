@@ -33,11 +33,12 @@ enum Cmd {
     Close,
 }
 
-/// FNV-1a over everything that happens, in order.
-#[derive(Debug, Clone, Copy)]
+/// FNV-1a over everything that happens, in order (and, when asked, the bytes for a pcap).
+#[derive(Debug, Clone)]
 struct Trace {
     hash: u64,
     events: u64,
+    capture: Option<crate::pcap::Capture>,
 }
 
 impl Trace {
@@ -45,6 +46,7 @@ impl Trace {
         Trace {
             hash: 0xcbf2_9ce4_8422_2325,
             events: 0,
+            capture: None,
         }
     }
     fn note(&mut self, now: u64, what: &str, bytes: &[u8]) {
@@ -115,13 +117,25 @@ fn message(m: &mut Mta, from: &str, to: &str, i: usize, size: usize) -> Apdu {
     }
 }
 
+fn record(trace: &Rc<RefCell<Trace>>, r: crate::pcap::Record) {
+    if let Some(c) = trace.borrow_mut().capture.as_mut() {
+        c.push((now_ms(), r));
+    }
+}
+
 fn spawn_stream(
     machine: &Shared,
     trace: &Rc<RefCell<Trace>>,
     cb: ControlBlockId,
     stream: TcpStream,
+    client: bool,
 ) {
+    let (local, peer) = (stream.local_addr().ok(), stream.peer_addr().ok());
+    if client && let (Some(l), Some(p)) = (local, peer) {
+        record(trace, crate::pcap::Record::Open(l, p));
+    }
     let (mut r, mut w) = stream.into_split();
+    let wt = trace.clone();
     let (tx, mut rx) = mpsc::unbounded_channel::<Cmd>();
     machine.borrow_mut().writers.insert(cb, tx);
     tokio::task::spawn_local(async move {
@@ -131,11 +145,17 @@ fn spawn_stream(
                     if w.write_all(&b).await.is_err() {
                         break;
                     }
+                    if let (Some(l), Some(p)) = (local, peer) {
+                        record(&wt, crate::pcap::Record::Data(l, p, b));
+                    }
                 }
                 Cmd::Close => break,
             }
         }
         let _ = w.shutdown().await;
+        if let (Some(l), Some(p)) = (local, peer) {
+            record(&wt, crate::pcap::Record::Fin(l, p));
+        }
     });
     let (m, t) = (machine.clone(), trace.clone());
     tokio::task::spawn_local(async move {
@@ -249,8 +269,18 @@ pub fn run(world: &World, seed: u64, faults: bool) -> RunReport {
 }
 
 /// Run one world with one seed and an explicit fault plan (replays and shrinking).
-#[allow(clippy::disallowed_types)] // a fixed epoch, not the wall clock
 pub fn run_plan(world: &World, seed: u64, plan: FaultPlan) -> RunReport {
+    run_with(world, seed, plan, false).0
+}
+
+/// Run, and with `capture` also return every TCP byte for a pcap.
+#[allow(clippy::disallowed_types)] // a fixed epoch, not the wall clock
+pub fn run_with(
+    world: &World,
+    seed: u64,
+    plan: FaultPlan,
+    capture: bool,
+) -> (RunReport, crate::pcap::Capture) {
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
         .epoch(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_392_000))
@@ -261,6 +291,9 @@ pub fn run_plan(world: &World, seed: u64, plan: FaultPlan) -> RunReport {
         .tcp_capacity(1024)
         .build();
     let trace = Rc::new(RefCell::new(Trace::new()));
+    if capture {
+        trace.borrow_mut().capture = Some(Vec::new());
+    }
     let tick = world.timers.tick_ms;
     let mut machines: BTreeMap<String, Shared> = BTreeMap::new();
     for spec in &world.machines {
@@ -317,7 +350,7 @@ pub fn run_plan(world: &World, seed: u64, plan: FaultPlan) -> RunReport {
                                 &[],
                             );
                             match cb {
-                                Some(cb) => spawn_stream(&lm, &lt, cb, s),
+                                Some(cb) => spawn_stream(&lm, &lt, cb, s, false),
                                 None => drop(s),
                             }
                         }
@@ -352,7 +385,7 @@ pub fn run_plan(world: &World, seed: u64, plan: FaultPlan) -> RunReport {
                                             &format!("{name} connected {}", cb.index),
                                             &[],
                                         );
-                                        spawn_stream(&m2, &t2, cb, s);
+                                        spawn_stream(&m2, &t2, cb, s, true);
                                         m2.borrow_mut().mta.socket(SocketEvent::Connected(cb));
                                     } else {
                                         t2.borrow_mut().note(
@@ -531,8 +564,8 @@ pub fn run_plan(world: &World, seed: u64, plan: FaultPlan) -> RunReport {
             "{accounted} of {submitted} messages accounted for ({expected_lost} lost with a disk)"
         ));
     }
-    let t = *trace.borrow();
-    RunReport {
+    let t = trace.borrow().clone();
+    let report = RunReport {
         seed,
         trace_hash: t.hash,
         trace_events: t.events,
@@ -543,7 +576,8 @@ pub fn run_plan(world: &World, seed: u64, plan: FaultPlan) -> RunReport {
         accounted,
         refused_9301: refused,
         findings,
-    }
+    };
+    (report, t.capture.unwrap_or_default())
 }
 
 #[cfg(test)]
