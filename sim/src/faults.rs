@@ -40,6 +40,36 @@ pub enum Fault {
         /// Duration.
         ms: u64,
     },
+    /// A machine's listeners go away for `ms` (the MTA keeps running; connects are refused).
+    ListenerDown {
+        /// Machine.
+        machine: String,
+        /// Duration.
+        ms: u64,
+    },
+    /// Every link between two machines (that carries traffic) takes `latency_ms` per message for
+    /// `ms`, then returns to the world's latency range.
+    Latency {
+        /// One side.
+        a: String,
+        /// Other side.
+        b: String,
+        /// Duration.
+        ms: u64,
+        /// Latency during the spike.
+        latency_ms: u64,
+    },
+    /// A burst of inbound load: `callers` connections at once to a machine's primary address,
+    /// each sending a COTP CR and giving up (closing) if no CC arrives within `timeout_ms` —
+    /// callers whose connect timeout is shorter than the MTA's answer under load.
+    Burst {
+        /// Machine called.
+        machine: String,
+        /// Callers.
+        callers: u32,
+        /// Each caller's connect timeout.
+        timeout_ms: u64,
+    },
 }
 
 impl Fault {
@@ -47,7 +77,11 @@ impl Fault {
     pub fn duration(&self) -> u64 {
         match self {
             Fault::Crash { down_ms, .. } => *down_ms,
-            Fault::Hold { ms, .. } | Fault::Partition { ms, .. } => *ms,
+            Fault::Hold { ms, .. }
+            | Fault::Partition { ms, .. }
+            | Fault::ListenerDown { ms, .. }
+            | Fault::Latency { ms, .. } => *ms,
+            Fault::Burst { timeout_ms, .. } => *timeout_ms,
         }
     }
 }
@@ -66,6 +100,23 @@ impl fmt::Display for Fault {
             ),
             Fault::Hold { a, b, ms } => write!(f, "hold {a}<->{b} for {ms} ms"),
             Fault::Partition { a, b, ms } => write!(f, "partition {a}<->{b} for {ms} ms"),
+            Fault::ListenerDown { machine, ms } => {
+                write!(f, "listener of {machine} down for {ms} ms")
+            }
+            Fault::Latency {
+                a,
+                b,
+                ms,
+                latency_ms,
+            } => write!(f, "latency {a}<->{b} {latency_ms} ms for {ms} ms"),
+            Fault::Burst {
+                machine,
+                callers,
+                timeout_ms,
+            } => write!(
+                f,
+                "burst of {callers} callers at {machine} with a {timeout_ms} ms connect timeout"
+            ),
         }
     }
 }
@@ -83,8 +134,8 @@ impl FaultPlan {
         FaultPlan::default()
     }
 
-    /// Expand `seed` into 0–3 faults in the first 3 s of `world` (disks are lost with
-    /// probability 1/4 of crashes).
+    /// Expand `seed` into 0–3 faults in the first 3 s of `world`: crash/restart (disk lost 1 in 4),
+    /// hold, partition, listener down, latency spike, inbound burst of short-timeout callers.
     pub fn from_seed(seed: u64, world: &World) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6661_756c_7473);
         let names: Vec<&str> = world.machines.iter().map(|m| m.name.as_str()).collect();
@@ -93,30 +144,51 @@ impl FaultPlan {
             .map(|_| {
                 let at = rng.random_range(100..3000);
                 let m = names[rng.random_range(0..names.len())].to_string();
-                let other = names[rng.random_range(0..names.len())].to_string();
-                let fault = match rng.random_range(0..3) {
+                let mut other = names[rng.random_range(0..names.len())].to_string();
+                if other == m {
+                    // Links join two machines: take the next one.
+                    let i = names.iter().position(|n| *n == m).unwrap_or(0);
+                    other = names[(i + 1) % names.len()].to_string();
+                }
+                let fault = match rng.random_range(0..6) {
                     0 => Fault::Crash {
                         machine: m,
                         keep_disk: rng.random_range(0..4) != 0,
                         down_ms: rng.random_range(100..2000),
                     },
-                    1 if m != other => Fault::Hold {
+                    1 => Fault::Hold {
                         a: m,
                         b: other,
                         ms: rng.random_range(50..1500),
                     },
-                    _ if m != other => Fault::Partition {
+                    2 => Fault::Partition {
                         a: m,
                         b: other,
                         ms: rng.random_range(50..1500),
                     },
-                    _ => Fault::Hold {
-                        a: names[0].to_string(),
-                        b: names[names.len() - 1].to_string(),
-                        ms: rng.random_range(50..1500),
+                    3 => Fault::ListenerDown {
+                        machine: m,
+                        ms: rng.random_range(100..2000),
+                    },
+                    4 => Fault::Latency {
+                        a: m,
+                        b: other,
+                        ms: rng.random_range(200..2000),
+                        latency_ms: rng.random_range(100..800),
+                    },
+                    _ => Fault::Burst {
+                        machine: m,
+                        callers: rng.random_range(10..40),
+                        timeout_ms: rng.random_range(20..400),
                     },
                 };
                 (at, fault)
+            })
+            .filter(|(_, f)| match f {
+                Fault::Hold { a, b, .. }
+                | Fault::Partition { a, b, .. }
+                | Fault::Latency { a, b, .. } => a != b,
+                _ => true,
             })
             .collect();
         faults.sort_by_key(|(t, _)| *t);

@@ -50,16 +50,33 @@ pub struct Finding {
     pub trace_hash: String,
 }
 
-/// A finding's signature: its first oracle line with digits removed.
-pub fn signature(lines: &[String]) -> String {
-    lines
-        .first()
-        .map(|l| {
-            l.chars()
-                .map(|c| if c.is_ascii_digit() { 'N' } else { c })
-                .collect::<String>()
-        })
-        .unwrap_or_default()
+/// A finding's signature (what deduplicates and what regression tests assert): its first oracle
+/// line with each run of digits made `N`, then the Error events (id and component) of the machine that
+/// line names — of every machine when it names none.
+pub fn signature(r: &RunReport) -> String {
+    let Some(first) = r.findings.first() else {
+        return String::new();
+    };
+    let mut line = String::new();
+    for c in first.chars() {
+        if !c.is_ascii_digit() {
+            line.push(c);
+        } else if !line.ends_with('N') {
+            line.push('N');
+        }
+    }
+    let named = first.split_once(": ").map(|(m, _)| m);
+    let events: Vec<String> = r
+        .alerts
+        .iter()
+        .filter(|(m, _)| named.is_none_or(|n| !r.alerts.contains_key(n) || n == m.as_str()))
+        .flat_map(|(m, set)| set.iter().map(move |(id, c)| format!("{m} {id} {c}")))
+        .collect();
+    if events.is_empty() {
+        line
+    } else {
+        format!("{line} | events: {}", events.join(", "))
+    }
 }
 
 impl Finding {
@@ -81,7 +98,7 @@ impl Finding {
             plan: Some(r.plan.clone()),
             shrunk: false,
             world_description: world.describe(),
-            signature: signature(&r.findings),
+            signature: signature(r),
             findings: r.findings.clone(),
             trace_hash: format!("{:016x}", r.trace_hash),
         }
@@ -141,7 +158,7 @@ impl Finding {
                 self.seed,
                 plan.clone(),
             );
-            Ok((signature(&r.findings) == self.signature).then_some(r))
+            Ok((signature(&r) == self.signature).then_some(r))
         };
         let mut last =
             fires(&plan, messages)?.ok_or("the finding does not reproduce; nothing to shrink")?;
@@ -225,13 +242,9 @@ mod tests {
                 continue;
             }
             let f = Finding::load(&p).unwrap();
-            let r = crate::simulate::run(&f.world(None).unwrap(), f.seed, f.faults);
-            assert_eq!(signature(&r.findings), f.signature, "{}", p.display());
-            let fixed = crate::simulate::run(
-                &f.world(Some(Build::Ex2000Sp3Rollup)).unwrap(),
-                f.seed,
-                f.faults,
-            );
+            let r = f.run(&f.world(None).unwrap());
+            assert_eq!(signature(&r), f.signature, "{}", p.display());
+            let fixed = f.run(&f.world(Some(Build::Ex2000Sp3Rollup)).unwrap());
             assert!(
                 fixed.findings.is_empty(),
                 "{}: {:?}",

@@ -69,6 +69,11 @@ fn opening(bind: &[u8], mode: Mode) -> (Vec<u8>, Vec<u8>) {
     (cr, a.transmit())
 }
 
+/// A well-formed COTP CR in its TPKT, as a normal-mode X.400 caller's first octets.
+pub fn connect_request() -> Vec<u8> {
+    opening(&good_bind(), Mode::Normal).0
+}
+
 fn good_bind() -> Vec<u8> {
     Bind::simple("PEER", "peer-pw").emit()
 }

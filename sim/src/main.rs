@@ -655,9 +655,15 @@ fn replay_finding(path: &std::path::Path) -> Result<ExitCode, String> {
     println!("SEED={} {}", f.seed, w.describe());
     let r = f.run(&w);
     println!("{}", r.plan);
+    for (machine, log) in &r.event_log {
+        println!("event log of {machine} ({} events):", log.len());
+        for e in log {
+            println!("  {}", e.replace('\n', "\n  "));
+        }
+    }
     print_report(&r);
     let hash = format!("{:016x}", r.trace_hash);
-    let same_sig = finding::signature(&r.findings) == f.signature;
+    let same_sig = finding::signature(&r) == f.signature;
     println!(
         "trace {hash} ({}), signature {}",
         if hash == f.trace_hash {
@@ -671,6 +677,13 @@ fn replay_finding(path: &std::path::Path) -> Result<ExitCode, String> {
             "NOT reproduced"
         }
     );
+    if !same_sig {
+        println!(
+            "recorded signature: {}\nthis run's signature: {}",
+            f.signature,
+            finding::signature(&r)
+        );
+    }
     Ok(if same_sig {
         ExitCode::SUCCESS
     } else {
@@ -689,13 +702,13 @@ fn builds_scan(path: &std::path::Path) -> Result<ExitCode, String> {
     for b in Build::ALL {
         let w = f.world(Some(b))?;
         let r = f.run(&w);
-        let fires = finding::signature(&r.findings) == f.signature;
+        let fires = finding::signature(&r) == f.signature;
         let verdict = if fires {
             "reproduces".to_string()
         } else if r.findings.is_empty() {
             "clean".to_string()
         } else {
-            format!("other: {}", finding::signature(&r.findings))
+            format!("other: {}", finding::signature(&r))
         };
         println!("  {:<16} {verdict}", b.cli_name());
     }

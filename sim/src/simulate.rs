@@ -28,6 +28,10 @@ use turmoil::net::{TcpListener, TcpStream};
 /// The MTA port.
 pub const PORT: u16 = 102;
 
+/// The world's message latency range.
+const MIN_LATENCY: Duration = Duration::from_millis(1);
+const MAX_LATENCY: Duration = Duration::from_millis(25);
+
 enum Cmd {
     Write(Vec<u8>),
     Close,
@@ -68,6 +72,11 @@ struct Machine {
     connects: VecDeque<(ControlBlockId, Remote)>,
     next_conn: u64,
     inbound_connections: u64,
+    /// False while a `ListenerDown` fault holds its listeners away.
+    listening: bool,
+    /// Every MTA address of the world (inbound connections from these are MTA peers; the 9301
+    /// rate's denominator counts only those, not burst callers or the listener probe).
+    world_addresses: Vec<String>,
 }
 
 type Shared = Rc<RefCell<Machine>>;
@@ -97,6 +106,12 @@ pub struct RunReport {
     pub accounted: usize,
     /// Per machine: (9301 events, inbound connections accepted).
     pub refused_9301: BTreeMap<String, (usize, u64)>,
+    /// Per machine: how often each event id was logged (the KB signatures are read from here).
+    pub events: BTreeMap<String, BTreeMap<u32, usize>>,
+    /// Per machine: its event log, rendered as the Event Viewer shows it (since its last restart).
+    pub event_log: BTreeMap<String, Vec<String>>,
+    /// Per machine: the distinct (event id, component) of its Error events.
+    pub alerts: BTreeMap<String, std::collections::BTreeSet<(u32, String)>>,
     /// Oracle violations (empty = pass).
     pub findings: Vec<String>,
 }
@@ -183,6 +198,68 @@ fn spawn_stream(
             }
         }
     });
+}
+
+/// One caller of a burst: TCP connect, a COTP CR, and gone unless a CC arrives within `timeout_ms`.
+async fn short_timeout_caller(target: &str, timeout_ms: u64) {
+    let Ok(Ok(mut s)) = tokio::time::timeout(
+        Duration::from_millis(timeout_ms),
+        TcpStream::connect((target, PORT)),
+    )
+    .await
+    else {
+        return;
+    };
+    if s.write_all(&crate::hostile::connect_request())
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut buf = [0u8; 256];
+    let _ = tokio::time::timeout(Duration::from_millis(timeout_ms), s.read(&mut buf)).await;
+    drop(s);
+}
+
+/// The listener oracle: a CR to `target` must be answered with a CC.
+async fn answers_connect(target: &str) -> bool {
+    let Ok(Ok(mut s)) =
+        tokio::time::timeout(Duration::from_secs(2), TcpStream::connect((target, PORT))).await
+    else {
+        return false;
+    };
+    if s.write_all(&crate::hostile::connect_request())
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 256];
+    let answered = matches!(
+        tokio::time::timeout(Duration::from_secs(3), s.read(&mut buf)).await,
+        Ok(Ok(n)) if n >= 6 && buf[0] == 3 && buf[5] & 0xf0 == 0xd0
+    );
+    drop(s);
+    answered
+}
+
+fn accept(m: &Shared, t: &Rc<RefCell<Trace>>, s: TcpStream, from: &str) {
+    let conn = {
+        let mut mm = m.borrow_mut();
+        mm.next_conn += 1;
+        if mm.world_addresses.iter().any(|a| a == from) {
+            mm.inbound_connections += 1;
+        }
+        mm.next_conn
+    };
+    let cb = m.borrow_mut().mta.accept(conn, from);
+    let name = m.borrow().spec.name.clone();
+    t.borrow_mut()
+        .note(now_ms(), &format!("{name} accept {from} {cb:?}"), &[]);
+    match cb {
+        Some(cb) => spawn_stream(m, t, cb, s, false),
+        None => drop(s),
+    }
 }
 
 fn dispatch(machine: &Shared, trace: &Rc<RefCell<Trace>>, now: u64) {
@@ -284,10 +361,10 @@ pub fn run_with(
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
         .epoch(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_392_000))
-        .simulation_duration(Duration::from_millis(world.timers.max_sim_ms + 10_000))
+        .simulation_duration(Duration::from_millis(world.timers.max_sim_ms + 60_000))
         .tick_duration(Duration::from_millis(world.timers.tick_ms))
-        .min_message_latency(Duration::from_millis(1))
-        .max_message_latency(Duration::from_millis(25))
+        .min_message_latency(MIN_LATENCY)
+        .max_message_latency(MAX_LATENCY)
         .tcp_capacity(1024)
         .build();
     let trace = Rc::new(RefCell::new(Trace::new()));
@@ -320,6 +397,12 @@ pub fn run_with(
                 connects: VecDeque::new(),
                 next_conn: 0,
                 inbound_connections: 0,
+                listening: true,
+                world_addresses: world
+                    .machines
+                    .iter()
+                    .flat_map(|m| m.addresses.iter().cloned())
+                    .collect(),
             })),
         );
     }
@@ -330,28 +413,27 @@ pub fn run_with(
             sim.host(addr.as_str(), move || {
                 let (m, t, addr) = (m.clone(), t.clone(), addr_c.clone());
                 async move {
-                    // Listener: every interface accepts on port 102.
-                    let listener = TcpListener::bind(("0.0.0.0", PORT)).await?;
+                    // Listener: every interface accepts on port 102 (and unbinds while a
+                    // `ListenerDown` fault lasts, so connects are refused).
                     let (lm, lt) = (m.clone(), t.clone());
                     tokio::task::spawn_local(async move {
-                        while let Ok((s, peer)) = listener.accept().await {
-                            let conn = {
-                                let mut mm = lm.borrow_mut();
-                                mm.next_conn += 1;
-                                mm.inbound_connections += 1;
-                                mm.next_conn
+                        loop {
+                            while !lm.borrow().listening {
+                                tokio::time::sleep(Duration::from_millis(tick)).await;
+                            }
+                            let Ok(listener) = TcpListener::bind(("0.0.0.0", PORT)).await else {
+                                return;
                             };
-                            let from = peer.ip().to_string();
-                            let cb = lm.borrow_mut().mta.accept(conn, &from);
-                            let name = lm.borrow().spec.name.clone();
-                            lt.borrow_mut().note(
-                                now_ms(),
-                                &format!("{name} accept {from} {cb:?}"),
-                                &[],
-                            );
-                            match cb {
-                                Some(cb) => spawn_stream(&lm, &lt, cb, s, false),
-                                None => drop(s),
+                            while lm.borrow().listening {
+                                let accepted = tokio::time::timeout(
+                                    Duration::from_millis(tick),
+                                    listener.accept(),
+                                )
+                                .await;
+                                let Ok(Ok((s, peer))) = accepted else {
+                                    continue;
+                                };
+                                accept(&lm, &lt, s, &peer.ip().to_string());
                             }
                         }
                     });
@@ -429,10 +511,41 @@ pub fn run_with(
             submitted += 1;
         }
     }
+    // Each burst of inbound callers runs in a client host of its own.
+    for (i, (at, f)) in plan.faults.iter().enumerate() {
+        if let Fault::Burst {
+            machine,
+            callers,
+            timeout_ms,
+        } = f
+        {
+            let target = addrs_of(&machines, machine)
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            let (at, callers, timeout_ms) = (*at, *callers, *timeout_ms);
+            sim.client(format!("10.0.9.{}", i + 1).as_str(), async move {
+                tokio::time::sleep(Duration::from_millis(at)).await;
+                let mut tasks = Vec::new();
+                for _ in 0..callers {
+                    let target = target.clone();
+                    tasks.push(tokio::task::spawn_local(async move {
+                        short_timeout_caller(&target, timeout_ms).await;
+                    }));
+                }
+                for t in tasks {
+                    let _ = t.await;
+                }
+                Ok(())
+            });
+        }
+    }
     let report = Rc::new(RefCell::new(None));
     let (rm, rr) = (machines.clone(), report.clone());
     let max = world.timers.max_sim_ms;
     let healed = plan.healed_at();
+    let not_answering: Rc<RefCell<Vec<String>>> = Rc::default();
+    let deaf = not_answering.clone();
     sim.client("10.255.255.254", async move {
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -440,6 +553,22 @@ pub fn run_with(
             let done = now > healed && rm.values().all(|m| m.borrow().mta.quiescent());
             if done || now >= max {
                 *rr.borrow_mut() = Some(now);
+                if done {
+                    // The listener oracle: after the liveness phase every interface of every
+                    // machine still answers a connect; then the probes' blocks must be freed.
+                    for m in rm.values() {
+                        let addrs = m.borrow().spec.addresses.clone();
+                        for a in addrs {
+                            if !answers_connect(&a).await {
+                                let name = m.borrow().spec.name.clone();
+                                deaf.borrow_mut().push(format!(
+                                    "{name}: listener on {a} no longer answers a connect after the liveness phase"
+                                ));
+                            }
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
                 return Ok(());
             }
         }
@@ -485,6 +614,44 @@ pub fn run_with(
                         sim.bounce(a.as_str());
                     }
                 }
+                (Fault::ListenerDown { machine, .. }, _) => {
+                    machines[machine].borrow_mut().listening = !start;
+                }
+                (Fault::Burst { .. }, _) => {} // its callers run in their own client host
+                (
+                    Fault::Latency {
+                        a, b, latency_ms, ..
+                    },
+                    _,
+                ) => {
+                    // Only links that exist can be changed (turmoil creates them on first use).
+                    let mut existing: Vec<(std::net::IpAddr, std::net::IpAddr)> = Vec::new();
+                    sim.links(|it| existing.extend(it.map(|l| l.pair())));
+                    for x in addrs_of(&machines, a) {
+                        for y in addrs_of(&machines, b) {
+                            let (Ok(xi), Ok(yi)) = (x.parse(), y.parse()) else {
+                                continue;
+                            };
+                            if !existing.contains(&(xi, yi)) && !existing.contains(&(yi, xi)) {
+                                continue;
+                            }
+                            if start {
+                                sim.set_link_latency(
+                                    x.as_str(),
+                                    y.as_str(),
+                                    Duration::from_millis(*latency_ms),
+                                );
+                            } else {
+                                sim.set_link_latency(x.as_str(), y.as_str(), MIN_LATENCY);
+                                sim.set_link_max_message_latency(
+                                    x.as_str(),
+                                    y.as_str(),
+                                    MAX_LATENCY,
+                                );
+                            }
+                        }
+                    }
+                }
                 (Fault::Hold { a, b, .. } | Fault::Partition { a, b, .. }, _) => {
                     for x in addrs_of(&machines, a) {
                         for y in addrs_of(&machines, b) {
@@ -501,12 +668,10 @@ pub fn run_with(
         }
     }
     let sim_ms = report.borrow().unwrap_or(max);
-    if sim_ms >= max {
-        findings.push(format!(
-            "no quiescence within {max} ms of simulated time (hang)"
-        ));
-    }
     let mut all: BTreeMap<(String, String), Vec<Outcome>> = BTreeMap::new();
+    let mut events: BTreeMap<String, BTreeMap<u32, usize>> = BTreeMap::new();
+    let mut event_log: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut alerts: BTreeMap<String, std::collections::BTreeSet<(u32, String)>> = BTreeMap::new();
     let mut refused = BTreeMap::new();
     for (name, m) in &machines {
         let m = m.borrow();
@@ -530,7 +695,30 @@ pub fn run_with(
             all.entry(k.clone()).or_default().extend(v);
         }
         refused.insert(name.clone(), (m.mta.log.count(9301), m.inbound_connections));
+        event_log.insert(
+            name.clone(),
+            m.mta
+                .log
+                .events()
+                .iter()
+                .zip(m.mta.log.render())
+                .map(|(e, text)| {
+                    format!("{} ms: event {} ({}) {text}", e.at_ms, e.id, e.event_type)
+                })
+                .collect(),
+        );
         for e in m.mta.log.events() {
+            if e.event_type == mta_eventlog::EventType::Error {
+                alerts
+                    .entry(name.clone())
+                    .or_default()
+                    .insert((e.id, e.component.name.to_string()));
+            }
+            *events
+                .entry(name.clone())
+                .or_default()
+                .entry(e.id)
+                .or_default() += 1;
             tracing::debug!(target: "mta_lab::sim", machine = %name, id = e.id, at = e.at_ms, lines = ?e.lines);
         }
     }
@@ -564,6 +752,13 @@ pub fn run_with(
             "{accounted} of {submitted} messages accounted for ({expected_lost} lost with a disk)"
         ));
     }
+    findings.extend(not_answering.borrow().iter().cloned());
+    // Last: a hang is usually the consequence of a more specific violation above.
+    if sim_ms >= max {
+        findings.push(format!(
+            "no quiescence within {max} ms of simulated time (hang)"
+        ));
+    }
     let t = trace.borrow().clone();
     let report = RunReport {
         seed,
@@ -575,6 +770,9 @@ pub fn run_with(
         expected_lost,
         accounted,
         refused_9301: refused,
+        events,
+        event_log,
+        alerts,
         findings,
     };
     (report, t.capture.unwrap_or_default())
