@@ -41,6 +41,10 @@ pub struct Finding {
     pub shrunk: bool,
     /// The world and timer profile as printed.
     pub world_description: String,
+    /// The world file's text, when the world came from a file (built-in worlds are rebuilt by
+    /// name).
+    #[serde(default)]
+    pub world_file: Option<String>,
     /// Signature: the oracle that fired, numbers removed (what deduplicates and what regression
     /// tests assert).
     pub signature: String,
@@ -89,7 +93,7 @@ impl Finding {
             builds: world
                 .machines
                 .iter()
-                .map(|m| (m.name.clone(), m.build.cli_name().to_string()))
+                .map(|m| (m.name.clone(), m.build_name().to_string()))
                 .collect(),
             messages,
             seed: r.seed,
@@ -98,6 +102,7 @@ impl Finding {
             plan: Some(r.plan.clone()),
             shrunk: false,
             world_description: world.describe(),
+            world_file: world.file.clone(),
             signature: signature(r),
             findings: r.findings.clone(),
             trace_hash: format!("{:016x}", r.trace_hash),
@@ -205,23 +210,34 @@ impl Finding {
         self.world_with(build, self.messages)
     }
 
-    /// The world with another workload size.
+    /// The world with another workload size (flows of built-in worlds are rebuilt for it; a
+    /// world file's flows are capped at it).
     pub fn world_with(&self, build: Option<Build>, messages: usize) -> Result<World, String> {
-        let get = |m: &str| -> Result<Build, String> {
-            match build {
-                Some(b) => Ok(b),
+        let base = Build::Ex2000Sp3Rollup;
+        let mut w = match (self.world.as_str(), &self.world_file) {
+            (_, Some(text)) => {
+                let mut w = World::from_toml(text)?;
+                for f in &mut w.flows {
+                    f.count = f.count.min(messages);
+                }
+                w
+            }
+            ("standard", None) => World::standard(base, base, messages),
+            ("flood", None) => World::flood(base, messages),
+            (other, None) => return Err(format!("unknown world {other:?}")),
+        };
+        for m in w.machines.iter_mut().filter(|m| m.foreign.is_none()) {
+            m.build = match build {
+                Some(b) => b,
                 None => self
                     .builds
-                    .get(m)
-                    .ok_or_else(|| format!("finding names no build for {m}"))?
+                    .get(&m.name)
+                    .ok_or_else(|| format!("finding names no build for {}", m.name))?
                     .parse()
-                    .map_err(|e| format!("{e}")),
-            }
-        };
-        match self.world.as_str() {
-            "standard" => Ok(World::standard(get("ALPHA")?, get("BETA")?, messages)),
-            other => Err(format!("unknown world {other:?}")),
+                    .map_err(|e| format!("{e}"))?,
+            };
         }
+        Ok(w)
     }
 }
 

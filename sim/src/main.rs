@@ -166,15 +166,15 @@ enum Command {
 /// Options shared by `run` and `sweep`.
 #[derive(clap::Args)]
 struct SimArgs {
-    /// World (built in: standard).
+    /// World: built in (standard, flood) or a world file (*.toml; see worlds/README.md).
     #[arg(long, default_value = "standard")]
     world: String,
-    /// Build of every Exchange machine.
-    #[arg(long, default_value = "2000-sp3-rollup")]
-    build: Build,
-    /// Messages per flow.
-    #[arg(long, default_value_t = 20)]
-    messages: usize,
+    /// Build of every Exchange machine [built-in worlds: 2000-sp3-rollup; a world file: its own].
+    #[arg(long)]
+    build: Option<Build>,
+    /// Messages per flow [built-in worlds: 20; a world file: its own counts].
+    #[arg(long)]
+    messages: Option<usize>,
     /// Run without the seeds' fault plans.
     #[arg(long)]
     no_faults: bool,
@@ -359,11 +359,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn make_world(name: &str, build: Build, messages: usize) -> Result<world::World, String> {
-    match name {
-        "standard" => Ok(world::World::standard(build, build, messages)),
-        other => Err(format!("unknown world {other:?} (built in: standard)")),
-    }
+fn make_world(
+    name: &str,
+    build: Option<Build>,
+    messages: Option<usize>,
+) -> Result<world::World, String> {
+    world::World::named(name, build, messages)
 }
 
 fn print_report(r: &simulate::RunReport) {
@@ -393,8 +394,8 @@ fn print_report(r: &simulate::RunReport) {
 fn run_world(
     name: &str,
     seed: u64,
-    build: Build,
-    messages: usize,
+    build: Option<Build>,
+    messages: Option<usize>,
     faults: bool,
     dir: &std::path::Path,
     pcap: Option<&std::path::Path>,
@@ -416,7 +417,7 @@ fn run_world(
     if r.findings.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let path = finding::Finding::from_run(&w, messages, faults, &r).save(dir)?;
+    let path = finding::Finding::from_run(&w, w.messages_per_flow(), faults, &r).save(dir)?;
     println!("finding: {}", path.display());
     println!(
         "replay: cargo run --release -p mta-lab -- replay {}",
@@ -428,8 +429,8 @@ fn run_world(
 fn sweep(
     name: &str,
     seeds: &str,
-    build: Build,
-    messages: usize,
+    build: Option<Build>,
+    messages: Option<usize>,
     faults: bool,
     dir: &std::path::Path,
 ) -> Result<ExitCode, String> {
@@ -460,7 +461,7 @@ fn sweep(
         if !r.findings.is_empty() {
             failed += 1;
             print_report(&r);
-            let f = finding::Finding::from_run(&w, messages, faults, &r);
+            let f = finding::Finding::from_run(&w, w.messages_per_flow(), faults, &r);
             match f.save(dir) {
                 Ok(path) => {
                     if signatures.insert(f.signature.clone()) {
@@ -511,7 +512,7 @@ fn bench_sim(what: &str, seeds: u64, faults: bool) -> Result<ExitCode, String> {
             "bench {what:?}: only `sim` (criterion benches: cargo bench)"
         ));
     }
-    let w = make_world("standard", Build::Ex2000Sp3Rollup, 20)?;
+    let w = make_world("standard", Some(Build::Ex2000Sp3Rollup), Some(20))?;
     println!("{} faults={faults}", w.describe());
     let started = std::time::Instant::now();
     let mut sim_ms = 0u64;
@@ -577,13 +578,15 @@ fn sweep_workers(
     let mut args = vec![
         "--world".to_string(),
         sim.world.clone(),
-        "--build".into(),
-        sim.build.cli_name().into(),
-        "--messages".into(),
-        sim.messages.to_string(),
         "--findings".into(),
         sim.findings.display().to_string(),
     ];
+    if let Some(b) = sim.build {
+        args.extend(["--build".into(), b.cli_name().to_string()]);
+    }
+    if let Some(m) = sim.messages {
+        args.extend(["--messages".into(), m.to_string()]);
+    }
     if sim.no_faults {
         args.push("--no-faults".into());
     }

@@ -72,8 +72,9 @@ fn frame(
 pub fn write(path: &std::path::Path, capture: &Capture) -> Result<usize, String> {
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut w = PcapWriter::new(file).map_err(|e| format!("{}: {e}", path.display()))?;
-    // Next sequence number each endpoint sends with.
-    let mut next: BTreeMap<SocketAddr, u32> = BTreeMap::new();
+    // Next sequence number each endpoint sends with, per connection (a listening endpoint serves
+    // many connections at once): keyed by (sender, receiver).
+    let mut next: BTreeMap<(SocketAddr, SocketAddr), u32> = BTreeMap::new();
     let mut packets = 0;
     let mut put = |t: u64, f: Vec<u8>| -> Result<(), String> {
         let ts = Duration::from_millis(t);
@@ -89,15 +90,15 @@ pub fn write(path: &std::path::Path, capture: &Capture) -> Result<usize, String>
                 put(*t, frame(c, s, ci, 0, Flags::Syn, &[]))?;
                 put(*t, frame(s, c, si, ci + 1, Flags::SynAck, &[]))?;
                 put(*t, frame(c, s, ci + 1, si + 1, Flags::Ack, &[]))?;
-                next.insert(*c, ci + 1);
-                next.insert(*s, si + 1);
+                next.insert((*c, *s), ci + 1);
+                next.insert((*s, *c), si + 1);
             }
             Record::Data(from, to, bytes) => {
                 for chunk in bytes.chunks(1460) {
-                    let seq = *next.get(from).unwrap_or(&1);
-                    let ack = *next.get(to).unwrap_or(&1);
+                    let seq = *next.get(&(*from, *to)).unwrap_or(&1);
+                    let ack = *next.get(&(*to, *from)).unwrap_or(&1);
                     put(*t, frame(from, to, seq, ack, Flags::Psh, chunk))?;
-                    next.insert(*from, seq.wrapping_add(chunk.len() as u32));
+                    next.insert((*from, *to), seq.wrapping_add(chunk.len() as u32));
                     put(
                         *t,
                         frame(
@@ -112,10 +113,10 @@ pub fn write(path: &std::path::Path, capture: &Capture) -> Result<usize, String>
                 }
             }
             Record::Fin(from, to) => {
-                let seq = *next.get(from).unwrap_or(&1);
-                let ack = *next.get(to).unwrap_or(&1);
+                let seq = *next.get(&(*from, *to)).unwrap_or(&1);
+                let ack = *next.get(&(*to, *from)).unwrap_or(&1);
                 put(*t, frame(from, to, seq, ack, Flags::Fin, &[]))?;
-                next.insert(*from, seq.wrapping_add(1));
+                next.insert((*from, *to), seq.wrapping_add(1));
                 put(
                     *t,
                     frame(to, from, ack, seq.wrapping_add(1), Flags::Ack, &[]),

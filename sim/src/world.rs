@@ -2,11 +2,13 @@
 //! connectors, the workload and the timer profile. Built in (`standard`) or loaded from TOML.
 
 use mta_build::Build;
+use mta_osi::tpkt::ReservedPolicy;
 use serde::Deserialize;
+use std::collections::BTreeSet;
 
 /// Scaled timers: X.400 timers are minutes long; a world runs in simulated seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct TimerProfile {
     /// How often each MTA's model is ticked (ms of simulated time).
     pub tick_ms: u64,
@@ -37,8 +39,11 @@ impl Default for TimerProfile {
 pub struct MachineSpec {
     /// Name (also the PRMD it delivers for and its MTA name).
     pub name: String,
-    /// Build.
+    /// Build (a foreign MTA runs the fixed Exchange model of driver and buffers underneath its
+    /// conforming OSI stack: 2000 SP3 + rollup).
     pub build: Build,
+    /// `Some(policy)`: a foreign (non-Exchange) MTA reading the TPKT reserved octet with `policy`.
+    pub foreign: Option<ReservedPolicy>,
     /// Addresses; the first is the primary. More than one = multihomed.
     pub addresses: Vec<String>,
     /// Connector file text (TOML).
@@ -46,7 +51,8 @@ pub struct MachineSpec {
 }
 
 /// Messages to submit: `count` from `from` to users in `to`'s domain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Flow {
     /// Sending machine.
     pub from: String,
@@ -69,6 +75,36 @@ pub struct World {
     pub flows: Vec<Flow>,
     /// Timers.
     pub timers: TimerProfile,
+    /// The world file's text, for worlds loaded from one (findings embed it to replay).
+    pub file: Option<String>,
+}
+
+/// A world file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorldFile {
+    name: String,
+    #[serde(default)]
+    timers: TimerProfile,
+    machine: Vec<MachineFile>,
+    #[serde(default)]
+    flow: Vec<Flow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MachineFile {
+    name: String,
+    build: Option<String>,
+    foreign: Option<String>,
+    addresses: Vec<String>,
+    #[serde(default)]
+    connector: Vec<toml::Value>,
+}
+
+#[derive(serde::Serialize)]
+struct ConnectorTables {
+    connector: Vec<toml::Value>,
 }
 
 fn connector(
@@ -90,43 +126,249 @@ fn connector(
 }
 
 impl World {
-    /// `standard`: MTA ALPHA on a multihomed machine (10.0.1.1 primary, 10.0.1.2) whose connector
-    /// sets Stack IP Address Override to its primary address (KB Q197378's resolution), MTA BETA
-    /// (10.0.2.1) whose connector names ALPHA's primary address, and `messages` each way.
+    /// `standard`: MTA ALPHA on a multihomed machine (10.0.1.1 primary, 10.0.1.2) whose connectors
+    /// set Stack IP Address Override to its primary address (KB Q197378's resolution), MTA BETA
+    /// (10.0.2.1) whose connector names ALPHA's primary address, and a foreign MTA F (10.0.3.1)
+    /// that rejects a non-zero TPKT reserved octet (KB Q151626's strict peer). `messages` each way
+    /// between ALPHA and BETA, a quarter of that (at least one) each way between F and ALPHA.
     pub fn standard(alpha: Build, beta: Build, messages: usize) -> World {
         let timers = TimerProfile::default();
+        let few = messages.div_ceil(4).max(1);
+        let flow = |from: &str, to: &str, count: usize, size: usize| Flow {
+            from: from.into(),
+            to: to.into(),
+            count,
+            size,
+        };
         World {
             name: "standard".into(),
             machines: vec![
                 MachineSpec {
                     name: "ALPHA".into(),
                     build: alpha,
+                    foreign: None,
                     addresses: vec!["10.0.1.1".into(), "10.0.1.2".into()],
-                    connectors: connector("ALPHA", "BETA", "10.0.2.1", Some("10.0.1.1"), &timers),
+                    connectors: connector("ALPHA", "BETA", "10.0.2.1", Some("10.0.1.1"), &timers)
+                        + &connector("ALPHA", "F", "10.0.3.1", Some("10.0.1.1"), &timers),
                 },
                 MachineSpec {
                     name: "BETA".into(),
                     build: beta,
+                    foreign: None,
                     addresses: vec!["10.0.2.1".into()],
                     connectors: connector("BETA", "ALPHA", "10.0.1.1", None, &timers),
+                },
+                MachineSpec {
+                    name: "F".into(),
+                    build: Build::Ex2000Sp3Rollup,
+                    foreign: Some(ReservedPolicy::Reject),
+                    addresses: vec!["10.0.3.1".into()],
+                    connectors: connector("F", "ALPHA", "10.0.1.1", None, &timers),
+                },
+            ],
+            flows: vec![
+                flow("ALPHA", "BETA", messages, 2048),
+                flow("BETA", "ALPHA", messages, 512),
+                flow("F", "ALPHA", few, 1024),
+                flow("ALPHA", "F", few, 1024),
+            ],
+            timers,
+            file: None,
+        }
+    }
+
+    /// `flood`: one Exchange MTA, VICTIM (10.0.5.1), exchanging `messages` each way with a
+    /// foreign lenient MTA PEER (10.0.6.1); the seed's fault plan for this world is mostly bursts
+    /// of inbound callers with short connect timeouts (see `FaultPlan::from_seed`).
+    pub fn flood(build: Build, messages: usize) -> World {
+        let timers = TimerProfile::default();
+        World {
+            name: "flood".into(),
+            machines: vec![
+                MachineSpec {
+                    name: "VICTIM".into(),
+                    build,
+                    foreign: None,
+                    addresses: vec!["10.0.5.1".into()],
+                    connectors: connector("VICTIM", "PEER", "10.0.6.1", None, &timers),
+                },
+                MachineSpec {
+                    name: "PEER".into(),
+                    build: Build::Ex2000Sp3Rollup,
+                    foreign: Some(ReservedPolicy::Ignore),
+                    addresses: vec!["10.0.6.1".into()],
+                    connectors: connector("PEER", "VICTIM", "10.0.5.1", None, &timers),
                 },
             ],
             flows: vec![
                 Flow {
-                    from: "ALPHA".into(),
-                    to: "BETA".into(),
+                    from: "VICTIM".into(),
+                    to: "PEER".into(),
                     count: messages,
-                    size: 2048,
+                    size: 1024,
                 },
                 Flow {
-                    from: "BETA".into(),
-                    to: "ALPHA".into(),
+                    from: "PEER".into(),
+                    to: "VICTIM".into(),
                     count: messages,
-                    size: 512,
+                    size: 1024,
                 },
             ],
             timers,
+            file: None,
         }
+    }
+
+    /// A built-in world by name, or a world file (`*.toml`). `build` replaces every Exchange
+    /// machine's build when given; `messages` every flow's count when given.
+    pub fn named(
+        name: &str,
+        build: Option<Build>,
+        messages: Option<usize>,
+    ) -> Result<World, String> {
+        let b = build.unwrap_or(Build::Ex2000Sp3Rollup);
+        let m = messages.unwrap_or(20);
+        let mut w = match name {
+            "standard" => World::standard(b, b, m),
+            "flood" => World::flood(b, m),
+            path if std::path::Path::new(path)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("toml")) =>
+            {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+                World::from_toml(&text).map_err(|e| format!("{path}: {e}"))?
+            }
+            other => {
+                return Err(format!(
+                    "unknown world {other:?} (built in: standard, flood; or a world file *.toml)"
+                ));
+            }
+        };
+        w.set_builds(build);
+        if let Some(m) = messages {
+            for f in &mut w.flows {
+                f.count = m;
+            }
+        }
+        Ok(w)
+    }
+
+    /// Replace every Exchange machine's build.
+    pub fn set_builds(&mut self, build: Option<Build>) {
+        if let Some(b) = build {
+            for m in self.machines.iter_mut().filter(|m| m.foreign.is_none()) {
+                m.build = b;
+            }
+        }
+    }
+
+    /// Parse and validate a world file (see `worlds/README.md`); errors name the machine, flow or
+    /// field.
+    pub fn from_toml(text: &str) -> Result<World, String> {
+        let file: WorldFile = toml::from_str(text).map_err(|e| format!("not a world file: {e}"))?;
+        let mut machines = Vec::new();
+        let mut names = BTreeSet::new();
+        let mut addresses = BTreeSet::new();
+        if file.machine.is_empty() {
+            return Err("a world needs at least one [[machine]]".into());
+        }
+        for m in file.machine {
+            if m.name.is_empty() || !m.name.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(format!(
+                    "machine {:?}: names are ASCII letters and digits (they become PRMDs)",
+                    m.name
+                ));
+            }
+            if !names.insert(m.name.clone()) {
+                return Err(format!("machine {}: defined twice", m.name));
+            }
+            if m.addresses.is_empty() {
+                return Err(format!("machine {}: no addresses", m.name));
+            }
+            for a in &m.addresses {
+                let ip: std::net::Ipv4Addr = a
+                    .parse()
+                    .map_err(|_| format!("machine {}: {a:?} is not an IPv4 address", m.name))?;
+                let o = ip.octets();
+                if (o[0], o[1], o[2]) == (10, 0, 9) || (o[0], o[1]) == (10, 255) {
+                    return Err(format!(
+                        "machine {}: {a} is reserved for the simulator's callers and probes (10.0.9.0/24, 10.255.0.0/16)",
+                        m.name
+                    ));
+                }
+                if !addresses.insert(a.clone()) {
+                    return Err(format!("machine {}: address {a} is used twice", m.name));
+                }
+            }
+            let foreign = match m.foreign.as_deref() {
+                None => None,
+                Some("strict") => Some(ReservedPolicy::Reject),
+                Some("lenient") => Some(ReservedPolicy::Ignore),
+                Some(other) => {
+                    return Err(format!(
+                        "machine {}: foreign = {other:?} (strict or lenient)",
+                        m.name
+                    ));
+                }
+            };
+            let build = match (&m.build, foreign) {
+                (Some(_), Some(_)) => {
+                    return Err(format!(
+                        "machine {}: a foreign MTA has no Exchange build",
+                        m.name
+                    ));
+                }
+                (None, Some(_)) => Build::Ex2000Sp3Rollup,
+                (None, None) => {
+                    return Err(format!(
+                        "machine {}: build missing (or foreign = \"strict\"|\"lenient\")",
+                        m.name
+                    ));
+                }
+                (Some(b), None) => b
+                    .parse()
+                    .map_err(|e| format!("machine {}: build: {e}", m.name))?,
+            };
+            let connectors = toml::to_string(&ConnectorTables {
+                connector: m.connector,
+            })
+            .map_err(|e| format!("machine {}: connectors: {e}", m.name))?;
+            mta_mta::connector::parse_connectors(&connectors)
+                .map_err(|e| format!("machine {}: {e}", m.name))?;
+            machines.push(MachineSpec {
+                name: m.name,
+                build,
+                foreign,
+                addresses: m.addresses,
+                connectors,
+            });
+        }
+        for (i, f) in file.flow.iter().enumerate() {
+            for end in [&f.from, &f.to] {
+                if !names.contains(end) {
+                    return Err(format!("flow {}: no machine named {end:?}", i + 1));
+                }
+            }
+            if f.size > 16 << 20 {
+                return Err(format!("flow {}: size {} exceeds 16 MiB", i + 1, f.size));
+            }
+        }
+        let timers = file.timers;
+        if timers.tick_ms == 0 || timers.max_sim_ms == 0 {
+            return Err("timers: tick_ms and max_sim_ms must be positive".into());
+        }
+        Ok(World {
+            name: file.name,
+            machines,
+            flows: file.flow,
+            timers,
+            file: Some(text.to_string()),
+        })
+    }
+
+    /// The largest flow (what findings record as "messages per flow").
+    pub fn messages_per_flow(&self) -> usize {
+        self.flows.iter().map(|f| f.count).max().unwrap_or(0)
     }
 
     /// A one-line description printed with the seed.
@@ -134,14 +376,7 @@ impl World {
         let m: Vec<String> = self
             .machines
             .iter()
-            .map(|m| {
-                format!(
-                    "{}@{}[{}]",
-                    m.name,
-                    m.build.cli_name(),
-                    m.addresses.join(",")
-                )
-            })
+            .map(|m| format!("{}@{}[{}]", m.name, m.build_name(), m.addresses.join(",")))
             .collect();
         let f: Vec<String> = self
             .flows
@@ -159,5 +394,96 @@ impl World {
             self.timers.open_timeout_s,
             self.timers.max_sim_ms
         )
+    }
+}
+
+impl MachineSpec {
+    /// The build as recorded in findings: the CLI name, or `foreign-strict` / `foreign-lenient`.
+    pub fn build_name(&self) -> &'static str {
+        match self.foreign {
+            Some(ReservedPolicy::Reject) => "foreign-strict",
+            Some(ReservedPolicy::Ignore) => "foreign-lenient",
+            None => self.build.cli_name(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "pair"
+[timers]
+max_sim_ms = 60000
+[[machine]]
+name = "A"
+build = "5.5-sp1"
+addresses = ["10.1.0.1", "10.1.0.2"]
+[[machine.connector]]
+name = "to B"
+local_mta_name = "A"
+remote_mta_name = "B"
+stack_address = "10.1.0.9"
+address_space = ["/C=US/A= /P=B/"]
+[[machine]]
+name = "B"
+foreign = "strict"
+addresses = ["10.1.0.9"]
+[[machine.connector]]
+name = "to A"
+local_mta_name = "B"
+remote_mta_name = "A"
+stack_address = "10.1.0.1"
+address_space = ["/C=US/A= /P=A/"]
+[[flow]]
+from = "A"
+to = "B"
+count = 3
+size = 100
+"#;
+
+    #[test]
+    fn the_shipped_world_files_load() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../worlds");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                World::named(p.to_str().unwrap(), None, None).unwrap();
+                n += 1;
+            }
+        }
+        assert!(n >= 1);
+    }
+
+    #[test]
+    fn world_files_load_and_bad_ones_say_where() {
+        let w = World::from_toml(GOOD).unwrap();
+        assert_eq!(w.machines.len(), 2);
+        assert_eq!(w.machines[1].build_name(), "foreign-strict");
+        assert_eq!(w.timers.max_sim_ms, 60_000);
+        assert_eq!(w.timers.tick_ms, 10, "unset timers keep their defaults");
+        for (edit, expect) in [
+            (GOOD.replace("5.5-sp1", "5.7"), "machine A: build"),
+            (GOOD.replace("\"10.1.0.2\"", "\"10.1.0.9\""), "used twice"),
+            (
+                GOOD.replace("to = \"B\"", "to = \"C\""),
+                "flow 1: no machine named \"C\"",
+            ),
+            (GOOD.replace("\"strict\"", "\"picky\""), "strict or lenient"),
+            (
+                GOOD.replace("stack_address = \"10.1.0.9\"", "stack_adress = \"x\""),
+                "machine A",
+            ),
+            (GOOD.replace("10.1.0.2", "10.0.9.2"), "reserved"),
+            (
+                GOOD.replace("count = 3", "count = 3\ncolour = 1"),
+                "not a world file",
+            ),
+        ] {
+            let e = World::from_toml(&edit).unwrap_err();
+            assert!(e.contains(expect), "{expect:?} not in {e:?}");
+        }
     }
 }

@@ -72,6 +72,10 @@ pub struct MtaConfig {
     pub connectors: Vec<Connector>,
     /// Address space per connector: (country, ADMD, PRMD), lower-case, routed over it.
     pub routes: Vec<Vec<(String, String, String)>>,
+    /// `Some(policy)`: a foreign (non-Exchange) MTA — its OSI stack has no Exchange build
+    /// behaviour (a conforming TPKT writer) and reads the TPKT reserved octet with `policy`
+    /// (KB Q151626's strict MTA rejects a non-zero one). `None`: an Exchange MTA of its build.
+    pub foreign: Option<mta_osi::tpkt::ReservedPolicy>,
 }
 
 impl MtaConfig {
@@ -89,6 +93,7 @@ impl MtaConfig {
             addresses,
             connectors,
             routes,
+            foreign: None,
         }
     }
 }
@@ -202,13 +207,26 @@ fn utc(now_ms: u64) -> String {
     format!("2611{:02}{h:02}{m:02}{sec:02}Z", day.min(30))
 }
 
+/// The association configuration of this MTA's OSI stack: its build's (Exchange) or a foreign one.
+fn stack_config(
+    profile: &Profile,
+    cfg: &MtaConfig,
+    mode: mta_osi::presentation::Mode,
+    local: Address,
+) -> association::Config {
+    match cfg.foreign {
+        Some(policy) => association::Config::foreign(policy, mode, local.clone(), local),
+        None => association::Config::for_profile(profile, mode, local.clone(), local),
+    }
+}
+
 impl Mta {
     /// An MTA of `profile`'s build.
     pub fn new(profile: &Profile, cfg: MtaConfig) -> Self {
-        let responder = association::Config::for_profile(
+        let responder = stack_config(
             profile,
+            &cfg,
             mta_osi::presentation::Mode::Normal,
-            Address::default(),
             Address::default(),
         );
         let queues = cfg
@@ -760,8 +778,7 @@ impl Mta {
             ssap: addr(&conn.config.ssap),
             psap: addr(&conn.config.psap),
         };
-        let mut acfg =
-            association::Config::for_profile(&self.profile, conn.mode, local.clone(), local);
+        let mut acfg = stack_config(&self.profile, &self.cfg, conn.mode, local);
         acfg.response_timeout_ms = u64::from(conn.config.open_timeout_s) * 1000;
         acfg.local_ref = (c as u16).wrapping_add(1);
         let bind = Bind::simple(&conn.config.local_mta_name, &conn.config.local_password).emit();

@@ -461,6 +461,17 @@ impl Association {
     /// Simulated time advanced to `now_ms`.
     pub fn tick(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
+        if self.deadline.is_some_and(|d| now_ms >= d)
+            && self.phase == Phase::Closed
+            && self.transport.state() == cotp::State::Open
+        {
+            // X.225 §7.9.2 timer TIM: released, the peer has not disconnected the transport in
+            // time (it may be gone for good) — disconnect it ourselves.
+            self.deadline = None;
+            self.transport.disconnect(cotp::reason::NORMAL);
+            self.drive();
+            return;
+        }
         if self.deadline.is_some_and(|d| now_ms >= d) && self.phase != Phase::Closed {
             self.deadline = None;
             let rtab = rtse::Rtab {
@@ -564,7 +575,12 @@ impl Association {
                         .as_ref()
                         .is_some_and(|o| o.ended || o.unconfirmed_syncs >= self.window)
             }
-            Phase::Idle | Phase::AwaitBindResponse | Phase::Closed => false,
+            // Released but the transport is still up: waiting for the peer to disconnect it
+            // (X.225 timer TIM).
+            Phase::Closed => {
+                self.transport.state() == cotp::State::Open && !self.transport.wants_close()
+            }
+            Phase::Idle | Phase::AwaitBindResponse => false,
         };
         if !waiting {
             self.deadline = None;
