@@ -83,17 +83,18 @@ fn finish(seed: u64, child: Child, timed_out: bool) -> SeedResult {
 }
 
 /// Run `seeds` with `jobs` workers; `args` are the `run` options other than `--seed`. A worker
-/// still running after `timeout_polls` polls of 10 ms is killed.
+/// still running after `timeout_polls` polls of 10 ms is killed. `on_done` gets each result as
+/// its worker ends (completion order).
 pub fn run(
     args: &[String],
     seeds: &[u64],
     jobs: usize,
     timeout_polls: u64,
-) -> Result<Vec<SeedResult>, String> {
+    on_done: &mut dyn FnMut(SeedResult),
+) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?;
     let mut pending = seeds.iter().copied();
     let mut running: BTreeMap<u64, (Child, u64)> = BTreeMap::new();
-    let mut done = Vec::new();
     loop {
         while running.len() < jobs.max(1) {
             let Some(seed) = pending.next() else { break };
@@ -126,11 +127,10 @@ pub fn run(
         }
         for (seed, timed_out) in finished {
             let (child, _) = running.remove(&seed).expect("running");
-            done.push(finish(seed, child, timed_out));
+            on_done(finish(seed, child, timed_out));
         }
     }
-    done.sort_by_key(|r| r.seed);
-    Ok(done)
+    Ok(())
 }
 
 /// Parse `i/n`.

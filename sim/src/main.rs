@@ -10,6 +10,7 @@ mod jobs;
 mod pcap;
 mod simulate;
 mod smoke;
+mod sweep;
 mod world;
 
 use clap::{Parser, Subcommand};
@@ -84,6 +85,10 @@ enum Command {
         /// Worker wall-clock timeout in seconds.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+        /// Continue an interrupted sweep from its journal (in the findings directory) instead of
+        /// starting over: seeds already journalled are not run again.
+        #[arg(long)]
+        resume: bool,
         #[command(flatten)]
         sim: SimArgs,
     },
@@ -272,25 +277,12 @@ fn main() -> ExitCode {
         ),
         Command::Sweep {
             seeds,
-            jobs: 0,
-            shard: None,
-            sim,
-            ..
-        } => sweep(
-            &sim.world,
-            &seeds,
-            sim.build,
-            sim.messages,
-            !sim.no_faults,
-            &sim.findings,
-        ),
-        Command::Sweep {
-            seeds,
             jobs,
             shard,
             timeout,
+            resume,
             sim,
-        } => sweep_workers(&seeds, jobs, shard.as_deref(), timeout, &sim),
+        } => sweep_cmd(&seeds, jobs, shard.as_deref(), timeout, resume, &sim),
         Command::Bench {
             what,
             seeds,
@@ -368,13 +360,19 @@ fn make_world(
 }
 
 fn print_report(r: &simulate::RunReport) {
+    print!("{}", report_text(r));
+}
+
+/// A run's report: its summary line, then (if it failed) its plan and oracle lines.
+pub(crate) fn report_text(r: &simulate::RunReport) -> String {
+    use std::fmt::Write as _;
     let refused: Vec<String> = r
         .refused_9301
         .iter()
         .map(|(m, (n, c))| format!("{m}: 9301 on {n} of {c} inbound connections"))
         .collect();
-    println!(
-        "seed {}: {} of {} messages accounted, {} ms simulated, trace {:016x} ({} events); {}",
+    let mut out = format!(
+        "seed {}: {} of {} messages accounted, {} ms simulated, trace {:016x} ({} events); {}\n",
         r.seed,
         r.accounted,
         r.submitted,
@@ -384,11 +382,12 @@ fn print_report(r: &simulate::RunReport) {
         refused.join("; ")
     );
     if !r.findings.is_empty() {
-        println!("  {}", r.plan);
+        let _ = writeln!(out, "  {}", r.plan);
     }
     for f in &r.findings {
-        println!("  FINDING {f}");
+        let _ = writeln!(out, "  FINDING {f}");
     }
+    out
 }
 
 fn run_world(
@@ -417,92 +416,15 @@ fn run_world(
     if r.findings.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let path = finding::Finding::from_run(&w, w.messages_per_flow(), faults, &r).save(dir)?;
+    let f = finding::Finding::from_run(&w, w.messages_per_flow(), faults, &r);
+    let path = f.save(dir)?;
+    println!("signature: {}", f.signature);
     println!("finding: {}", path.display());
     println!(
         "replay: cargo run --release -p mta-lab -- replay {}",
         path.display()
     );
     Ok(ExitCode::FAILURE)
-}
-
-fn sweep(
-    name: &str,
-    seeds: &str,
-    build: Option<Build>,
-    messages: Option<usize>,
-    faults: bool,
-    dir: &std::path::Path,
-) -> Result<ExitCode, String> {
-    let (a, b) = seeds
-        .split_once("..")
-        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
-        .ok_or_else(|| format!("--seeds {seeds:?}: expected A..B"))?;
-    let w = make_world(name, build, messages)?;
-    println!("SEEDS={a}..{b} {}", w.describe());
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let mut failed = 0;
-    let mut signatures = std::collections::BTreeSet::new();
-    let mut refused: std::collections::BTreeMap<String, (usize, u64)> =
-        std::collections::BTreeMap::new();
-    let mut outcome = Ok(());
-    for seed in a..b {
-        let Ok(r) = std::panic::catch_unwind(|| simulate::run(&w, seed, faults)) else {
-            failed += 1;
-            println!("seed {seed}: PANIC in the simulation (a finding)");
-            continue;
-        };
-        for (m, (n, c)) in &r.refused_9301 {
-            let e = refused.entry(m.clone()).or_default();
-            e.0 += n;
-            e.1 += c;
-        }
-        if !r.findings.is_empty() {
-            failed += 1;
-            print_report(&r);
-            let f = finding::Finding::from_run(&w, w.messages_per_flow(), faults, &r);
-            match f.save(dir) {
-                Ok(path) => {
-                    if signatures.insert(f.signature.clone()) {
-                        println!("  new signature: {}", f.signature);
-                    }
-                    println!(
-                        "  replay: cargo run --release -p mta-lab -- replay {}",
-                        path.display()
-                    );
-                }
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
-                }
-            }
-        }
-    }
-    std::panic::set_hook(prev);
-    outcome?;
-    let rates: Vec<String> = refused
-        .iter()
-        .map(|(m, (n, c))| {
-            let pct = if *c == 0 {
-                0.0
-            } else {
-                *n as f64 * 100.0 / *c as f64
-            };
-            format!("{m} refused {n} of {c} inbound connections with 9301 ({pct:.0} %)")
-        })
-        .collect();
-    println!(
-        "{} seeds, {failed} with findings ({} distinct signatures); {}",
-        b - a,
-        signatures.len(),
-        rates.join("; ")
-    );
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 #[allow(clippy::disallowed_types)] // wall clock for the seeds/s figure only
@@ -558,11 +480,12 @@ fn parse_seeds(seeds: &str) -> Result<(u64, u64), String> {
         .ok_or_else(|| format!("--seeds {seeds:?}: expected A..B"))
 }
 
-fn sweep_workers(
+fn sweep_cmd(
     seeds: &str,
     jobs: usize,
     shard: Option<&str>,
     timeout_s: u64,
+    resume: bool,
     sim: &SimArgs,
 ) -> Result<ExitCode, String> {
     let (a, b) = parse_seeds(seeds)?;
@@ -570,75 +493,66 @@ fn sweep_workers(
     let w = make_world(&sim.world, sim.build, sim.messages)?;
     let list: Vec<u64> = (a..b).filter(|s| s % n == i).collect();
     println!(
-        "SEEDS={a}..{b} shard {i}/{n} ({} seeds) jobs {} {}",
+        "SEEDS={a}..{b} shard {i}/{n} ({} seeds) jobs {} faults {} {}",
         list.len(),
-        jobs.max(1),
+        jobs,
+        if sim.no_faults { "off" } else { "on" },
         w.describe()
     );
-    let mut args = vec![
+    let mut worker_args = vec![
         "--world".to_string(),
         sim.world.clone(),
         "--findings".into(),
         sim.findings.display().to_string(),
     ];
     if let Some(b) = sim.build {
-        args.extend(["--build".into(), b.cli_name().to_string()]);
+        worker_args.extend(["--build".into(), b.cli_name().to_string()]);
     }
     if let Some(m) = sim.messages {
-        args.extend(["--messages".into(), m.to_string()]);
+        worker_args.extend(["--messages".into(), m.to_string()]);
     }
     if sim.no_faults {
-        args.push("--no-faults".into());
+        worker_args.push("--no-faults".into());
     }
-    let results = jobs::run(&args, &list, jobs, timeout_s * 100)?;
-    let mut failed = 0;
-    let mut refused: std::collections::BTreeMap<String, (usize, u64)> =
-        std::collections::BTreeMap::new();
-    for r in &results {
-        for (m, x, c) in r.refused() {
-            let e = refused.entry(m).or_default();
-            e.0 += x;
-            e.1 += c;
-        }
-        if let Some(why) = &r.crashed {
-            failed += 1;
-            println!("seed {}: {why} (a finding)", r.seed);
-        } else if !r.clean {
-            failed += 1;
-            for l in r.output.lines().skip(2) {
-                println!("{l}");
-            }
-        }
+    let plan = sweep::SweepPlan {
+        world: &w,
+        seeds: list,
+        faults: !sim.no_faults,
+        dir: &sim.findings,
+        jobs,
+        timeout_s,
+        worker_args,
+        resume,
+    };
+    let s = sweep::run(&plan, &mut |text| print!("{text}"))?;
+    if s.resumed > 0 {
+        println!("resumed: {} seeds taken from the journal", s.resumed);
     }
-    let hashes: Vec<String> = results
-        .iter()
-        .map(|r| {
-            r.line
-                .as_deref()
-                .and_then(|l| l.split(" trace ").nth(1))
-                .and_then(|t| t.split_whitespace().next())
-                .unwrap_or("-")
-                .to_string()
-        })
-        .collect();
-    println!("trace hashes: {}", hashes.join(" "));
-    let rates: Vec<String> = refused
-        .iter()
-        .map(|(m, (x, c))| {
-            let pct = if *c == 0 {
-                0.0
-            } else {
-                *x as f64 * 100.0 / *c as f64
-            };
-            format!("{m} refused {x} of {c} inbound connections with 9301 ({pct:.0} %)")
-        })
-        .collect();
+    for sig in &s.signatures {
+        println!("signature: {sig}");
+    }
+    // One digest over every seed's trace (compare two sweeps at a glance); the hashes themselves
+    // for short sweeps.
+    let digest = s.hashes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
+        x.bytes()
+            .fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    });
+    println!("trace digest: {digest:016x}");
+    if s.hashes.len() <= 64 {
+        println!("trace hashes: {}", s.hashes.join(" "));
+    }
     println!(
-        "{} seeds, {failed} with findings; {}",
-        results.len(),
-        rates.join("; ")
+        "{} seeds, {} with findings ({} distinct signatures); {}",
+        s.seeds,
+        s.failed,
+        s.signatures.len(),
+        s.rates().join("; ")
     );
-    Ok(if failed == 0 {
+    println!(
+        "journal: {}",
+        sweep::journal_path(&sim.findings, &w, !sim.no_faults).display()
+    );
+    Ok(if s.failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
