@@ -67,6 +67,10 @@ enum Command {
         /// Write every TCP byte of the run as a pcap (Ethernet/IPv4/TCP) for Wireshark.
         #[arg(long)]
         pcap: Option<PathBuf>,
+        /// Write every traced event as JSON lines (schema 1: t_ms, seq, host, event, connection,
+        /// layer, pdu summary, octets, hex).
+        #[arg(long)]
+        trace: Option<PathBuf>,
         #[command(flatten)]
         sim: SimArgs,
     },
@@ -266,15 +270,12 @@ fn main() -> ExitCode {
             hex,
             direction,
         } => decode(&file, hex, direction),
-        Command::Run { seed, pcap, sim } => run_world(
-            &sim.world,
+        Command::Run {
             seed,
-            sim.build,
-            sim.messages,
-            !sim.no_faults,
-            &sim.findings,
-            pcap.as_deref(),
-        ),
+            pcap,
+            trace,
+            sim,
+        } => run_world(&sim, seed, pcap.as_deref(), trace.as_deref()),
         Command::Sweep {
             seeds,
             jobs,
@@ -351,6 +352,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Write a file via a temporary file and a rename (readers never see half a file).
+fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn make_world(
     name: &str,
     build: Option<Build>,
@@ -391,25 +399,36 @@ pub(crate) fn report_text(r: &simulate::RunReport) -> String {
 }
 
 fn run_world(
-    name: &str,
+    sim: &SimArgs,
     seed: u64,
-    build: Option<Build>,
-    messages: Option<usize>,
-    faults: bool,
-    dir: &std::path::Path,
     pcap: Option<&std::path::Path>,
+    trace: Option<&std::path::Path>,
 ) -> Result<ExitCode, String> {
-    let w = make_world(name, build, messages)?;
+    let (faults, dir) = (!sim.no_faults, &sim.findings);
+    let w = make_world(&sim.world, sim.build, sim.messages)?;
     println!("SEED={seed} {}", w.describe());
     let plan = if faults {
         faults::FaultPlan::from_seed(seed, &w)
     } else {
         faults::FaultPlan::none()
     };
-    let (r, capture) = simulate::run_with(&w, seed, plan, pcap.is_some());
+    let record = simulate::Record {
+        pcap: pcap.is_some(),
+        trace: trace.is_some(),
+    };
+    let (r, rec) = simulate::run_with(&w, seed, plan, record);
     if let Some(p) = pcap {
-        let n = pcap::write(p, &capture)?;
+        let n = pcap::write(p, &rec.capture)?;
         println!("pcap: {} ({n} packets)", p.display());
+    }
+    if let Some(p) = trace {
+        write_atomically(p, &(rec.trace.join("\n") + "\n"))?;
+        println!(
+            "trace: {} ({} events, schema {})",
+            p.display(),
+            rec.trace.len(),
+            simulate::TRACE_SCHEMA
+        );
     }
     println!("{}", r.plan);
     print_report(&r);

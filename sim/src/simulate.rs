@@ -43,6 +43,37 @@ struct Trace {
     hash: u64,
     events: u64,
     capture: Option<crate::pcap::Capture>,
+    /// `--trace`: one JSON object per event.
+    jsonl: Option<Vec<String>>,
+}
+
+/// The `--trace` JSONL schema version.
+pub const TRACE_SCHEMA: u32 = 1;
+
+/// A short summary of the TPKTs that start in a segment: `TPKT(len) COTP-type` each.
+fn pdu_summary(bytes: &[u8]) -> String {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 6 && rest[0] == 3 {
+        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+        let kind = match rest[5] & 0xf0 {
+            0xe0 => "CR",
+            0xd0 => "CC",
+            0x80 => "DR",
+            0xf0 => "DT",
+            0x70 => "ER",
+            _ => "?",
+        };
+        out.push(format!("TPKT({len}) COTP {kind}"));
+        if len < 7 || len > rest.len() {
+            break;
+        }
+        rest = &rest[len..];
+    }
+    if out.is_empty() && !bytes.is_empty() {
+        out.push("continuation".into());
+    }
+    out.join(", ")
 }
 
 impl Trace {
@@ -51,11 +82,46 @@ impl Trace {
             hash: 0xcbf2_9ce4_8422_2325,
             events: 0,
             capture: None,
+            jsonl: None,
         }
     }
     fn note(&mut self, now: u64, what: &str, bytes: &[u8]) {
         tracing::debug!(target: "mta_lab::sim", now, what, octets = bytes.len());
         self.events += 1;
+        if let Some(lines) = self.jsonl.as_mut() {
+            let words: Vec<&str> = what.split_whitespace().collect();
+            let (host, event) = if words.first() == Some(&"fault") {
+                ("", what)
+            } else {
+                (
+                    words.first().copied().unwrap_or(""),
+                    words.get(1).copied().unwrap_or(""),
+                )
+            };
+            let conn = words
+                .get(2)
+                .and_then(|w| w.parse::<u64>().ok())
+                .map_or(serde_json::Value::Null, serde_json::Value::from);
+            let layer = match event {
+                "send" | "recv" => "tpkt",
+                _ if host.is_empty() => "fault",
+                _ => "tcp",
+            };
+            let line = serde_json::json!({
+                "schema": TRACE_SCHEMA,
+                "t_ms": now,
+                "seq": self.events,
+                "host": host,
+                "event": event,
+                "what": what,
+                "connection": conn,
+                "layer": layer,
+                "pdu": if bytes.is_empty() { String::new() } else { pdu_summary(bytes) },
+                "octets": bytes.len(),
+                "hex": hex::encode(bytes),
+            });
+            lines.push(line.to_string());
+        }
         for b in now.to_le_bytes().iter().chain(what.as_bytes()).chain(bytes) {
             self.hash ^= u64::from(*b);
             self.hash = self.hash.wrapping_mul(0x0100_0000_01b3);
@@ -382,17 +448,35 @@ pub fn run(world: &World, seed: u64, faults: bool) -> RunReport {
 
 /// Run one world with one seed and an explicit fault plan (replays and shrinking).
 pub fn run_plan(world: &World, seed: u64, plan: FaultPlan) -> RunReport {
-    run_with(world, seed, plan, false).0
+    run_with(world, seed, plan, Record::default()).0
 }
 
-/// Run, and with `capture` also return every TCP byte for a pcap.
+/// What a run records besides its report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Record {
+    /// Every TCP byte, for a pcap.
+    pub pcap: bool,
+    /// Every traced event as a JSONL line.
+    pub trace: bool,
+}
+
+/// What a run recorded.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// For `pcap::write`.
+    pub capture: crate::pcap::Capture,
+    /// `--trace` lines.
+    pub trace: Vec<String>,
+}
+
+/// Run, recording what `record` asks for.
 #[allow(clippy::disallowed_types)] // a fixed epoch, not the wall clock
 pub fn run_with(
     world: &World,
     seed: u64,
     plan: FaultPlan,
-    capture: bool,
-) -> (RunReport, crate::pcap::Capture) {
+    record: Record,
+) -> (RunReport, Recorded) {
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
         .epoch(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_392_000))
@@ -403,8 +487,11 @@ pub fn run_with(
         .tcp_capacity(1024)
         .build();
     let trace = Rc::new(RefCell::new(Trace::new()));
-    if capture {
+    if record.pcap {
         trace.borrow_mut().capture = Some(Vec::new());
+    }
+    if record.trace {
+        trace.borrow_mut().jsonl = Some(Vec::new());
     }
     let tick = world.timers.tick_ms;
     let mut machines: BTreeMap<String, Shared> = BTreeMap::new();
@@ -819,7 +906,13 @@ pub fn run_with(
         alerts,
         findings,
     };
-    (report, t.capture.unwrap_or_default())
+    (
+        report,
+        Recorded {
+            capture: t.capture.unwrap_or_default(),
+            trace: t.jsonl.unwrap_or_default(),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -839,6 +932,32 @@ mod tests {
         assert_eq!(a, b);
         let c = run(&w, 8, true);
         assert_ne!(a.trace_hash, c.trace_hash, "the seed matters");
+    }
+
+    #[test]
+    fn the_jsonl_trace_has_one_valid_line_per_traced_event() {
+        let w = World::standard(Build::Ex2000Sp3Rollup, Build::Ex2000Sp3Rollup, 2);
+        let rec = Record {
+            pcap: false,
+            trace: true,
+        };
+        let (r, out) = run_with(&w, 3, FaultPlan::from_seed(3, &w), rec);
+        assert_eq!(out.trace.len() as u64, r.trace_events);
+        let mut sent = 0;
+        for l in &out.trace {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["schema"], TRACE_SCHEMA);
+            if v["event"] == "send" {
+                sent += 1;
+                assert!(v["pdu"].as_str().unwrap().starts_with("TPKT"), "{l}");
+            }
+        }
+        assert!(sent > 10);
+        assert_eq!(
+            r,
+            run_plan(&w, 3, r.plan.clone()),
+            "recording changes nothing"
+        );
     }
 
     #[test]
