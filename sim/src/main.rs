@@ -389,6 +389,15 @@ pub(crate) fn report_text(r: &simulate::RunReport) -> String {
         r.trace_events,
         refused.join("; ")
     );
+    let triggers: Vec<String> = r
+        .counters
+        .iter()
+        .filter(|(_, v)| **v > 0)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !triggers.is_empty() {
+        let _ = writeln!(out, "  counters: {}", triggers.join(" "));
+    }
     if !r.findings.is_empty() {
         let _ = writeln!(out, "  {}", r.plan);
     }

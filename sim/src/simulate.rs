@@ -140,6 +140,8 @@ struct Machine {
     inbound_connections: u64,
     /// False while a `ListenerDown` fault holds its listeners away.
     listening: bool,
+    /// Trigger counters of the model's earlier lives (before crashes).
+    earlier_counters: BTreeMap<&'static str, u64>,
     /// Every MTA address of the world (inbound connections from these are MTA peers; the 9301
     /// rate's denominator counts only those, not burst callers or the listener probe).
     world_addresses: Vec<String>,
@@ -176,6 +178,8 @@ pub struct RunReport {
     pub events: BTreeMap<String, BTreeMap<u32, usize>>,
     /// Per machine: its event log, rendered as the Event Viewer shows it (since its last restart).
     pub event_log: BTreeMap<String, Vec<String>>,
+    /// Trigger counters summed over the machines (since their last restart).
+    pub counters: BTreeMap<String, u64>,
     /// Per machine: the distinct (event id, component) of its Error events.
     pub alerts: BTreeMap<String, std::collections::BTreeSet<(u32, String)>>,
     /// Oracle violations (empty = pass).
@@ -257,6 +261,10 @@ fn spawn_stream(
     tokio::task::spawn_local(async move {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
+            // Flow control: NSI holds data it has no buffers for; stop reading meanwhile.
+            while !m.borrow().mta.driver.receive_window_open(cb) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
             let ev = match r.read(&mut buf).await {
                 Ok(0) => SocketEvent::Closed(cb, 0),
                 Ok(n) => SocketEvent::Received(cb, buf[..n].to_vec()),
@@ -420,6 +428,9 @@ fn crash(sim: &mut turmoil::Sim<'_>, machine: &Shared, keep_disk: bool, seed: u6
             m.history.entry(k).or_default().extend(v);
         }
     }
+    for (k, v) in m.mta.trigger_counters() {
+        *m.earlier_counters.entry(k).or_default() += v;
+    }
     let disk = keep_disk.then(|| m.mta.disk());
     let (profile, cfg) = (m.mta.profile, m.mta.config().clone());
     m.mta = Mta::restart(&profile, cfg, disk);
@@ -496,7 +507,15 @@ pub fn run_with(
     let tick = world.timers.tick_ms;
     let mut machines: BTreeMap<String, Shared> = BTreeMap::new();
     for spec in &world.machines {
-        let profile = spec.build.profile();
+        let mut profile = spec.build.profile();
+        // The timer profile scales the driver's recovery timer like the connector timers (a
+        // timer, not a pool or queue: the defects' pinned sizes stay as the build table has them).
+        profile
+            .set(
+                "tcp_recovery_interval_ms",
+                &world.timers.recovery_interval_ms.to_string(),
+            )
+            .expect("a tunable row");
         let connectors =
             parse_connectors(&spec.connectors).expect("world connector files are validated");
         let mut cfg = MtaConfig::new(
@@ -521,6 +540,7 @@ pub fn run_with(
                 next_conn: 0,
                 inbound_connections: 0,
                 listening: true,
+                earlier_counters: BTreeMap::new(),
                 world_addresses: world
                     .machines
                     .iter()
@@ -794,6 +814,7 @@ pub fn run_with(
     let mut all: BTreeMap<(String, String), Vec<Outcome>> = BTreeMap::new();
     let mut events: BTreeMap<String, BTreeMap<u32, usize>> = BTreeMap::new();
     let mut event_log: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut counters: BTreeMap<String, u64> = BTreeMap::new();
     let mut alerts: BTreeMap<String, std::collections::BTreeSet<(u32, String)>> = BTreeMap::new();
     let mut refused = BTreeMap::new();
     for (name, m) in &machines {
@@ -806,7 +827,15 @@ pub fn run_with(
             ));
         }
         if let Some(l) = m.mta.bm.leak_report() {
-            findings.push(format!("{name}: buffers outstanding at quiescence: {l:?}"));
+            let owners: Vec<String> = l
+                .by_owner
+                .iter()
+                .map(|(o, n)| format!("{o:?} {}h/{}e", n.headers, n.elements))
+                .collect();
+            findings.push(format!(
+                "{name}: buffers outstanding at quiescence ({})",
+                owners.join(", ")
+            ));
         }
         if m.mta.driver.live_blocks() != 0 {
             let states: std::collections::BTreeSet<String> = m
@@ -826,6 +855,14 @@ pub fn run_with(
             all.entry(k.clone()).or_default().extend(v);
         }
         refused.insert(name.clone(), (m.mta.log.count(9301), m.inbound_connections));
+        for (k, v) in m
+            .mta
+            .trigger_counters()
+            .into_iter()
+            .chain(m.earlier_counters.clone())
+        {
+            *counters.entry(k.to_string()).or_default() += v;
+        }
         event_log.insert(
             name.clone(),
             m.mta
@@ -903,6 +940,7 @@ pub fn run_with(
         refused_9301: refused,
         events,
         event_log,
+        counters,
         alerts,
         findings,
     };

@@ -20,6 +20,8 @@ pub struct TimerProfile {
     pub open_timeout_s: u32,
     /// Upper bound on a run's simulated time (ms).
     pub max_sim_ms: u64,
+    /// TCP driver sockets-recovery interval (ms) — scaled from the build table's 30 s.
+    pub recovery_interval_ms: u64,
 }
 
 impl Default for TimerProfile {
@@ -30,6 +32,7 @@ impl Default for TimerProfile {
             retry_count: 20,
             open_timeout_s: 3,
             max_sim_ms: 120_000,
+            recovery_interval_ms: 1_000,
         }
     }
 }
@@ -384,7 +387,7 @@ impl World {
             .map(|f| format!("{}->{}x{}({}B)", f.from, f.to, f.count, f.size))
             .collect();
         format!(
-            "world={} machines={} flows={} timers=tick:{}ms,retry:{}s×{},open:{}s,max:{}ms",
+            "world={} machines={} flows={} timers=tick:{}ms,retry:{}s×{},open:{}s,recovery:{}ms,max:{}ms",
             self.name,
             m.join(" "),
             f.join(" "),
@@ -392,6 +395,7 @@ impl World {
             self.timers.retry_interval_s,
             self.timers.retry_count,
             self.timers.open_timeout_s,
+            self.timers.recovery_interval_ms,
             self.timers.max_sim_ms
         )
     }

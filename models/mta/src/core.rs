@@ -327,6 +327,32 @@ impl Mta {
             && self.pop4.depth() == 0
             && self.driver.live_blocks() == 0
     }
+    /// The KB trigger counters and their neighbours, by name (summed by the simulator and read by
+    /// `mta-lab kb`: a "not reproduced" cell must show its trigger was reached).
+    pub fn trigger_counters(&self) -> Vec<(&'static str, u64)> {
+        let d = &self.driver.counters;
+        let p = &self.pop4.counters;
+        vec![
+            ("driver.refused_reconnects", d.refused_reconnects),
+            (
+                "driver.refused_reconnect_with_full_queue",
+                d.refused_reconnect_with_full_queue,
+            ),
+            (
+                "driver.abnormal_remote_disconnects",
+                d.abnormal_remote_disconnects,
+            ),
+            ("driver.refused_inbound", d.refused_inbound),
+            ("driver.receive_stalls", d.receive_stalls),
+            ("pop4.close_for_unknown_lpi", p.close_for_unknown_lpi),
+            ("pop4.late_connect_indications", p.late_connect_indications),
+            (
+                "connector.multihomed_outbound",
+                self.chooser.counters.multihomed_outbound,
+            ),
+        ]
+    }
+
     /// Socket actions for the adapter.
     pub fn take_actions(&mut self) -> Vec<SocketAction> {
         self.driver.take_actions()
@@ -572,12 +598,14 @@ impl Mta {
     pub fn tick(&mut self, now: u64) {
         self.now = now;
         self.driver.tick(now);
+        self.driver.pump(&mut self.bm);
         let events = self
             .pop4
             .tick(&mut self.bm, &mut self.driver, &mut self.log, now);
         for (lpi, e) in events {
             self.on_event(lpi, e);
         }
+        self.driver.pump(&mut self.bm);
         self.pump_queues();
         for lpi in self.pop4.lpis() {
             self.pop4.flush(&mut self.bm, &mut self.driver, lpi);

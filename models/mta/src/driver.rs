@@ -134,6 +134,9 @@ struct Cb {
     attempts: u32,
     reconnect_at: Option<u64>,
     peer_sent_dr: bool,
+    /// Internal messages for POP4 that NSI could not yet get buffers for, in order: it retries
+    /// them before anything newer (nothing is dropped) and stops reading the socket meanwhile.
+    held: VecDeque<(MessageType, Vec<u8>)>,
 }
 
 impl Cb {
@@ -149,6 +152,7 @@ impl Cb {
             attempts: 0,
             reconnect_at: None,
             peer_sent_dr: false,
+            held: VecDeque::new(),
         }
     }
 }
@@ -166,6 +170,8 @@ pub struct DriverCounters {
     pub abnormal_remote_disconnects: u64,
     /// TPDUs refused with Busy.
     pub busy: u64,
+    /// Times NSI held received data because no buffers were free (flow control, not loss).
+    pub receive_stalls: u64,
 }
 
 /// The TCP driver + NSI.
@@ -273,10 +279,58 @@ impl TcpDriver {
     }
 
     fn post(&mut self, bm: &mut BufferManager, t: MessageType, cb: ControlBlockId, data: &[u8]) {
-        match mta_lpi::encode_into_buffer(bm, Component::Nsi, t, lpi_of(cb), false, data) {
-            Ok(h) => self.to_pop4.push_back(h),
-            Err(e) => tracing::warn!(%cb, error = %e, "NSI could not allocate an internal message"),
+        match self.cbs.get_mut(&cb.index).filter(|c| c.id == cb) {
+            Some(c) => {
+                c.held.push_back((t, data.to_vec()));
+                self.pump_block(bm, cb);
+            }
+            None => {
+                match mta_lpi::encode_into_buffer(bm, Component::Nsi, t, lpi_of(cb), false, data) {
+                    Ok(h) => self.to_pop4.push_back(h),
+                    Err(e) => {
+                        tracing::warn!(%cb, error = %e, "NSI could not allocate an internal message");
+                    }
+                }
+            }
         }
+    }
+
+    /// Hand a block's held internal messages to POP4 while buffers can be had.
+    fn pump_block(&mut self, bm: &mut BufferManager, cb: ControlBlockId) {
+        let Some(c) = self.cbs.get_mut(&cb.index) else {
+            return;
+        };
+        while let Some((t, data)) = c.held.front() {
+            let Ok(h) =
+                mta_lpi::encode_into_buffer(bm, Component::Nsi, *t, lpi_of(cb), false, data)
+            else {
+                self.counters.receive_stalls += 1;
+                break;
+            };
+            self.to_pop4.push_back(h);
+            c.held.pop_front();
+        }
+    }
+
+    /// Retry every block's held internal messages (buffers may have been released since).
+    pub fn pump(&mut self, bm: &mut BufferManager) {
+        let ids: Vec<ControlBlockId> = self
+            .cbs
+            .values()
+            .filter(|c| !c.held.is_empty())
+            .map(|c| c.id)
+            .collect();
+        for id in ids {
+            self.pump_block(bm, id);
+        }
+    }
+
+    /// Whether the adapter should read this block's socket now: not while NSI is holding
+    /// internal messages for lack of buffers (TCP flow control then pushes back on the peer).
+    pub fn receive_window_open(&self, cb: ControlBlockId) -> bool {
+        self.cbs
+            .get(&cb.index)
+            .is_none_or(|c| c.id != cb || c.held.is_empty())
     }
 
     /// The adapter accepted connection `conn` from `remote`: allocate an inbound block.
