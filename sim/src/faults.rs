@@ -150,7 +150,14 @@ impl FaultPlan {
                     let i = names.iter().position(|n| *n == m).unwrap_or(0);
                     other = names[(i + 1) % names.len()].to_string();
                 }
-                let fault = match rng.random_range(0..6) {
+                let total: u32 = world.fault_weights.iter().sum::<u32>().max(1);
+                let mut pick = rng.random_range(0..total);
+                let mut kind = 0;
+                while kind < 5 && pick >= world.fault_weights[kind] {
+                    pick -= world.fault_weights[kind];
+                    kind += 1;
+                }
+                let fault = match kind {
                     0 => Fault::Crash {
                         machine: m,
                         keep_disk: rng.random_range(0..4) != 0,

@@ -223,6 +223,7 @@ impl Finding {
                 w
             }
             ("standard", None) => World::standard(base, base, messages),
+            ("standard-no-override", None) => World::standard_with(base, base, messages, false),
             ("flood", None) => World::flood(base, messages),
             (other, None) => return Err(format!("unknown world {other:?}")),
         };

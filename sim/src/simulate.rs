@@ -610,6 +610,16 @@ pub fn run_with(
                                             &format!("{name} connected {}", cb.index),
                                             &[],
                                         );
+                                        if m2.borrow().spec.foreign
+                                            == Some(mta_osi::tpkt::ReservedPolicy::Reject)
+                                        {
+                                            // Q151626's trigger: a strict peer's CR will be
+                                            // answered with a CC it checks.
+                                            *m2.borrow_mut()
+                                                .earlier_counters
+                                                .entry("sim.strict_peer_connections")
+                                                .or_default() += 1;
+                                        }
                                         spawn_stream(&m2, &t2, cb, s, Side::Client);
                                         m2.borrow_mut().mta.socket(SocketEvent::Connected(cb));
                                     } else {

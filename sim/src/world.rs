@@ -80,7 +80,13 @@ pub struct World {
     pub timers: TimerProfile,
     /// The world file's text, for worlds loaded from one (findings embed it to replay).
     pub file: Option<String>,
+    /// Relative weights of the fault kinds a seed's plan draws from (crash, hold, partition,
+    /// listener down, latency, burst).
+    pub fault_weights: [u32; 6],
 }
+
+/// Every fault kind equally likely.
+pub const ALL_FAULTS: [u32; 6] = [1, 1, 1, 1, 1, 1];
 
 /// A world file.
 #[derive(Deserialize)]
@@ -92,6 +98,8 @@ struct WorldFile {
     machine: Vec<MachineFile>,
     #[serde(default)]
     flow: Vec<Flow>,
+    /// Relative weights of crash, hold, partition, listener down, latency, burst.
+    fault_weights: Option<[u32; 6]>,
 }
 
 #[derive(Deserialize)]
@@ -135,7 +143,19 @@ impl World {
     /// that rejects a non-zero TPKT reserved octet (KB Q151626's strict peer). `messages` each way
     /// between ALPHA and BETA, a quarter of that (at least one) each way between F and ALPHA.
     pub fn standard(alpha: Build, beta: Build, messages: usize) -> World {
+        World::standard_with(alpha, beta, messages, true)
+    }
+
+    /// `standard`, with or without Stack IP Address Override on ALPHA's connectors (`standard`
+    /// sets it; the world named `standard-no-override` does not — KB Q197378's default config).
+    pub fn standard_with(
+        alpha: Build,
+        beta: Build,
+        messages: usize,
+        source_override: bool,
+    ) -> World {
         let timers = TimerProfile::default();
+        let over = source_override.then_some("10.0.1.1");
         let few = messages.div_ceil(4).max(1);
         let flow = |from: &str, to: &str, count: usize, size: usize| Flow {
             from: from.into(),
@@ -144,15 +164,19 @@ impl World {
             size,
         };
         World {
-            name: "standard".into(),
+            name: if source_override {
+                "standard".into()
+            } else {
+                "standard-no-override".into()
+            },
             machines: vec![
                 MachineSpec {
                     name: "ALPHA".into(),
                     build: alpha,
                     foreign: None,
                     addresses: vec!["10.0.1.1".into(), "10.0.1.2".into()],
-                    connectors: connector("ALPHA", "BETA", "10.0.2.1", Some("10.0.1.1"), &timers)
-                        + &connector("ALPHA", "F", "10.0.3.1", Some("10.0.1.1"), &timers),
+                    connectors: connector("ALPHA", "BETA", "10.0.2.1", over, &timers)
+                        + &connector("ALPHA", "F", "10.0.3.1", over, &timers),
                 },
                 MachineSpec {
                     name: "BETA".into(),
@@ -177,12 +201,13 @@ impl World {
             ],
             timers,
             file: None,
+            fault_weights: ALL_FAULTS,
         }
     }
 
     /// `flood`: one Exchange MTA, VICTIM (10.0.5.1), exchanging `messages` each way with a
-    /// foreign lenient MTA PEER (10.0.6.1); the seed's fault plan for this world is mostly bursts
-    /// of inbound callers with short connect timeouts (see `FaultPlan::from_seed`).
+    /// foreign lenient MTA PEER (10.0.6.1); the seeds' fault plans draw only bursts of inbound
+    /// callers with short connect timeouts.
     pub fn flood(build: Build, messages: usize) -> World {
         let timers = TimerProfile::default();
         World {
@@ -219,6 +244,7 @@ impl World {
             ],
             timers,
             file: None,
+            fault_weights: [0, 0, 0, 0, 0, 1],
         }
     }
 
@@ -233,6 +259,7 @@ impl World {
         let m = messages.unwrap_or(20);
         let mut w = match name {
             "standard" => World::standard(b, b, m),
+            "standard-no-override" => World::standard_with(b, b, m, false),
             "flood" => World::flood(b, m),
             path if std::path::Path::new(path)
                 .extension()
@@ -243,7 +270,7 @@ impl World {
             }
             other => {
                 return Err(format!(
-                    "unknown world {other:?} (built in: standard, flood; or a world file *.toml)"
+                    "unknown world {other:?} (built in: standard, standard-no-override, flood; or a world file *.toml)"
                 ));
             }
         };
@@ -366,6 +393,7 @@ impl World {
             flows: file.flow,
             timers,
             file: Some(text.to_string()),
+            fault_weights: file.fault_weights.unwrap_or(ALL_FAULTS),
         })
     }
 

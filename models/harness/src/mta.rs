@@ -138,7 +138,10 @@ pub fn driver_events(build: Build, input: &[u8]) -> Result<&'static str, Failure
         ));
     }
     bm.check_invariants().map_err(|e| Failure::new(T, e))?;
-    Ok(if log.count(9215) > 0 {
+    Ok(if d.counters.refused_reconnect_with_full_queue > 0 {
+        // Q182619's trigger reached without a fatal error (a build that splits the request).
+        "full-queue-refused"
+    } else if log.count(9215) > 0 {
         "recovered"
     } else {
         "quiet"
@@ -288,7 +291,11 @@ pub fn x25_up(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
                     Err(f) => {
                         return Err(Failure::new(
                             T,
-                            format!("fault in the session input path: {}", f.message),
+                            format!(
+                                "fault in the session input path: {} (stack {})",
+                                f.message,
+                                f.spans.join(" -> ")
+                            ),
                         ));
                     }
                     Ok(AdapterOutcome::Dropped { .. } | AdapterOutcome::Delivered(_)) => {}

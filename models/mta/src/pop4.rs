@@ -25,6 +25,8 @@ use std::collections::{BTreeMap, VecDeque};
 pub struct Pop4Counters {
     /// Q811406 trigger: a Close Request for an LPI POP4 has no association for.
     pub close_for_unknown_lpi: u64,
+    /// Close Requests for a block that was already released (a normal crossing; not logged).
+    pub stale_close_requests: u64,
     /// Connect Indications dropped because the caller had already gone.
     pub late_connect_indications: u64,
     /// Messages processed.
@@ -186,6 +188,10 @@ impl Pop4 {
                         a.tcp_closed();
                         events.extend(std::iter::from_fn(|| a.poll_event()).map(|e| (lpi, e)));
                         driver.release(bm, lpi);
+                    } else if driver.state(lpi).is_none() {
+                        // The block is already gone (POP4 released it after a release or an
+                        // abort, and the socket's close crossed with that): nothing to do.
+                        self.counters.stale_close_requests += 1;
                     } else {
                         self.counters.close_for_unknown_lpi += 1;
                         self.bad_lpi(log, lpi, MessageType::CloseRequest, now);
