@@ -224,6 +224,8 @@ impl Finding {
             }
             ("standard", None) => World::standard(base, base, messages),
             ("standard-no-override", None) => World::standard_with(base, base, messages, false),
+            ("multihomed", None) => World::multihomed(base, messages, false),
+            ("multihomed-override", None) => World::multihomed(base, messages, true),
             ("flood", None) => World::flood(base, messages),
             (other, None) => return Err(format!("unknown world {other:?}")),
         };

@@ -7,6 +7,7 @@ mod finding;
 mod hostile;
 mod input;
 mod jobs;
+mod kb;
 mod pcap;
 mod simulate;
 mod smoke;
@@ -95,6 +96,36 @@ enum Command {
         resume: bool,
         #[command(flatten)]
         sim: SimArgs,
+    },
+    /// The KB matrix: search every KB × build × config cell with the finders that fit (seed
+    /// sweeps, the random engine, libFuzzer), print it and compare with corpora/kb/expected.toml.
+    /// Exit status 1 if any cell disagrees.
+    Kb {
+        /// Seconds per cell for sweeps and the random engine (libFuzzer gets twice this; a rate
+        /// cell stops at 1,000 connections or twice this).
+        #[arg(long, default_value_t = 10.0)]
+        budget: f64,
+        /// Only this KB (e.g. Q182619).
+        #[arg(long)]
+        kb: Option<String>,
+        /// Only this build.
+        #[arg(long)]
+        build: Option<Build>,
+        /// Write the matrix as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// The expectations to compare with.
+        #[arg(long, default_value = "corpora/kb/expected.toml")]
+        expected: PathBuf,
+        /// Where artifacts (findings, crash inputs) go.
+        #[arg(long, default_value = "target/mta-lab/kb")]
+        artifacts: PathBuf,
+        /// Do not run libFuzzer (its cells then read "unavailable").
+        #[arg(long)]
+        no_libfuzzer: bool,
+        /// Cells searched at once.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
     },
     /// Benchmarks: `bench sim` — seeds/s of the standard world on one core and simulated/wall time.
     Bench {
@@ -284,6 +315,25 @@ fn main() -> ExitCode {
             resume,
             sim,
         } => sweep_cmd(&seeds, jobs, shard.as_deref(), timeout, resume, &sim),
+        Command::Kb {
+            budget,
+            kb,
+            build,
+            json,
+            expected,
+            artifacts,
+            no_libfuzzer,
+            jobs,
+        } => kb_matrix(&kb::Options {
+            budget_s: budget,
+            kb,
+            build,
+            json,
+            expected,
+            artifacts,
+            no_libfuzzer,
+            jobs,
+        }),
         Command::Bench {
             what,
             seeds,
@@ -357,6 +407,70 @@ fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), String> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[allow(clippy::disallowed_types)] // wall clock: total time printed
+fn kb_matrix(o: &kb::Options) -> Result<ExitCode, String> {
+    if !o.budget_s.is_finite() || o.budget_s <= 0.0 {
+        return Err(format!(
+            "--budget {}: a positive number of seconds",
+            o.budget_s
+        ));
+    }
+    let started = std::time::Instant::now();
+    println!(
+        "KB matrix: budget {} s per cell (libFuzzer {} s), {} at once; expected: {}",
+        o.budget_s,
+        o.budget_s * 2.0,
+        o.jobs,
+        o.expected.display()
+    );
+    println!(
+        "{:<8} {:<16} {:<9} {:<28} {:<9} {:>8} {:>9} {:>8}  expected",
+        "KB", "build", "config", "outcome", "engine", "time", "spent", "trigger"
+    );
+    let cells = kb::run(o, &mut |c| println!("{}", kb::line(c)))?;
+    let bad: Vec<&kb::Cell> = cells.iter().filter(|c| !c.agrees).collect();
+    println!();
+    for c in cells
+        .iter()
+        .filter(|c| c.artifact.is_some() || c.replay.is_some())
+    {
+        println!(
+            "  {} {} {}: {}",
+            c.kb,
+            c.build,
+            c.config,
+            c.replay.as_deref().unwrap_or("-")
+        );
+    }
+    for c in &bad {
+        println!(
+            "DISAGREES: {} {} {} computed {:?}, expected {}; other findings: {:?}",
+            c.kb,
+            c.build,
+            c.config,
+            c.outcome,
+            c.expected.as_deref().unwrap_or("-"),
+            c.other
+        );
+    }
+    println!(
+        "{} cells in {:.0} s: {} agree with {}, {} disagree",
+        cells.len(),
+        started.elapsed().as_secs_f64(),
+        cells.len() - bad.len(),
+        o.expected.display(),
+        bad.len()
+    );
+    if let Some(j) = &o.json {
+        println!("json: {}", j.display());
+    }
+    Ok(if bad.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn make_world(

@@ -24,7 +24,7 @@ pub struct Options {
     pub findings: PathBuf,
 }
 
-fn target_by_name(name: &str) -> Result<&'static Target, String> {
+pub(crate) fn target_by_name(name: &str) -> Result<&'static Target, String> {
     TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
         format!(
             "unknown target {name:?}; targets: {}",
@@ -34,7 +34,7 @@ fn target_by_name(name: &str) -> Result<&'static Target, String> {
 }
 
 /// Run one input, turning a panic into a failure.
-fn run_one(t: &Target, build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+pub(crate) fn run_one(t: &Target, build: Build, input: &[u8]) -> Result<&'static str, Failure> {
     match catch_unwind(AssertUnwindSafe(|| (t.run)(build, input))) {
         Ok(r) => r,
         Err(payload) => {
@@ -51,7 +51,7 @@ fn run_one(t: &Target, build: Build, input: &[u8]) -> Result<&'static str, Failu
     }
 }
 
-fn mutate(rng: &mut ChaCha8Rng, base: &[u8]) -> Vec<u8> {
+pub(crate) fn mutate(rng: &mut ChaCha8Rng, base: &[u8]) -> Vec<u8> {
     let mut v = base.to_vec();
     for _ in 0..rng.random_range(1..=4) {
         let len = v.len();

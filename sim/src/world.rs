@@ -205,6 +205,21 @@ impl World {
         }
     }
 
+    /// `multihomed` / `multihomed-override`: the standard world's ALPHA and BETA only (KB Q197378's
+    /// setting: a two-address sender and a receiver that identifies callers by address), without
+    /// or with Stack IP Address Override on ALPHA's connector.
+    pub fn multihomed(build: Build, messages: usize, source_override: bool) -> World {
+        let mut w = World::standard_with(build, build, messages, source_override);
+        w.machines.retain(|m| m.foreign.is_none());
+        w.flows.retain(|f| f.from != "F" && f.to != "F");
+        w.name = if source_override {
+            "multihomed-override".into()
+        } else {
+            "multihomed".into()
+        };
+        w
+    }
+
     /// `flood`: one Exchange MTA, VICTIM (10.0.5.1), exchanging `messages` each way with a
     /// foreign lenient MTA PEER (10.0.6.1); the seeds' fault plans draw only bursts of inbound
     /// callers with short connect timeouts.
@@ -260,6 +275,8 @@ impl World {
         let mut w = match name {
             "standard" => World::standard(b, b, m),
             "standard-no-override" => World::standard_with(b, b, m, false),
+            "multihomed" => World::multihomed(b, m, false),
+            "multihomed-override" => World::multihomed(b, m, true),
             "flood" => World::flood(b, m),
             path if std::path::Path::new(path)
                 .extension()
@@ -270,7 +287,7 @@ impl World {
             }
             other => {
                 return Err(format!(
-                    "unknown world {other:?} (built in: standard, standard-no-override, flood; or a world file *.toml)"
+                    "unknown world {other:?} (built in: standard, standard-no-override, multihomed, multihomed-override, flood; or a world file *.toml)"
                 ));
             }
         };

@@ -251,6 +251,14 @@ pub fn nsi_pop4(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
 /// through the third-party transport and the adapter into the session input path, with the
 /// transport serviced every `period` arrival rounds (window pressure). Oracle: no fault.
 pub fn x25_up(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    // The fault's layer stack is read from tracing spans: record them whatever the process's own
+    // subscriber is (a fuzzer installs none; the CLI's filters them).
+    use tracing_subscriber::layer::SubscriberExt;
+    let recorder = tracing_subscriber::registry().with(mta_mta::fault::SpanStack);
+    tracing::subscriber::with_default(recorder, || x25_up_run(build, input))
+}
+
+fn x25_up_run(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
     const T: &str = "x25_up";
     let [n, period, lens @ ..] = input else {
         return Ok("short");

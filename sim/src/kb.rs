@@ -1,0 +1,888 @@
+//! `mta-lab kb`: the KB × build × config matrix, computed. For every cell it runs the finders that
+//! fit the KB's component — seed sweeps of a world (turmoil), the in-process random/mutation engine
+//! over a harness, and libFuzzer through cargo-fuzz — until the KB's signature appears or the
+//! cell's budget is spent, then compares with `corpora/kb/expected.toml` (read only to compare).
+//!
+//! Nothing here knows which builds are faulty: a cell is *reproduced* when a generic oracle fired
+//! (a finding, a failed harness input) and the event log / failure shows the KB's signature; *not
+//! reproduced* when the budget was spent with no such finding **and** the KB's trigger counter is
+//! above zero; otherwise *trigger not reached* (a failure of the finder, never a pass). Q197378 is a
+//! rate: 9301 refusals at the receiver over the connections from the multihomed sender, with a
+//! Wilson 95 % interval.
+
+use crate::smoke::{mutate, run_one, target_by_name};
+use crate::world::World;
+use crate::{finding, simulate};
+use mta_build::Build;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// How a cell was searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// Seed sweep of a turmoil world.
+    Sim,
+    /// In-process random and mutated inputs through a harness (seeded ChaCha8).
+    Random,
+    /// libFuzzer via `cargo fuzz run --sanitizer none`, from an empty corpus.
+    Libfuzzer,
+}
+
+/// A cell's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The signature appeared.
+    Reproduced,
+    /// Budget spent, no signature, trigger reached.
+    NotReproduced,
+    /// Budget spent and the trigger counter stayed at zero: the finder failed.
+    TriggerNotReached,
+    /// A rate (Q197378).
+    Rate {
+        /// Events.
+        events: u64,
+        /// Connections.
+        connections: u64,
+        /// Wilson 95 % interval, low.
+        low: f64,
+        /// Wilson 95 % interval, high.
+        high: f64,
+    },
+    /// The build has no such component (a build-table constant).
+    NotApplicable {
+        /// Which constant.
+        why: String,
+    },
+    /// An engine could not run (e.g. cargo-fuzz missing).
+    Unavailable {
+        /// Why.
+        why: String,
+    },
+}
+
+/// One computed cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    /// KB.
+    pub kb: String,
+    /// Build.
+    pub build: String,
+    /// Config.
+    pub config: String,
+    /// Outcome.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Engine that decided the cell.
+    pub engine: Option<Engine>,
+    /// Seconds until found (or spent).
+    pub seconds: f64,
+    /// Seeds or executions spent.
+    pub spent: u64,
+    /// The KB's trigger counter over the search.
+    pub trigger: u64,
+    /// The signature detail seen (e.g. "29 headers and 29 elements").
+    pub detail: String,
+    /// Artifact (finding file or crash input) and the command that replays it.
+    pub artifact: Option<String>,
+    /// Replay command.
+    pub replay: Option<String>,
+    /// Expected outcome from expected.toml, and whether it agrees.
+    pub expected: Option<String>,
+    /// Agreement with expected.toml.
+    pub agrees: bool,
+    /// Other findings met on the way (not this KB's signature).
+    pub other: Vec<String>,
+}
+
+/// `corpora/kb/expected.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedFile {
+    cell: Vec<ExpectedCell>,
+}
+
+/// One expected cell.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedCell {
+    kb: String,
+    build: String,
+    #[serde(default = "default_config")]
+    config: String,
+    /// reproduced | not-reproduced | rate
+    expect: String,
+    /// Rate band (point estimate must lie inside).
+    rate_low: Option<f64>,
+    rate_high: Option<f64>,
+    /// A substring the signature detail must contain.
+    detail: Option<String>,
+    /// Where the expectation comes from.
+    #[allow(dead_code)]
+    source: String,
+}
+
+fn default_config() -> String {
+    "default".into()
+}
+
+/// Options.
+pub struct Options {
+    /// Seconds per cell (sim and random engines); libFuzzer gets twice this.
+    pub budget_s: f64,
+    /// Only this KB.
+    pub kb: Option<String>,
+    /// Only this build.
+    pub build: Option<Build>,
+    /// JSON output.
+    pub json: Option<PathBuf>,
+    /// expected.toml.
+    pub expected: PathBuf,
+    /// Artifacts directory.
+    pub artifacts: PathBuf,
+    /// Skip libFuzzer (cells it decides then read "unavailable").
+    pub no_libfuzzer: bool,
+    /// Cells run at once.
+    pub jobs: usize,
+}
+
+/// The KBs and their configs.
+pub const KBS: &[(&str, &[&str])] = &[
+    ("Q151626", &["default"]),
+    ("Q182619", &["default"]),
+    ("Q197378", &["default", "override"]),
+    ("Q225157", &["default"]),
+    ("Q811406", &["default"]),
+];
+
+struct Search {
+    outcome: Option<Outcome>,
+    engine: Option<Engine>,
+    spent: u64,
+    trigger: u64,
+    detail: String,
+    artifact: Option<String>,
+    replay: Option<String>,
+    other: Vec<String>,
+}
+
+impl Search {
+    fn new() -> Self {
+        Search {
+            outcome: None,
+            engine: None,
+            spent: 0,
+            trigger: 0,
+            detail: String::new(),
+            artifact: None,
+            replay: None,
+            other: Vec::new(),
+        }
+    }
+}
+
+/// Q151626's signature in a failed run: an Exchange machine logged the NMI sequence (receive
+/// socket closed, remote transport disconnection, lost connections to the locality, bad message
+/// type 769 in state 2).
+fn q151626(r: &simulate::RunReport) -> Option<String> {
+    if r.findings.is_empty() {
+        return None;
+    }
+    r.events.iter().find_map(|(m, ev)| {
+        [9236, 1279, 2036, 9225]
+            .iter()
+            .all(|id| ev.get(id).copied().unwrap_or(0) > 0)
+            .then(|| {
+                let line = r
+                    .event_log
+                    .get(m)
+                    .and_then(|l| l.iter().find(|e| e.contains("Bad message type 769")))
+                    .map_or(String::new(), |e| {
+                        e.split_once(") ")
+                            .map_or(e.as_str(), |x| x.1)
+                            .replace('\n', " / ")
+                    });
+                format!("{m}: {line}")
+            })
+    })
+}
+
+/// Q811406's signature in a failed run: a machine logged 4258 + 4283 and an oracle names it
+/// (blocks left allocated or a deaf listener).
+fn q811406(r: &simulate::RunReport) -> Option<String> {
+    r.events.iter().find_map(|(m, ev)| {
+        let logged =
+            ev.get(&4258).copied().unwrap_or(0) > 0 && ev.get(&4283).copied().unwrap_or(0) > 0;
+        let named = r.findings.iter().find(|f| {
+            f.starts_with(&format!("{m}: "))
+                && (f.contains("control blocks") || f.contains("listener"))
+        });
+        (logged && named.is_some()).then(|| named.cloned().unwrap_or_default())
+    })
+}
+
+fn q182619(failure: &str) -> Option<String> {
+    failure.contains("fatal event 9404").then(|| {
+        failure
+            .split("The request was for ")
+            .nth(1)
+            .and_then(|t| t.split('.').next())
+            .unwrap_or("illegal buffer request")
+            .to_string()
+    })
+}
+
+fn q225157(failure: &str) -> Option<String> {
+    (failure.contains("fault in the session input path")
+        && failure.contains("oppsin -> oppsitps -> oppssprc -> oppsstdt -> oppsscnc"))
+    .then(|| "oppsin -> oppsitps -> oppssprc -> oppsstdt -> oppsscnc".to_string())
+}
+
+#[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
+fn sim_search(
+    s: &mut Search,
+    world: &World,
+    faults: bool,
+    budget_s: f64,
+    dir: &Path,
+    sig: fn(&simulate::RunReport) -> Option<String>,
+    trigger: &str,
+) {
+    let started = std::time::Instant::now();
+    let mut seed = 0u64;
+    while started.elapsed().as_secs_f64() < budget_s {
+        let r = simulate::run(world, seed, faults);
+        s.spent += 1;
+        s.trigger += r.counters.get(trigger).copied().unwrap_or(0);
+        if let Some(detail) = sig(&r) {
+            let f = finding::Finding::from_run(world, world.messages_per_flow(), faults, &r);
+            if let Ok(path) = f.save(dir) {
+                s.replay = Some(format!("mta-lab replay {}", path.display()));
+                s.artifact = Some(path.display().to_string());
+            }
+            s.outcome = Some(Outcome::Reproduced);
+            s.engine = Some(Engine::Sim);
+            s.detail = detail;
+            return;
+        }
+        if let Some(first) = r.findings.first()
+            && s.other.len() < 3
+        {
+            s.other.push(format!("seed {seed}: {first}"));
+        }
+        seed += 1;
+    }
+}
+
+#[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
+fn random_search(
+    s: &mut Search,
+    target: &str,
+    build: Build,
+    budget_s: f64,
+    dir: &Path,
+    sig: fn(&str) -> Option<String>,
+    trigger_class: &str,
+) {
+    let Ok(t) = target_by_name(target) else {
+        s.outcome = Some(Outcome::Unavailable {
+            why: format!("no target {target}"),
+        });
+        return;
+    };
+    let seeds: Vec<Vec<u8>> = (t.seeds)().into_iter().map(|(_, v)| v).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(0x6b62 ^ ((build.index() as u64) << 8));
+    let started = std::time::Instant::now();
+    while started.elapsed().as_secs_f64() < budget_s {
+        let input = if seeds.is_empty() || rng.random_range(0..4) == 0 {
+            let n = rng.random_range(0..512);
+            (0..n).map(|_| rng.random()).collect()
+        } else {
+            let mut v = seeds[rng.random_range(0..seeds.len())].clone();
+            for _ in 0..rng.random_range(1..=8) {
+                v = mutate(&mut rng, &v);
+            }
+            v
+        };
+        s.spent += 1;
+        match run_one(t, build, &input) {
+            Ok(class) if class == trigger_class => s.trigger += 1,
+            Ok(_) => {}
+            Err(f) => {
+                s.trigger += 1;
+                if let Some(detail) = sig(&f.what) {
+                    let _ = std::fs::create_dir_all(dir);
+                    let path = dir.join(format!("{target}@{}-random.bin", build.cli_name()));
+                    if std::fs::write(&path, &input).is_ok() {
+                        s.replay = Some(format!(
+                            "mta-lab replay {target} {} --build {}",
+                            path.display(),
+                            build.cli_name()
+                        ));
+                        s.artifact = Some(path.display().to_string());
+                    }
+                    s.outcome = Some(Outcome::Reproduced);
+                    s.engine = Some(Engine::Random);
+                    s.detail = detail;
+                    return;
+                }
+                if s.other.len() < 3 {
+                    s.other.push(f.what.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The repository's fuzz/ directory (cargo-fuzz crate).
+pub fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
+}
+
+/// Whether cargo-fuzz can run here.
+pub fn libfuzzer_available() -> Result<(), String> {
+    match Command::new("cargo").args(["fuzz", "--version"]).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        _ => Err("cargo-fuzz is not installed (cargo install cargo-fuzz --locked)".into()),
+    }
+}
+
+#[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
+fn libfuzzer_search(
+    s: &mut Search,
+    target: &str,
+    build: Build,
+    budget_s: f64,
+    dir: &Path,
+    sig: fn(&str) -> Option<String>,
+    trigger_class: &str,
+) {
+    if let Err(why) = libfuzzer_available() {
+        s.outcome = Some(Outcome::Unavailable { why });
+        return;
+    }
+    let Ok(t) = target_by_name(target) else {
+        return;
+    };
+    let work = dir.join(format!("libfuzzer-{target}@{}", build.cli_name()));
+    let corpus = work.join("corpus");
+    let crashes = work.join("crashes");
+    let _ = std::fs::remove_dir_all(&work);
+    if std::fs::create_dir_all(&corpus).is_err() || std::fs::create_dir_all(&crashes).is_err() {
+        s.outcome = Some(Outcome::Unavailable {
+            why: format!("cannot create {}", work.display()),
+        });
+        return;
+    }
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let out = Command::new("cargo")
+        .current_dir(fuzz_dir())
+        .env("MTA_LAB_BUILD", build.cli_name())
+        .args(["fuzz", "run", "--sanitizer", "none", target])
+        .arg(abs(&corpus))
+        .arg("--")
+        .arg(format!("-max_total_time={}", budget_s.ceil() as u64))
+        .arg(format!("-artifact_prefix={}/", abs(&crashes).display()))
+        .args(["-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1"])
+        .output();
+    let Ok(out) = out else {
+        s.outcome = Some(Outcome::Unavailable {
+            why: "cargo fuzz could not start".into(),
+        });
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    s.spent += stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    if s.spent == 0
+        && !out.status.success()
+        && !stderr.contains("==ERROR")
+        && !stderr.contains("panicked")
+    {
+        let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+        s.outcome = Some(Outcome::Unavailable {
+            why: format!("cargo fuzz failed: {}", tail.join(" / ")),
+        });
+        return;
+    }
+    s.engine = Some(Engine::Libfuzzer);
+    // The trigger counter: replay what libFuzzer kept (its corpus and crashes) in-process.
+    let mut files: Vec<PathBuf> = [&corpus, &crashes]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    for f in files {
+        let Ok(input) = std::fs::read(&f) else {
+            continue;
+        };
+        match run_one(t, build, &input) {
+            Ok(class) if class == trigger_class => s.trigger += 1,
+            Ok(_) => {}
+            Err(failure) => {
+                s.trigger += 1;
+                if s.outcome.is_none()
+                    && let Some(detail) = sig(&failure.what)
+                {
+                    s.outcome = Some(Outcome::Reproduced);
+                    s.detail = detail;
+                    s.replay = Some(format!(
+                        "mta-lab replay {target} {} --build {}",
+                        f.display(),
+                        build.cli_name()
+                    ));
+                    s.artifact = Some(f.display().to_string());
+                } else if s.other.len() < 3 && sig(&failure.what).is_none() {
+                    s.other.push(failure.what.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Q197378's rate: the receiver's 9301 events over its inbound connections from the sender.
+#[allow(clippy::disallowed_types)] // wall clock: the budget
+fn rate_search(s: &mut Search, world: &World, budget_s: f64) -> Outcome {
+    let started = std::time::Instant::now();
+    let (mut events, mut connections) = (0u64, 0u64);
+    let mut seed = 0;
+    // At least 1,000 connections (the sample), within twice the budget.
+    while connections < 1000 && started.elapsed().as_secs_f64() < budget_s * 2.0 {
+        let r = simulate::run(world, seed, false);
+        s.spent += 1;
+        s.trigger += r
+            .counters
+            .get("connector.multihomed_outbound")
+            .copied()
+            .unwrap_or(0);
+        if let Some((n, c)) = r.refused_9301.get("BETA") {
+            events += *n as u64;
+            connections += c;
+        }
+        seed += 1;
+    }
+    s.engine = Some(Engine::Sim);
+    s.replay = Some(format!(
+        "mta-lab sweep --world {} --build {} --messages {} --no-faults --seeds 0..{seed}",
+        world.name,
+        world.machines[0].build_name(),
+        world.messages_per_flow()
+    ));
+    let (low, high) = wilson(events, connections);
+    s.detail = format!("BETA 9301 on {events} of {connections} connections from ALPHA");
+    Outcome::Rate {
+        events,
+        connections,
+        low,
+        high,
+    }
+}
+
+/// Wilson score interval (95 %).
+pub fn wilson(k: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (k, n, z) = (k as f64, n as f64, 1.96f64);
+    let p = k / n;
+    let d = 1.0 + z * z / n;
+    let c = (p + z * z / (2.0 * n)) / d;
+    let h = z * ((p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / d;
+    ((c - h).max(0.0), (c + h).min(1.0))
+}
+
+#[allow(clippy::disallowed_types)] // wall clock: time-to-find
+fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
+    let started = std::time::Instant::now();
+    let dir = o.artifacts.join(kb).join(build.cli_name());
+    let mut s = Search::new();
+    let mut rate = None;
+    let b = o.budget_s;
+    match kb {
+        "Q151626" => {
+            let w = World::standard(build, build, 1);
+            sim_search(
+                &mut s,
+                &w,
+                false,
+                b,
+                &dir,
+                q151626,
+                "sim.strict_peer_connections",
+            );
+        }
+        "Q811406" => {
+            let w = World::flood(build, 2);
+            sim_search(
+                &mut s,
+                &w,
+                true,
+                b,
+                &dir,
+                q811406,
+                "pop4.close_for_unknown_lpi",
+            );
+        }
+        "Q182619" => {
+            random_search(
+                &mut s,
+                "driver_events",
+                build,
+                b / 4.0,
+                &dir,
+                q182619,
+                "full-queue-refused",
+            );
+            if s.outcome.is_none() && !o.no_libfuzzer {
+                libfuzzer_search(
+                    &mut s,
+                    "driver_events",
+                    build,
+                    b * 2.0,
+                    &dir,
+                    q182619,
+                    "full-queue-refused",
+                );
+            } else if s.outcome.is_none() {
+                s.outcome = Some(Outcome::Unavailable {
+                    why: "libFuzzer skipped (--no-libfuzzer)".into(),
+                });
+            }
+        }
+        "Q225157" if !build.profile().x25_winsock_transport => {
+            s.outcome = Some(Outcome::NotApplicable {
+                why: "no Winsock X.25 transport in this build (x25_winsock_transport)".into(),
+            });
+        }
+        "Q225157" => {
+            random_search(
+                &mut s,
+                "x25_up",
+                build,
+                b,
+                &dir,
+                q225157,
+                "malformed-dropped",
+            );
+        }
+        "Q197378" => {
+            // ALPHA and BETA only: the rate is about their connections (F's strict TPKT check
+            // would make a 4.0 world hang on Q151626 and slow the count down).
+            let w = World::multihomed(build, 1, config == "override");
+            rate = Some(rate_search(&mut s, &w, b));
+        }
+        _ => {}
+    }
+    let outcome = rate.or(s.outcome).unwrap_or(if s.trigger > 0 {
+        Outcome::NotReproduced
+    } else {
+        Outcome::TriggerNotReached
+    });
+    Cell {
+        kb: kb.into(),
+        build: build.cli_name().into(),
+        config: config.into(),
+        outcome,
+        engine: s.engine.or(Some(match kb {
+            "Q182619" | "Q225157" => Engine::Random,
+            _ => Engine::Sim,
+        })),
+        seconds: started.elapsed().as_secs_f64(),
+        spent: s.spent,
+        trigger: s.trigger,
+        detail: s.detail,
+        artifact: s.artifact,
+        replay: s.replay,
+        expected: None,
+        agrees: false,
+        other: s.other,
+    }
+}
+
+fn compare(cell: &mut Cell, expected: &[ExpectedCell]) {
+    let Some(e) = expected
+        .iter()
+        .find(|e| e.kb == cell.kb && e.build == cell.build && e.config == cell.config)
+    else {
+        cell.expected = Some("(no expectation)".into());
+        return;
+    };
+    let detail_ok = e
+        .detail
+        .as_ref()
+        .is_none_or(|d| cell.detail.contains(d.as_str()));
+    let (text, ok) = match (e.expect.as_str(), &cell.outcome) {
+        ("reproduced", Outcome::Reproduced) => ("reproduced".to_string(), detail_ok),
+        ("reproduced", _) => ("reproduced".to_string(), false),
+        ("not-reproduced", o) => ("not-reproduced".to_string(), *o == Outcome::NotReproduced),
+        ("not-applicable", o) => (
+            "not-applicable".to_string(),
+            matches!(o, Outcome::NotApplicable { .. }),
+        ),
+        (
+            "rate",
+            Outcome::Rate {
+                events,
+                connections,
+                ..
+            },
+        ) => {
+            let (lo, hi) = (e.rate_low.unwrap_or(0.0), e.rate_high.unwrap_or(1.0));
+            let p = if *connections == 0 {
+                -1.0
+            } else {
+                *events as f64 / *connections as f64
+            };
+            (
+                format!("rate in [{lo:.2}, {hi:.2}]"),
+                *connections >= 1000 && p >= lo && p <= hi,
+            )
+        }
+        (other, _) => (other.to_string(), false),
+    };
+    cell.expected = Some(text);
+    cell.agrees = ok;
+}
+
+/// Load and validate expected.toml.
+pub fn load_expected(path: &Path) -> Result<Vec<ExpectedCell>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let f: ExpectedFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    for c in &f.cell {
+        let known = KBS
+            .iter()
+            .any(|(k, cfgs)| *k == c.kb && cfgs.contains(&c.config.as_str()));
+        if !known {
+            return Err(format!(
+                "{}: cell {} / {}: unknown KB or config",
+                path.display(),
+                c.kb,
+                c.config
+            ));
+        }
+        c.build
+            .parse::<Build>()
+            .map_err(|e| format!("{}: cell {} {}: {e}", path.display(), c.kb, c.build))?;
+        if !["reproduced", "not-reproduced", "not-applicable", "rate"].contains(&c.expect.as_str())
+        {
+            return Err(format!(
+                "{}: cell {} {}: expect = {:?} (reproduced, not-reproduced or rate)",
+                path.display(),
+                c.kb,
+                c.build,
+                c.expect
+            ));
+        }
+    }
+    Ok(f.cell)
+}
+
+/// Compute the matrix; `progress` is told each finished cell.
+pub fn run(o: &Options, progress: &mut (dyn FnMut(&Cell) + Send)) -> Result<Vec<Cell>, String> {
+    let expected = load_expected(&o.expected)?;
+    let mut todo: Vec<(&str, Build, &str)> = Vec::new();
+    for (kb, configs) in KBS {
+        if o.kb.as_deref().is_some_and(|k| !k.eq_ignore_ascii_case(kb)) {
+            continue;
+        }
+        for b in Build::ALL {
+            if o.build.is_some_and(|x| x != b) {
+                continue;
+            }
+            for c in *configs {
+                todo.push((kb, b, c));
+            }
+        }
+    }
+    if todo.is_empty() {
+        return Err(
+            "no cells selected (--kb takes Q151626 Q182619 Q197378 Q225157 Q811406)".into(),
+        );
+    }
+    if !o.no_libfuzzer
+        && todo.iter().any(|(k, ..)| *k == "Q182619")
+        && libfuzzer_available().is_ok()
+    {
+        // Build the fuzz targets once, before the clock of any cell starts.
+        let st = Command::new("cargo")
+            .current_dir(fuzz_dir())
+            .args(["fuzz", "build", "--sanitizer", "none", "driver_events"])
+            .status()
+            .map_err(|e| format!("cargo fuzz build: {e}"))?;
+        if !st.success() {
+            return Err("cargo fuzz build --sanitizer none driver_events failed".into());
+        }
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(BTreeMap::new());
+    let report = std::sync::Mutex::new(progress);
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    std::thread::scope(|scope| {
+        for _ in 0..o.jobs.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(&(kb, b, c)) = todo.get(i) else {
+                        break;
+                    };
+                    let mut cell = std::panic::catch_unwind(|| run_cell(kb, b, c, o))
+                        .unwrap_or_else(|_| Cell {
+                            kb: kb.into(),
+                            build: b.cli_name().into(),
+                            config: c.into(),
+                            outcome: Outcome::Unavailable {
+                                why: "the finder panicked (a finding in the lab itself)".into(),
+                            },
+                            engine: None,
+                            seconds: 0.0,
+                            spent: 0,
+                            trigger: 0,
+                            detail: String::new(),
+                            artifact: None,
+                            replay: None,
+                            expected: None,
+                            agrees: false,
+                            other: Vec::new(),
+                        });
+                    compare(&mut cell, &expected);
+                    if let Ok(mut r) = report.lock() {
+                        (*r)(&cell);
+                    }
+                    if let Ok(mut d) = done.lock() {
+                        d.insert(i, cell);
+                    }
+                }
+            });
+        }
+    });
+    std::panic::set_hook(prev);
+    let cells: Vec<Cell> = done
+        .into_inner()
+        .map_err(|e| e.to_string())?
+        .into_values()
+        .collect();
+    if let Some(p) = &o.json {
+        let text = serde_json::to_string_pretty(&serde_json::json!({
+            "schema": 1,
+            "budget_s": o.budget_s,
+            "cells": cells,
+        }))
+        .map_err(|e| e.to_string())?;
+        let tmp = p.with_extension("json.tmp");
+        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, p).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(cells)
+}
+
+/// One table line.
+pub fn line(c: &Cell) -> String {
+    let outcome = match &c.outcome {
+        Outcome::Reproduced => "REPRODUCED".to_string(),
+        Outcome::NotReproduced => "not reproduced".to_string(),
+        Outcome::TriggerNotReached => "TRIGGER NOT REACHED".to_string(),
+        Outcome::Rate {
+            events,
+            connections,
+            low,
+            high,
+        } => {
+            let p = if *connections == 0 {
+                0.0
+            } else {
+                *events as f64 * 100.0 / *connections as f64
+            };
+            format!("rate {p:.1} % [{:.1}, {:.1}]", low * 100.0, high * 100.0)
+        }
+        Outcome::NotApplicable { .. } => "n/a".to_string(),
+        Outcome::Unavailable { why } => format!("unavailable: {why}"),
+    };
+    let engine = c
+        .engine
+        .map_or("-".to_string(), |e| format!("{e:?}").to_lowercase());
+    format!(
+        "{:<8} {:<16} {:<9} {:<28} {:<9} {:>7.1}s {:>9} {:>8}  {} {}{}",
+        c.kb,
+        c.build,
+        c.config,
+        outcome,
+        engine,
+        c.seconds,
+        c.spent,
+        c.trigger,
+        if c.agrees { "ok " } else { "DISAGREES " },
+        c.expected.as_deref().unwrap_or("-"),
+        if c.detail.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", c.detail)
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expected_matrix_loads_and_covers_every_cell() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/kb/expected.toml");
+        let cells = load_expected(&p).unwrap();
+        let n: usize = KBS.iter().map(|(_, c)| c.len()).sum::<usize>() * Build::ALL.len();
+        assert_eq!(cells.len(), n, "one expectation per KB × build × config");
+        assert!(cells.iter().all(|c| !c.source.is_empty()));
+    }
+
+    #[test]
+    fn wilson_intervals() {
+        let (lo, hi) = wilson(500, 1000);
+        assert!(
+            lo > 0.46 && lo < 0.47 && hi > 0.53 && hi < 0.54,
+            "{lo} {hi}"
+        );
+        assert!(wilson(0, 1000).0.abs() < 1e-12);
+        assert!(wilson(0, 1000).1 < 0.004);
+    }
+
+    #[test]
+    fn signatures_need_the_oracle_and_the_kb_text() {
+        assert_eq!(
+            q182619("fatal event 9404: A fatal MTA error has occurred. An illegal buffer request has been made. The request was for 29 headers and 29 elements. [BASE TCP/IP DRVR 8] (16)").as_deref(),
+            Some("29 headers and 29 elements")
+        );
+        assert!(q182619("buffers outstanding at quiescence").is_none());
+        assert!(q225157("fault in the session input path: x (stack )").is_none());
+    }
+
+    #[test]
+    fn a_cell_reproduces_q811406_on_2000_sp3_and_not_on_the_rollup() {
+        let dir = std::env::temp_dir().join(format!("mta-lab-kb-{}", std::process::id()));
+        let o = Options {
+            budget_s: 5.0,
+            kb: None,
+            build: None,
+            json: None,
+            expected: PathBuf::new(),
+            artifacts: dir.clone(),
+            no_libfuzzer: true,
+            jobs: 1,
+        };
+        let hit = run_cell("Q811406", Build::Ex2000Sp3, "default", &o);
+        assert_eq!(hit.outcome, Outcome::Reproduced, "{hit:?}");
+        let replay = finding::Finding::load(Path::new(hit.artifact.as_deref().unwrap())).unwrap();
+        let r = replay.run(&replay.world(None).unwrap());
+        assert!(q811406(&r).is_some(), "the artifact replays the signature");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
