@@ -133,8 +133,10 @@ fn default_config() -> String {
 
 /// Options.
 pub struct Options {
-    /// Seconds per cell (sim and random engines); libFuzzer gets twice this.
+    /// Seconds per cell (sim and random engines); libFuzzer gets four times this.
     pub budget_s: f64,
+    /// Seed of the random engine and libFuzzer (`-seed`); sweeps start at seed 0.
+    pub seed: u64,
     /// Only this KB.
     pub kb: Option<String>,
     /// Only this build.
@@ -280,8 +282,10 @@ fn sim_search(
 }
 
 #[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
+#[allow(clippy::too_many_arguments)]
 fn random_search(
     s: &mut Search,
+    seed: u64,
     target: &str,
     build: Build,
     budget_s: f64,
@@ -296,7 +300,7 @@ fn random_search(
         return;
     };
     let seeds: Vec<Vec<u8>> = (t.seeds)().into_iter().map(|(_, v)| v).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(0x6b62 ^ ((build.index() as u64) << 8));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6b62 ^ ((build.index() as u64) << 8));
     let started = std::time::Instant::now();
     while started.elapsed().as_secs_f64() < budget_s {
         let input = if seeds.is_empty() || rng.random_range(0..4) == 0 {
@@ -353,8 +357,10 @@ pub fn libfuzzer_available() -> Result<(), String> {
 }
 
 #[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
+#[allow(clippy::too_many_arguments)]
 fn libfuzzer_search(
     s: &mut Search,
+    seed: u64,
     target: &str,
     build: Build,
     budget_s: f64,
@@ -388,6 +394,10 @@ fn libfuzzer_search(
         .arg("--")
         .arg(format!("-max_total_time={}", budget_s.ceil() as u64))
         .arg(format!("-artifact_prefix={}/", abs(&crashes).display()))
+        .arg(format!(
+            "-seed={}",
+            seed.wrapping_mul(31).wrapping_add(build.index() as u64 + 1) % 4_000_000_000 + 1
+        ))
         .args(["-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1"])
         .output();
     let Ok(out) = out else {
@@ -536,6 +546,7 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
         "Q182619" => {
             random_search(
                 &mut s,
+                o.seed,
                 "driver_events",
                 build,
                 b / 4.0,
@@ -546,9 +557,10 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
             if s.outcome.is_none() && !o.no_libfuzzer {
                 libfuzzer_search(
                     &mut s,
+                    o.seed,
                     "driver_events",
                     build,
-                    b * 2.0,
+                    b * 4.0,
                     &dir,
                     q182619,
                     "full-queue-refused",
@@ -567,6 +579,7 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
         "Q225157" => {
             random_search(
                 &mut s,
+                o.seed,
                 "x25_up",
                 build,
                 b,
@@ -870,6 +883,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mta-lab-kb-{}", std::process::id()));
         let o = Options {
             budget_s: 5.0,
+            seed: 1,
             kb: None,
             build: None,
             json: None,

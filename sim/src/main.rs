@@ -101,10 +101,13 @@ enum Command {
     /// sweeps, the random engine, libFuzzer), print it and compare with corpora/kb/expected.toml.
     /// Exit status 1 if any cell disagrees.
     Kb {
-        /// Seconds per cell for sweeps and the random engine (libFuzzer gets twice this; a rate
-        /// cell stops at 1,000 connections or twice this).
+        /// Seconds per cell for sweeps and the random engine (libFuzzer gets four times this; a
+        /// rate cell stops at 1,000 connections or twice this).
         #[arg(long, default_value_t = 10.0)]
         budget: f64,
+        /// Seed of the random engine and of libFuzzer (independent runs: different seeds).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
         /// Only this KB (e.g. Q182619).
         #[arg(long)]
         kb: Option<String>,
@@ -317,6 +320,7 @@ fn main() -> ExitCode {
         } => sweep_cmd(&seeds, jobs, shard.as_deref(), timeout, resume, &sim),
         Command::Kb {
             budget,
+            seed,
             kb,
             build,
             json,
@@ -326,6 +330,7 @@ fn main() -> ExitCode {
             jobs,
         } => kb_matrix(&kb::Options {
             budget_s: budget,
+            seed,
             kb,
             build,
             json,
@@ -419,9 +424,10 @@ fn kb_matrix(o: &kb::Options) -> Result<ExitCode, String> {
     }
     let started = std::time::Instant::now();
     println!(
-        "KB matrix: budget {} s per cell (libFuzzer {} s), {} at once; expected: {}",
+        "KB matrix: budget {} s per cell (libFuzzer {} s), seed {}, {} at once; expected: {}",
         o.budget_s,
-        o.budget_s * 2.0,
+        o.budget_s * 4.0,
+        o.seed,
         o.jobs,
         o.expected.display()
     );
