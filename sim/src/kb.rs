@@ -135,7 +135,7 @@ fn default_config() -> String {
 pub struct Options {
     /// Seconds per cell (sim and random engines); libFuzzer gets four times this.
     pub budget_s: f64,
-    /// Seed of the random engine and libFuzzer (`-seed`); sweeps start at seed 0.
+    /// Seed of the random engine and libFuzzer (`-seed`); sweeps start at (seed − 1) × 10⁶.
     pub seed: u64,
     /// Only this KB.
     pub kb: Option<String>,
@@ -246,8 +246,10 @@ fn q225157(failure: &str) -> Option<String> {
 }
 
 #[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
+#[allow(clippy::too_many_arguments)]
 fn sim_search(
     s: &mut Search,
+    first_seed: u64,
     world: &World,
     faults: bool,
     budget_s: f64,
@@ -256,7 +258,7 @@ fn sim_search(
     trigger: &str,
 ) {
     let started = std::time::Instant::now();
-    let mut seed = 0u64;
+    let mut seed = first_seed;
     while started.elapsed().as_secs_f64() < budget_s {
         let r = simulate::run(world, seed, faults);
         s.spent += 1;
@@ -523,6 +525,7 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
             let w = World::standard(build, build, 1);
             sim_search(
                 &mut s,
+                o.seed.saturating_sub(1) * 1_000_000,
                 &w,
                 false,
                 b,
@@ -535,6 +538,7 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
             let w = World::flood(build, 2);
             sim_search(
                 &mut s,
+                o.seed.saturating_sub(1) * 1_000_000,
                 &w,
                 true,
                 b,
