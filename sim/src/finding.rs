@@ -54,21 +54,33 @@ pub struct Finding {
     pub trace_hash: String,
 }
 
-/// A finding's signature (what deduplicates and what regression tests assert): its first oracle
-/// line with each run of digits made `N`, then the Error events (id and component) of the machine that
-/// line names — of every machine when it names none.
-pub fn signature(r: &RunReport) -> String {
-    let Some(first) = r.findings.first() else {
-        return String::new();
-    };
+/// A message with every run of digits replaced by `N`, except event ids (digits after "event "):
+/// counts, offsets and handles vary between occurrences of one defect, event ids do not.
+pub fn numbers_out(text: &str) -> String {
     let mut line = String::new();
-    for c in first.chars() {
+    let mut keep = false;
+    for c in text.chars() {
         if !c.is_ascii_digit() {
+            keep = false;
+            line.push(c);
+        } else if keep || line.ends_with("event ") {
+            keep = true;
             line.push(c);
         } else if !line.ends_with('N') {
             line.push('N');
         }
     }
+    line
+}
+
+/// A finding's signature (what deduplicates and what regression tests assert): its first oracle
+/// line with numbers made `N` ([`numbers_out`]), then the Error events (id and component) of the machine that
+/// line names — of every machine when it names none.
+pub fn signature(r: &RunReport) -> String {
+    let Some(first) = r.findings.first() else {
+        return String::new();
+    };
+    let line = numbers_out(first);
     let named = first.split_once(": ").map(|(m, _)| m);
     let events: Vec<String> = r
         .alerts

@@ -12,14 +12,13 @@
 
 use crate::smoke::{mutate, run_one, target_by_name};
 use crate::world::World;
-use crate::{finding, simulate};
+use crate::{finding, libfuzzer, simulate};
 use mta_build::Build;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// How a cell was searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +66,7 @@ pub enum Outcome {
 }
 
 /// One computed cell.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cell {
     /// KB.
     pub kb: String,
@@ -151,6 +150,8 @@ pub struct Options {
     pub no_libfuzzer: bool,
     /// Cells run at once.
     pub jobs: usize,
+    /// The fuzz targets are already built (`cargo fuzz build` ran).
+    pub fuzz_built: bool,
 }
 
 /// The KBs and their configs.
@@ -345,19 +346,6 @@ fn random_search(
     }
 }
 
-/// The repository's fuzz/ directory (cargo-fuzz crate).
-pub fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
-}
-
-/// Whether cargo-fuzz can run here.
-pub fn libfuzzer_available() -> Result<(), String> {
-    match Command::new("cargo").args(["fuzz", "--version"]).output() {
-        Ok(o) if o.status.success() => Ok(()),
-        _ => Err("cargo-fuzz is not installed (cargo install cargo-fuzz --locked)".into()),
-    }
-}
-
 #[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
 #[allow(clippy::too_many_arguments)]
 fn libfuzzer_search(
@@ -370,10 +358,6 @@ fn libfuzzer_search(
     sig: fn(&str) -> Option<String>,
     trigger_class: &str,
 ) {
-    if let Err(why) = libfuzzer_available() {
-        s.outcome = Some(Outcome::Unavailable { why });
-        return;
-    }
     let Ok(t) = target_by_name(target) else {
         return;
     };
@@ -381,59 +365,25 @@ fn libfuzzer_search(
     let corpus = work.join("corpus");
     let crashes = work.join("crashes");
     let _ = std::fs::remove_dir_all(&work);
-    if std::fs::create_dir_all(&corpus).is_err() || std::fs::create_dir_all(&crashes).is_err() {
-        s.outcome = Some(Outcome::Unavailable {
-            why: format!("cannot create {}", work.display()),
-        });
-        return;
-    }
-    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let out = Command::new("cargo")
-        .current_dir(fuzz_dir())
-        .env("MTA_LAB_BUILD", build.cli_name())
-        .args(["fuzz", "run", "--sanitizer", "none", target])
-        .arg(abs(&corpus))
-        .arg("--")
-        .arg(format!("-max_total_time={}", budget_s.ceil() as u64))
-        .arg(format!("-artifact_prefix={}/", abs(&crashes).display()))
-        .arg(format!(
-            "-seed={}",
-            seed.wrapping_mul(31).wrapping_add(build.index() as u64 + 1) % 4_000_000_000 + 1
-        ))
-        .args(["-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1"])
-        .output();
-    let Ok(out) = out else {
-        s.outcome = Some(Outcome::Unavailable {
-            why: "cargo fuzz could not start".into(),
-        });
-        return;
+    let job = libfuzzer::Job {
+        target,
+        build,
+        corpora: vec![corpus.clone()],
+        artifacts: crashes.clone(),
+        seconds: budget_s.ceil() as u64,
+        seed: seed.wrapping_mul(31).wrapping_add(build.index() as u64 + 1),
+        flags: Vec::new(),
     };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    s.spent += stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
-        .and_then(|n| n.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    if s.spent == 0
-        && !out.status.success()
-        && !stderr.contains("==ERROR")
-        && !stderr.contains("panicked")
-    {
-        let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
-        s.outcome = Some(Outcome::Unavailable {
-            why: format!("cargo fuzz failed: {}", tail.join(" / ")),
-        });
-        return;
+    match libfuzzer::run(&job) {
+        Ok(stats) => s.spent += stats.execs,
+        Err(why) => {
+            s.outcome = Some(Outcome::Unavailable { why });
+            return;
+        }
     }
     s.engine = Some(Engine::Libfuzzer);
     // The trigger counter: replay what libFuzzer kept (its corpus and crashes) in-process.
-    let mut files: Vec<PathBuf> = [&corpus, &crashes]
-        .iter()
-        .filter_map(|d| std::fs::read_dir(d).ok())
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    files.sort();
+    let files = [&corpus, &crashes].map(|d| libfuzzer::files(d)).concat();
     for f in files {
         let Ok(input) = std::fs::read(&f) else {
             continue;
@@ -727,18 +677,12 @@ pub fn run(o: &Options, progress: &mut (dyn FnMut(&Cell) + Send)) -> Result<Vec<
         );
     }
     if !o.no_libfuzzer
+        && !o.fuzz_built
         && todo.iter().any(|(k, ..)| *k == "Q182619")
-        && libfuzzer_available().is_ok()
+        && libfuzzer::available().is_ok()
     {
         // Build the fuzz targets once, before the clock of any cell starts.
-        let st = Command::new("cargo")
-            .current_dir(fuzz_dir())
-            .args(["fuzz", "build", "--sanitizer", "none", "driver_events"])
-            .status()
-            .map_err(|e| format!("cargo fuzz build: {e}"))?;
-        if !st.success() {
-            return Err("cargo fuzz build --sanitizer none driver_events failed".into());
-        }
+        libfuzzer::build(&["driver_events"])?;
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::Mutex::new(BTreeMap::new());
@@ -803,9 +747,9 @@ pub fn run(o: &Options, progress: &mut (dyn FnMut(&Cell) + Send)) -> Result<Vec<
     Ok(cells)
 }
 
-/// One table line.
-pub fn line(c: &Cell) -> String {
-    let outcome = match &c.outcome {
+/// A cell's outcome in words.
+pub fn outcome_text(outcome: &Outcome) -> String {
+    match outcome {
         Outcome::Reproduced => "REPRODUCED".to_string(),
         Outcome::NotReproduced => "not reproduced".to_string(),
         Outcome::TriggerNotReached => "TRIGGER NOT REACHED".to_string(),
@@ -824,7 +768,12 @@ pub fn line(c: &Cell) -> String {
         }
         Outcome::NotApplicable { .. } => "n/a".to_string(),
         Outcome::Unavailable { why } => format!("unavailable: {why}"),
-    };
+    }
+}
+
+/// One table line.
+pub fn line(c: &Cell) -> String {
+    let outcome = outcome_text(&c.outcome);
     let engine = c
         .engine
         .map_or("-".to_string(), |e| format!("{e:?}").to_lowercase());
@@ -894,6 +843,7 @@ mod tests {
             expected: PathBuf::new(),
             artifacts: dir.clone(),
             no_libfuzzer: true,
+            fuzz_built: false,
             jobs: 1,
         };
         let hit = run_cell("Q811406", Build::Ex2000Sp3, "default", &o);

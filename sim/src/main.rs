@@ -8,7 +8,11 @@ mod hostile;
 mod input;
 mod jobs;
 mod kb;
+mod libfuzzer;
+mod merge;
+mod nightly;
 mod pcap;
+mod report;
 mod simulate;
 mod smoke;
 mod sweep;
@@ -129,6 +133,63 @@ enum Command {
         /// Cells searched at once.
         #[arg(long, default_value_t = 2)]
         jobs: usize,
+    },
+    /// The nightly campaign: the KB matrix, then every fuzz target and seed sweep across the cores
+    /// for the rest of the budget, triage (dedupe by signature, scan builds, minimise, new findings
+    /// become regression files), and reports/<date>/index.html + summary.json. Resumable: run the
+    /// same command again after a kill. Exit status 1 unless green (nothing new, KB matrix as
+    /// expected).
+    Nightly {
+        /// Total wall-clock budget: 900, 900s, 15m, 1h.
+        #[arg(long, default_value = "15m")]
+        budget: String,
+        /// Units at once [default: the machine's cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// The night's name (YYYY-MM-DD) [default: today, UTC]; the same date resumes.
+        #[arg(long)]
+        date: Option<String>,
+        /// Reports root.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+        /// State root (plans, unit results, corpora, crash inputs).
+        #[arg(long, default_value = "target/mta-lab/nightly")]
+        state: PathBuf,
+        /// Per-cell budget of the KB matrix (s).
+        #[arg(long, default_value_t = 10.0)]
+        kb_budget: f64,
+        /// Only this KB in the matrix.
+        #[arg(long)]
+        kb: Option<String>,
+        /// Skip libFuzzer.
+        #[arg(long)]
+        no_libfuzzer: bool,
+        /// Shortest slice a campaign unit gets (s); units beyond the budget are left out.
+        #[arg(long, default_value_t = 8.0)]
+        min_slice: f64,
+        /// Known findings (the KB reproductions expected on faulty builds).
+        #[arg(long, default_value = "corpora/kb/known-findings.toml")]
+        baseline: PathBuf,
+        /// The KB matrix expectations.
+        #[arg(long, default_value = "corpora/kb/expected.toml")]
+        expected: PathBuf,
+        /// Where new findings become regression files.
+        #[arg(long, default_value = "corpora/regressions")]
+        regressions: PathBuf,
+    },
+    /// Fold sharded sweep results (directories with sweep journals and finding files) into one
+    /// report deduplicated by signature: OUT/merged.json, OUT/index.html, OUT/findings/.
+    /// Exit status 1 if a signature is not in the known-findings baseline.
+    Merge {
+        /// Shard directories (each a sweep's --findings directory).
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long, default_value = "target/mta-lab/merged")]
+        out: PathBuf,
+        /// Known findings.
+        #[arg(long, default_value = "corpora/kb/known-findings.toml")]
+        baseline: PathBuf,
     },
     /// Benchmarks: `bench sim` — seeds/s of the standard world on one core and simulated/wall time.
     Bench {
@@ -338,7 +399,47 @@ fn main() -> ExitCode {
             artifacts,
             no_libfuzzer,
             jobs,
+            fuzz_built: false,
         }),
+        Command::Nightly {
+            budget,
+            jobs,
+            date,
+            reports,
+            state,
+            kb_budget,
+            kb,
+            no_libfuzzer,
+            min_slice,
+            baseline,
+            expected,
+            regressions,
+        } => nightly_cmd(&nightly::Options {
+            budget_s: match nightly::parse_duration(&budget) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("error: --budget {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            jobs: jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+            date: date.unwrap_or_else(nightly::today),
+            reports,
+            state,
+            kb_budget_s: kb_budget,
+            kb,
+            no_libfuzzer,
+            min_slice_s: min_slice,
+            baseline,
+            expected,
+            regressions,
+        }),
+        Command::Merge {
+            shards,
+            out,
+            baseline,
+        } => merge_cmd(&shards, &out, &baseline),
         Command::Bench {
             what,
             seeds,
@@ -473,6 +574,81 @@ fn kb_matrix(o: &kb::Options) -> Result<ExitCode, String> {
         println!("json: {}", j.display());
     }
     Ok(if bad.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn merge_cmd(
+    shards: &[PathBuf],
+    out: &std::path::Path,
+    baseline: &std::path::Path,
+) -> Result<ExitCode, String> {
+    let known = nightly::load_baseline(baseline)?;
+    let (mut m, reps) = merge::merge(shards, &known)?;
+    merge::write(&mut m, &reps, out)?;
+    for (j, (n, f, d)) in &m.sweeps {
+        println!("{j}: {n} seeds, {f} with findings, {d} run in more than one shard");
+    }
+    for (j, per) in &m.refused {
+        for (machine, (n, c)) in per {
+            if *c > 0 {
+                println!(
+                    "{j}: {machine} refused {n} of {c} inbound connections with 9301 ({:.1} %)",
+                    *n as f64 * 100.0 / *c as f64
+                );
+            }
+        }
+    }
+    let mut new = 0;
+    for s in &m.signatures {
+        if s.known.is_none() {
+            new += 1;
+        }
+        println!(
+            "{} x{:<5} {}  {}",
+            s.known.as_deref().unwrap_or("NEW    "),
+            s.seeds.len(),
+            s.signature,
+            s.replay.as_deref().unwrap_or("")
+        );
+    }
+    println!(
+        "{} shards, {} signatures ({new} new); report {}",
+        m.shards.len(),
+        m.signatures.len(),
+        out.join("index.html").display()
+    );
+    Ok(if new == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn nightly_cmd(o: &nightly::Options) -> Result<ExitCode, String> {
+    if o.date.is_empty()
+        || !o
+            .date
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "--date {:?}: letters, digits, '-' and '_' only (it names directories)",
+            o.date
+        ));
+    }
+    if !o.kb_budget_s.is_finite() || o.kb_budget_s <= 0.0 {
+        return Err(format!(
+            "--kb-budget {}: a positive number of seconds",
+            o.kb_budget_s
+        ));
+    }
+    if o.jobs == 0 {
+        return Err("--jobs 0: at least one".into());
+    }
+    Ok(if nightly::run(o)? {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -63,7 +63,7 @@ fn journal_line(r: &SeedResult, signature: &str) -> String {
     )
 }
 
-fn parse_journal(text: &str) -> BTreeMap<u64, (SeedResult, String)> {
+pub(crate) fn parse_journal(text: &str) -> BTreeMap<u64, (SeedResult, String)> {
     let mut done = BTreeMap::new();
     // A torn last line (kill -9 mid-write) has fewer fields and is skipped: that seed reruns.
     for l in text.lines() {

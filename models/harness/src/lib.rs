@@ -24,17 +24,39 @@ pub const BUILD_ENV: &str = "MTA_LAB_BUILD";
 /// Build used when [`BUILD_ENV`] is unset: 5.5, the first build with every subsystem modelled.
 pub const DEFAULT_BUILD: Build = Build::Ex55;
 
-/// The build named by [`BUILD_ENV`], or [`DEFAULT_BUILD`]. An invalid value is a hard error (a
-/// campaign on the wrong build would be meaningless).
-/// Read once per process (fuzz targets call this on every input).
+/// The build named by [`BUILD_ENV`]; else the build named in the executable's file name after
+/// `__` with `.` written `_` (`driver_events__2000-sp3-rollup`, `x25_up__5_5-sp3`: how
+/// ClusterFuzzLite/OSS-Fuzz, which cannot set environment variables, run a target on a chosen
+/// build); else [`DEFAULT_BUILD`]. An invalid value is a hard error (a campaign on the wrong build
+/// would be meaningless). Read once per process (fuzz targets call this on every input).
 pub fn build_from_env() -> Build {
     static BUILD: std::sync::OnceLock<Build> = std::sync::OnceLock::new();
     *BUILD.get_or_init(|| match std::env::var(BUILD_ENV) {
         Ok(s) => s
             .parse()
             .unwrap_or_else(|e| panic!("{BUILD_ENV}={s:?}: {e}")),
-        Err(_) => DEFAULT_BUILD,
+        Err(_) => std::env::args()
+            .next()
+            .and_then(|exe| build_from_exe_name(&exe))
+            .map_or(DEFAULT_BUILD, |r| r.unwrap_or_else(|e| panic!("{e}"))),
     })
+}
+
+/// The build suffix of a fuzz binary's name (`<target>__<build with . as _>`), if it has one.
+pub fn build_from_exe_name(exe: &str) -> Option<Result<Build, String>> {
+    let name = Path::new(exe).file_name()?.to_str()?;
+    let (_, suffix) = name.split_once("__")?;
+    let spelled = suffix.replace('_', ".");
+    Some(
+        spelled
+            .parse()
+            .map_err(|e| format!("executable {name:?}: build suffix {suffix:?}: {e}")),
+    )
+}
+
+/// The executable name that selects `build` for `target` (see [`build_from_env`]).
+pub fn exe_name_for(target: &str, build: Build) -> String {
+    format!("{target}__{}", build.cli_name().replace('.', "_"))
 }
 
 /// An oracle that fired.
@@ -191,4 +213,27 @@ pub fn corpus_files(root: &Path, target: &str) -> std::io::Result<Vec<PathBuf>> 
     }
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_suffix_in_the_executable_name_selects_the_build() {
+        for b in Build::ALL {
+            let name = exe_name_for("driver_events", b);
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+                "{name} is not a valid OSS-Fuzz target name"
+            );
+            assert_eq!(build_from_exe_name(&format!("/out/{name}")), Some(Ok(b)));
+        }
+        assert_eq!(build_from_exe_name("/out/driver_events"), None);
+        assert!(matches!(
+            build_from_exe_name("x25_up__9_9"),
+            Some(Err(e)) if e.contains("9.9")
+        ));
+    }
 }

@@ -1,0 +1,341 @@
+//! The nightly report: one self-contained HTML page (no scripts, no network) with the KB matrix,
+//! the findings table with replay commands, per-unit numbers, and SVG plots — coverage over
+//! executions per target, exec/s per unit, corpus and coverage growth across nights.
+
+use crate::kb;
+use crate::nightly::{History, Summary, UnitResult};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// HTML-escape.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const COLOURS: &[&str] = &[
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+];
+
+/// A named polyline.
+pub type Series = (String, Vec<(f64, f64)>);
+
+/// A line chart: each series a polyline over (x, y); axes from 0 to the maxima.
+pub fn line_chart(title: &str, x_label: &str, series: &[Series]) -> String {
+    let (w, h, l, b, t, r) = (420.0, 230.0, 50.0, 30.0, 22.0, 110.0);
+    let xmax = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|q| q.0))
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let ymax = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|q| q.1))
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let px = |x: f64| l + x / xmax * (w - l - r);
+    let py = |y: f64| h - b - y / ymax * (h - b - t);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" class=\"chart\">\
+<text x=\"{l}\" y=\"14\" font-size=\"12\" font-weight=\"bold\">{}</text>\
+<line x1=\"{l}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#444\"/>\
+<line x1=\"{l}\" y1=\"{t}\" x2=\"{l}\" y2=\"{}\" stroke=\"#444\"/>\
+<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>\
+<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{:.0}</text>\
+<text x=\"{}\" y=\"{}\" font-size=\"10\">0</text>\
+<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{:.0}</text>",
+        esc(title),
+        h - b,
+        w - r,
+        h - b,
+        h - b,
+        w - r,
+        h - 4.0,
+        esc(x_label),
+        l - 4.0,
+        t + 8.0,
+        ymax,
+        l - 10.0,
+        h - b + 4.0,
+        w - r,
+        h - b + 12.0,
+        xmax,
+    );
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let c = COLOURS[i % COLOURS.len()];
+        let path: Vec<String> = pts
+            .iter()
+            .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y)))
+            .collect();
+        if path.len() == 1 {
+            let _ = write!(
+                s,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{c}\"/>",
+                px(pts[0].0),
+                py(pts[0].1)
+            );
+        } else if !path.is_empty() {
+            let _ = write!(
+                s,
+                "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"1.5\" points=\"{}\"/>",
+                path.join(" ")
+            );
+        }
+        let _ = write!(
+            s,
+            "<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"3\" fill=\"{c}\"/>\
+<text x=\"{}\" y=\"{}\" font-size=\"10\">{}</text>",
+            w - r + 8.0,
+            t + 4.0 + 13.0 * i as f64,
+            w - r + 22.0,
+            t + 8.0 + 13.0 * i as f64,
+            esc(name)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A horizontal bar chart.
+pub fn bar_chart(title: &str, unit: &str, bars: &[(String, f64)]) -> String {
+    let row = 14.0;
+    let (w, l, t) = (640.0, 230.0, 22.0);
+    let h = t + row * bars.len() as f64 + 8.0;
+    let max = bars.iter().map(|b| b.1).fold(0.0f64, f64::max).max(1.0);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" class=\"chart\">\
+<text x=\"4\" y=\"14\" font-size=\"12\" font-weight=\"bold\">{}</text>",
+        esc(title)
+    );
+    for (i, (name, v)) in bars.iter().enumerate() {
+        let y = t + row * i as f64;
+        let len = v / max * (w - l - 90.0);
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>\
+<rect x=\"{l}\" y=\"{}\" width=\"{len:.1}\" height=\"{}\" fill=\"#1f77b4\"/>\
+<text x=\"{}\" y=\"{}\" font-size=\"10\">{v:.0} {}</text>",
+            l - 4.0,
+            y + 10.0,
+            esc(name),
+            y + 2.0,
+            row - 4.0,
+            l + len + 4.0,
+            y + 10.0,
+            esc(unit)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// The page.
+pub fn html(s: &Summary, results: &[UnitResult], history: &History) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>mta-lab nightly {d}</title>\
+<style>body{{font:13px sans-serif;margin:1.5em}}table{{border-collapse:collapse;margin:.5em 0 1.5em}}\
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}}\
+.ok{{background:#e6f4e6}}.bad{{background:#fbe3e3}}.new{{background:#fbe3e3;font-weight:bold}}\
+code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><body>\
+<h1>mta-lab nightly {d}: <span class=\"{cls}\">{v}</span></h1>\
+<p>budget {b:.0} s; unit time {u:.0} s (across cores); {n} findings ({k} known, {new} new).</p>",
+        d = esc(&s.date),
+        cls = if s.green { "ok" } else { "bad" },
+        v = if s.green { "GREEN" } else { "RED" },
+        b = s.budget_s,
+        u = s.unit_seconds,
+        n = s.findings.len(),
+        k = s.findings.iter().filter(|f| f.known.is_some()).count(),
+        new = s.findings.iter().filter(|f| f.known.is_none()).count(),
+    );
+    if !s.reasons.is_empty() {
+        h.push_str("<ul>");
+        for r in &s.reasons {
+            let _ = write!(h, "<li class=\"bad\">{}</li>", esc(r));
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str(
+        "<h2>KB matrix</h2><table><tr><th>KB</th><th>build</th><th>config</th><th>outcome</th>\
+<th>engine</th><th>time</th><th>spent</th><th>trigger</th><th>expected</th><th>detail / replay</th></tr>",
+    );
+    for c in &s.cells {
+        let _ = write!(
+            h,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} s</td>\
+<td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            if c.agrees { "ok" } else { "bad" },
+            esc(&c.kb),
+            esc(&c.build),
+            esc(&c.config),
+            esc(&kb::outcome_text(&c.outcome)),
+            c.engine
+                .map_or("-".into(), |e| format!("{e:?}").to_lowercase()),
+            c.seconds,
+            c.spent,
+            c.trigger,
+            esc(c.expected.as_deref().unwrap_or("-")),
+            esc(&c.detail),
+            c.replay
+                .as_deref()
+                .map_or(String::new(), |r| format!("<br><code>{}</code>", esc(r))),
+        );
+    }
+    h.push_str("</table><h2>Findings (deduplicated by signature)</h2>");
+    if s.findings.is_empty() {
+        h.push_str("<p>none</p>");
+    } else {
+        h.push_str(
+            "<table><tr><th>status</th><th>kind</th><th>target / world</th><th>signature</th>\
+<th>count</th><th>found on</th><th>fires on (scan)</th><th>replay</th><th>regression file</th></tr>",
+        );
+        for f in &s.findings {
+            let _ = write!(
+                h,
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+<td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                if f.known.is_some() { "ok" } else { "new" },
+                esc(f.known.as_deref().unwrap_or("NEW")),
+                esc(&f.kind),
+                esc(&f.subject),
+                esc(&f.signature),
+                f.count,
+                esc(&f.found_on.join(", ")),
+                esc(&f.fires_on.join(", ")),
+                esc(&f.replay),
+                esc(f.regression.as_deref().unwrap_or("-")),
+            );
+        }
+        h.push_str("</table>");
+    }
+    // Coverage over executions, one chart per target, one line per build.
+    let mut per_target: BTreeMap<String, Vec<Series>> = BTreeMap::new();
+    for r in results {
+        if let (crate::nightly::Unit::Fuzz { target, build, .. }, Some(f)) = (&r.unit, &r.fuzz) {
+            per_target.entry(target.clone()).or_default().push((
+                build.clone(),
+                f.series
+                    .iter()
+                    .map(|p| (p.execs as f64, p.cov as f64))
+                    .collect(),
+            ));
+        }
+    }
+    h.push_str("<h2>Coverage over executions</h2><div>");
+    for (t, series) in &per_target {
+        h.push_str(&line_chart(t, "executions", series));
+    }
+    h.push_str("</div><h2>Throughput</h2><div>");
+    let fuzz_bars: Vec<(String, f64)> = s
+        .units
+        .iter()
+        .filter(|u| u.id.starts_with("fuzz-"))
+        .map(|u| (u.id["fuzz-".len()..].to_string(), u.rate))
+        .collect();
+    h.push_str(&bar_chart(
+        "libFuzzer exec/s per unit",
+        "exec/s",
+        &fuzz_bars,
+    ));
+    let sweep_bars: Vec<(String, f64)> = s
+        .units
+        .iter()
+        .filter(|u| u.id.starts_with("sweep-"))
+        .map(|u| (u.id["sweep-".len()..].to_string(), u.rate))
+        .collect();
+    h.push_str(&bar_chart(
+        "simulation seeds/s per unit",
+        "seeds/s",
+        &sweep_bars,
+    ));
+    h.push_str("</div>");
+    if history.len() > 1 {
+        let targets: Vec<&String> = history
+            .iter()
+            .flat_map(|(_, m)| m.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let series = |pick: &dyn Fn(&(usize, u64)) -> f64| -> Vec<Series> {
+            targets
+                .iter()
+                .map(|t| {
+                    (
+                        (*t).clone(),
+                        history
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, (_, m))| m.get(*t).map(|v| (i as f64, pick(v))))
+                            .collect(),
+                    )
+                })
+                .collect()
+        };
+        let _ = write!(
+            h,
+            "<h2>Across nights ({} to {})</h2><div>",
+            esc(&history[0].0),
+            esc(&history[history.len() - 1].0)
+        );
+        h.push_str(&line_chart(
+            "corpus files (after cmin)",
+            "night",
+            &series(&|v| v.0 as f64),
+        ));
+        h.push_str(&line_chart("coverage", "night", &series(&|v| v.1 as f64)));
+        h.push_str("</div>");
+    }
+    h.push_str(
+        "<h2>Units</h2><table><tr><th>unit</th><th>seconds</th><th>execs / seeds</th><th>rate</th>\
+<th>coverage</th><th>corpus</th><th>error</th></tr>",
+    );
+    for u in &s.units {
+        let _ = write!(
+            h,
+            "<tr class=\"{}\"><td>{}</td><td>{:.1}</td><td>{}</td><td>{:.0}/s</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            if u.error.is_some() { "bad" } else { "" },
+            esc(&u.id),
+            u.seconds,
+            u.work,
+            u.rate,
+            u.cov,
+            u.corpus,
+            esc(u.error.as_deref().unwrap_or(""))
+        );
+    }
+    h.push_str("</table>");
+    if !s.skipped.is_empty() {
+        let _ = write!(
+            h,
+            "<p>Left out for lack of budget: {}</p>",
+            esc(&s.skipped.join(", "))
+        );
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_well_formed_svg() {
+        let c = line_chart(
+            "cov <x>",
+            "executions",
+            &[
+                ("5.5".into(), vec![(0.0, 1.0), (10.0, 5.0)]),
+                ("4.0".into(), vec![(3.0, 2.0)]),
+            ],
+        );
+        assert!(c.starts_with("<svg") && c.ends_with("</svg>"));
+        assert!(c.contains("cov &lt;x&gt;") && c.contains("<polyline") && c.contains("<circle"));
+        let b = bar_chart("exec/s", "exec/s", &[("a".into(), 5.0), ("b".into(), 0.0)]);
+        assert_eq!(b.matches("<rect").count(), 2);
+    }
+}
