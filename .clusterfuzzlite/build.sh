@@ -12,8 +12,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 SRC=${SRC:-$here}
 OUT=${OUT:-$here/target/cflite-out}
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 cd "$here/fuzz"
-cargo fuzz build --sanitizer none -O
+cargo fuzz build --sanitizer none
 bin=$(ls -d target/*/release | head -1)
 build_targets="driver_events nsi_pop4 x25_up inbound_stack"
 fixed=2000-sp3-rollup
