@@ -70,6 +70,18 @@ pub enum Fault {
         /// Each caller's connect timeout.
         timeout_ms: u64,
     },
+    /// X.25 overload: `calls` remote DTEs call a machine's X.25 interface at once while its
+    /// transport is serviced only every `service_every` ticks (late) for `ms`.
+    X25Overload {
+        /// Machine called.
+        machine: String,
+        /// Simultaneous calls.
+        calls: u32,
+        /// Service period (ticks) while the fault lasts.
+        service_every: u32,
+        /// Duration.
+        ms: u64,
+    },
 }
 
 impl Fault {
@@ -80,7 +92,8 @@ impl Fault {
             Fault::Hold { ms, .. }
             | Fault::Partition { ms, .. }
             | Fault::ListenerDown { ms, .. }
-            | Fault::Latency { ms, .. } => *ms,
+            | Fault::Latency { ms, .. }
+            | Fault::X25Overload { ms, .. } => *ms,
             Fault::Burst { timeout_ms, .. } => *timeout_ms,
         }
     }
@@ -116,6 +129,15 @@ impl fmt::Display for Fault {
             } => write!(
                 f,
                 "burst of {callers} callers at {machine} with a {timeout_ms} ms connect timeout"
+            ),
+            Fault::X25Overload {
+                machine,
+                calls,
+                service_every,
+                ms,
+            } => write!(
+                f,
+                "X.25 overload at {machine}: {calls} calls at once, transport serviced every {service_every} ticks for {ms} ms"
             ),
         }
     }
@@ -198,6 +220,22 @@ impl FaultPlan {
                 _ => true,
             })
             .collect();
+        // Worlds with an X.25 link: one run in two also overloads it (drawn after the other
+        // faults, so worlds without a link keep their plans).
+        if let Some(x) = &world.x25
+            && rng.random_range(0..2) == 0
+        {
+            let at = rng.random_range(100..3000);
+            faults.push((
+                at,
+                Fault::X25Overload {
+                    machine: x.machine.clone(),
+                    calls: rng.random_range(4..24),
+                    service_every: rng.random_range(1..=4),
+                    ms: rng.random_range(500..3000),
+                },
+            ));
+        }
         faults.sort_by_key(|(t, _)| *t);
         FaultPlan { faults }
     }

@@ -234,12 +234,8 @@ impl Finding {
                 }
                 w
             }
-            ("standard", None) => World::standard(base, base, messages),
-            ("standard-no-override", None) => World::standard_with(base, base, messages, false),
-            ("multihomed", None) => World::multihomed(base, messages, false),
-            ("multihomed-override", None) => World::multihomed(base, messages, true),
-            ("flood", None) => World::flood(base, messages),
-            (other, None) => return Err(format!("unknown world {other:?}")),
+            (name, None) => World::builtin(name, base, messages)
+                .ok_or_else(|| format!("unknown world {name:?}"))?,
         };
         for m in w.machines.iter_mut().filter(|m| m.foreign.is_none()) {
             m.build = match build {

@@ -17,6 +17,7 @@ mod simulate;
 mod smoke;
 mod sweep;
 mod world;
+mod xot;
 
 use clap::{Parser, Subcommand};
 use mta_build::Build;

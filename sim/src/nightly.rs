@@ -29,7 +29,7 @@ pub const SCHEMA: u32 = 1;
 pub const BUILD_TARGETS: &[&str] = &["driver_events", "nsi_pop4", "x25_up", "inbound_stack"];
 
 /// Worlds swept on every build.
-pub const SWEEP_WORLDS: &[&str] = &["standard", "flood"];
+pub const SWEEP_WORLDS: &[&str] = &["standard", "flood", "xot"];
 
 /// Options.
 pub struct Options {

@@ -145,6 +145,8 @@ struct Machine {
     /// Every MTA address of the world (inbound connections from these are MTA peers; the 9301
     /// rate's denominator counts only those, not burst callers or the listener probe).
     world_addresses: Vec<String>,
+    /// The machine's X.25 interface, when the world has an X.25 link into it.
+    x25: Rc<RefCell<Option<crate::xot::Gateway>>>,
 }
 
 type Shared = Rc<RefCell<Machine>>;
@@ -433,6 +435,10 @@ fn crash(sim: &mut turmoil::Sim<'_>, machine: &Shared, keep_disk: bool, seed: u6
     }
     let disk = keep_disk.then(|| m.mta.disk());
     let (profile, cfg) = (m.mta.profile, m.mta.config().clone());
+    let name = m.spec.name.clone();
+    if let Some(g) = m.x25.borrow_mut().as_mut() {
+        g.restart(&profile, &name);
+    }
     m.mta = Mta::restart(&profile, cfg, disk);
     m.mta.seed_transport(seed.rotate_left(17));
     m.writers.clear();
@@ -546,6 +552,13 @@ pub fn run_with(
                     .iter()
                     .flat_map(|m| m.addresses.iter().cloned())
                     .collect(),
+                x25: Rc::new(RefCell::new(
+                    world
+                        .x25
+                        .as_ref()
+                        .filter(|x| x.machine == spec.name)
+                        .map(|_| crate::xot::Gateway::new(&profile, &spec.name)),
+                )),
             })),
         );
     }
@@ -637,13 +650,22 @@ pub fn run_with(
                             }
                         }
                     });
-                    // The primary interface drives the model's clock.
+                    // The primary interface drives the model's clock (and hosts the X.25
+                    // interface's XOT listener).
                     if i == 0 {
+                        let gw = m.borrow().x25.clone();
+                        if gw.borrow().is_some() {
+                            tokio::task::spawn_local(crate::xot::listen(gw.clone(), tick));
+                        }
+                        let name = m.borrow().spec.name.clone();
                         loop {
                             tokio::time::sleep(Duration::from_millis(tick)).await;
                             let now = now_ms();
                             m.borrow_mut().mta.tick(now);
                             dispatch(&m, &t, now);
+                            if let Some(g) = gw.borrow_mut().as_mut() {
+                                g.tick(&name, now);
+                            }
                         }
                     } else {
                         loop {
@@ -693,8 +715,54 @@ pub fn run_with(
             });
         }
     }
+    // X.25 callers: the link's calls in every run (one client host, staggered), and each X.25
+    // overload fault's calls at once (a client host per fault).
+    let calls: Rc<RefCell<Vec<(String, crate::xot::CallOutcome)>>> = Rc::default();
+    let active_calls: Rc<RefCell<u32>> = Rc::default();
+    if let Some(x) = &world.x25 {
+        let target = addrs_of(&machines, &x.machine)
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        let profile = machines[&x.machine].borrow().mta.profile;
+        let mut groups: Vec<(String, u64, u32)> = vec![("10.0.7.1".into(), 0, x.callers)];
+        for (i, (at, f)) in plan.faults.iter().enumerate() {
+            if let Fault::X25Overload { calls, .. } = f {
+                groups.push((format!("10.0.8.{}", i + 1), *at, *calls));
+            }
+        }
+        for (host, at, n) in groups {
+            let (target, outcomes, active) = (target.clone(), calls.clone(), active_calls.clone());
+            let (cn, size, window) = (
+                x.cn_size,
+                usize::from(profile.x25_packet_size),
+                usize::from(profile.x25_window),
+            );
+            *active.borrow_mut() += n;
+            let stagger = if at == 0 { 200 } else { 0 };
+            sim.client(host.as_str(), async move {
+                tokio::time::sleep(Duration::from_millis(at)).await;
+                let mut tasks = Vec::new();
+                for c in 0..n {
+                    let (target, outcomes, active) =
+                        (target.clone(), outcomes.clone(), active.clone());
+                    tasks.push(tokio::task::spawn_local(async move {
+                        tokio::time::sleep(Duration::from_millis(u64::from(c) * stagger)).await;
+                        let o = crate::xot::caller(target, cn, size, window, 300, 20_000).await;
+                        outcomes.borrow_mut().push((format!("call {c}"), o));
+                        *active.borrow_mut() -= 1;
+                    }));
+                }
+                for t in tasks {
+                    let _ = t.await;
+                }
+                Ok(())
+            });
+        }
+    }
     let report = Rc::new(RefCell::new(None));
     let (rm, rr) = (machines.clone(), report.clone());
+    let calling = active_calls.clone();
     let max = world.timers.max_sim_ms;
     let healed = plan.healed_at();
     let not_answering: Rc<RefCell<Vec<String>>> = Rc::default();
@@ -703,7 +771,9 @@ pub fn run_with(
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
             let now = now_ms();
-            let done = now > healed && rm.values().all(|m| m.borrow().mta.quiescent());
+            let done = now > healed
+                && *calling.borrow() == 0
+                && rm.values().all(|m| m.borrow().mta.quiescent());
             if done || now >= max {
                 *rr.borrow_mut() = Some(now);
                 if done {
@@ -771,6 +841,20 @@ pub fn run_with(
                     machines[machine].borrow_mut().listening = !start;
                 }
                 (Fault::Burst { .. }, _) => {} // its callers run in their own client host
+                (
+                    Fault::X25Overload {
+                        machine,
+                        service_every,
+                        ..
+                    },
+                    _,
+                ) => {
+                    // Its calls run in their own client host; here the transport falls behind.
+                    let gw = machines[machine].borrow().x25.clone();
+                    if let Some(g) = gw.borrow_mut().as_mut() {
+                        g.service_every = if start { *service_every } else { 1 };
+                    }
+                }
                 (
                     Fault::Latency {
                         a, b, latency_ms, ..
@@ -861,6 +945,23 @@ pub fn run_with(
                 states.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
+        if let Some(g) = m.x25.borrow().as_ref() {
+            findings.extend(g.faults.iter().cloned());
+            *counters.entry("x25.malformed_buffers".into()).or_default() += g.malformed();
+            *counters.entry("x25.sessions_accepted".into()).or_default() += g.accepted;
+            let lines: Vec<String> = g
+                .log
+                .events()
+                .iter()
+                .zip(g.log.render())
+                .map(|(e, text)| {
+                    format!("{} ms: event {} ({}) {text}", e.at_ms, e.id, e.event_type)
+                })
+                .collect();
+            if !lines.is_empty() {
+                event_log.insert(format!("{name} X.25"), lines);
+            }
+        }
         for (k, v) in m.mta.outcomes().iter().chain(&m.history) {
             all.entry(k.clone()).or_default().extend(v);
         }
@@ -931,6 +1032,15 @@ pub fn run_with(
         ));
     }
     findings.extend(not_answering.borrow().iter().cloned());
+    // X.25 liveness: every call ended with the session accepted or refused, or a clean clear.
+    for (who, o) in calls.borrow().iter() {
+        if matches!(
+            o,
+            crate::xot::CallOutcome::NoAnswer | crate::xot::CallOutcome::NoConnection
+        ) {
+            findings.push(format!("X.25 {who}: {o:?}"));
+        }
+    }
     // Last: a hang is usually the consequence of a more specific violation above.
     if sim_ms >= max {
         findings.push(format!(
@@ -1006,6 +1116,17 @@ mod tests {
             run_plan(&w, 3, r.plan.clone()),
             "recording changes nothing"
         );
+    }
+
+    #[test]
+    fn xot_calls_are_answered_and_clean_on_fixed_builds() {
+        for seed in 0..4 {
+            let w = World::xot(Build::Ex2000Sp3Rollup, 2);
+            let r = run(&w, seed, true);
+            assert!(r.findings.is_empty(), "seed {seed}: {:?}", r.findings);
+            assert!(r.counters["x25.sessions_accepted"] >= 1, "seed {seed}");
+            assert!(r.counters.contains_key("x25.malformed_buffers"));
+        }
     }
 
     #[test]

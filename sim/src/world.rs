@@ -67,6 +67,19 @@ pub struct Flow {
     pub size: usize,
 }
 
+/// An X.25 link (RFC 1613 XOT over TCP port 1998) into one machine's X.25 interface: remote
+/// DTEs each place one call carrying a session CONNECT.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct X25Link {
+    /// Machine called (its primary address).
+    pub machine: String,
+    /// Calls placed in every run (an X.25 overload fault adds more at once).
+    pub callers: u32,
+    /// Session CONNECT user data per call (octets).
+    pub cn_size: usize,
+}
+
 /// A world.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct World {
@@ -83,6 +96,8 @@ pub struct World {
     /// Relative weights of the fault kinds a seed's plan draws from (crash, hold, partition,
     /// listener down, latency, burst).
     pub fault_weights: [u32; 6],
+    /// An X.25 link, if the world has one (seeds may then also draw an X.25 overload).
+    pub x25: Option<X25Link>,
 }
 
 /// Every fault kind equally likely.
@@ -100,6 +115,8 @@ struct WorldFile {
     flow: Vec<Flow>,
     /// Relative weights of crash, hold, partition, listener down, latency, burst.
     fault_weights: Option<[u32; 6]>,
+    /// An X.25 link.
+    x25: Option<X25Link>,
 }
 
 #[derive(Deserialize)]
@@ -202,6 +219,7 @@ impl World {
             timers,
             file: None,
             fault_weights: ALL_FAULTS,
+            x25: None,
         }
     }
 
@@ -260,7 +278,37 @@ impl World {
             timers,
             file: None,
             fault_weights: [0, 0, 0, 0, 0, 1],
+            x25: None,
         }
+    }
+
+    /// `xot`: the multihomed world's ALPHA and BETA exchanging `messages` each way over TCP, and
+    /// an X.25 link into ALPHA (XOT, RFC 1613): three remote DTEs call it in every run, each
+    /// sending a session CONNECT of 300 octets; the seeds' plans may add an X.25 overload (many
+    /// calls at once while the transport is serviced late — KB Q225157's condition).
+    pub fn xot(build: Build, messages: usize) -> World {
+        let mut w = World::multihomed(build, messages, true);
+        w.name = "xot".into();
+        w.x25 = Some(X25Link {
+            machine: "ALPHA".into(),
+            callers: 3,
+            cn_size: 300,
+        });
+        w
+    }
+
+    /// A built-in world by name, every Exchange machine on `build`, `messages` per flow.
+    pub fn builtin(name: &str, build: Build, messages: usize) -> Option<World> {
+        let (b, m) = (build, messages);
+        Some(match name {
+            "standard" => World::standard(b, b, m),
+            "standard-no-override" => World::standard_with(b, b, m, false),
+            "multihomed" => World::multihomed(b, m, false),
+            "multihomed-override" => World::multihomed(b, m, true),
+            "flood" => World::flood(b, m),
+            "xot" => World::xot(b, m),
+            _ => return None,
+        })
     }
 
     /// A built-in world by name, or a world file (`*.toml`). `build` replaces every Exchange
@@ -273,11 +321,9 @@ impl World {
         let b = build.unwrap_or(Build::Ex2000Sp3Rollup);
         let m = messages.unwrap_or(20);
         let mut w = match name {
-            "standard" => World::standard(b, b, m),
-            "standard-no-override" => World::standard_with(b, b, m, false),
-            "multihomed" => World::multihomed(b, m, false),
-            "multihomed-override" => World::multihomed(b, m, true),
-            "flood" => World::flood(b, m),
+            builtin if World::builtin(builtin, b, m).is_some() => {
+                World::builtin(builtin, b, m).expect("checked")
+            }
             path if std::path::Path::new(path)
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("toml")) =>
@@ -287,7 +333,7 @@ impl World {
             }
             other => {
                 return Err(format!(
-                    "unknown world {other:?} (built in: standard, standard-no-override, multihomed, multihomed-override, flood; or a world file *.toml)"
+                    "unknown world {other:?} (built in: standard, standard-no-override, multihomed, multihomed-override, flood, xot; or a world file *.toml)"
                 ));
             }
         };
@@ -337,9 +383,9 @@ impl World {
                     .parse()
                     .map_err(|_| format!("machine {}: {a:?} is not an IPv4 address", m.name))?;
                 let o = ip.octets();
-                if (o[0], o[1], o[2]) == (10, 0, 9) || (o[0], o[1]) == (10, 255) {
+                if (o[0], o[1]) == (10, 0) && (7..=9).contains(&o[2]) || (o[0], o[1]) == (10, 255) {
                     return Err(format!(
-                        "machine {}: {a} is reserved for the simulator's callers and probes (10.0.9.0/24, 10.255.0.0/16)",
+                        "machine {}: {a} is reserved for the simulator's callers and probes (10.0.7.0/24 – 10.0.9.0/24, 10.255.0.0/16)",
                         m.name
                     ));
                 }
@@ -400,6 +446,14 @@ impl World {
                 return Err(format!("flow {}: size {} exceeds 16 MiB", i + 1, f.size));
             }
         }
+        if let Some(x) = &file.x25 {
+            if !names.contains(&x.machine) {
+                return Err(format!("x25: no machine named {:?}", x.machine));
+            }
+            if x.callers > 200 || x.cn_size > 60_000 {
+                return Err("x25: at most 200 callers and 60000 octets of CONNECT data".into());
+            }
+        }
         let timers = file.timers;
         if timers.tick_ms == 0 || timers.max_sim_ms == 0 {
             return Err("timers: tick_ms and max_sim_ms must be positive".into());
@@ -411,6 +465,7 @@ impl World {
             timers,
             file: Some(text.to_string()),
             fault_weights: file.fault_weights.unwrap_or(ALL_FAULTS),
+            x25: file.x25,
         })
     }
 
@@ -431,8 +486,14 @@ impl World {
             .iter()
             .map(|f| format!("{}->{}x{}({}B)", f.from, f.to, f.count, f.size))
             .collect();
+        let x25 = self.x25.as_ref().map_or(String::new(), |x| {
+            format!(
+                " x25={}x{}calls(CN {}B, XOT)",
+                x.machine, x.callers, x.cn_size
+            )
+        });
         format!(
-            "world={} machines={} flows={} timers=tick:{}ms,retry:{}s×{},open:{}s,recovery:{}ms,max:{}ms",
+            "world={} machines={} flows={}{x25} timers=tick:{}ms,retry:{}s×{},open:{}s,recovery:{}ms,max:{}ms",
             self.name,
             m.join(" "),
             f.join(" "),
