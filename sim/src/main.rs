@@ -776,6 +776,21 @@ fn bench_sim(what: &str, seeds: u64, faults: bool) -> Result<ExitCode, String> {
         sim_ms as f64 / 1000.0,
         sim_ms as f64 / 1000.0 / wall
     );
+    // Baseline: the same hosts, tick rhythm and flows' bytes with bare echo peers.
+    let started = std::time::Instant::now();
+    let mut echo_ms = 0u64;
+    for seed in 0..seeds {
+        echo_ms += simulate::run_echo(&w, seed);
+    }
+    let echo_wall = started.elapsed().as_secs_f64();
+    println!(
+        "echo peers (same hosts, ticks and bytes, no MTA models): {:.0} seeds/s, simulated {:.0} s, sim/wall {:.0}x; per seed the MTA world costs {:.1}x the bare harness ({:.1}x per simulated second)",
+        seeds as f64 / echo_wall,
+        echo_ms as f64 / 1000.0,
+        echo_ms as f64 / 1000.0 / echo_wall,
+        wall / echo_wall.max(1e-9),
+        (wall / (sim_ms as f64).max(1.0)) / (echo_wall / (echo_ms as f64).max(1.0))
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -486,15 +486,10 @@ pub struct Recorded {
     pub trace: Vec<String>,
 }
 
-/// Run, recording what `record` asks for.
+/// A turmoil simulation for `world`: seeded, fixed epoch, the world's tick and time bound.
 #[allow(clippy::disallowed_types)] // a fixed epoch, not the wall clock
-pub fn run_with(
-    world: &World,
-    seed: u64,
-    plan: FaultPlan,
-    record: Record,
-) -> (RunReport, Recorded) {
-    let mut sim = turmoil::Builder::new()
+fn new_sim<'a>(world: &World, seed: u64) -> turmoil::Sim<'a> {
+    turmoil::Builder::new()
         .rng_seed(seed)
         .epoch(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_392_000))
         .simulation_duration(Duration::from_millis(world.timers.max_sim_ms + 60_000))
@@ -502,7 +497,17 @@ pub fn run_with(
         .min_message_latency(MIN_LATENCY)
         .max_message_latency(MAX_LATENCY)
         .tcp_capacity(1024)
-        .build();
+        .build()
+}
+
+/// Run, recording what `record` asks for.
+pub fn run_with(
+    world: &World,
+    seed: u64,
+    plan: FaultPlan,
+    record: Record,
+) -> (RunReport, Recorded) {
+    let mut sim = new_sim(world, seed);
     let trace = Rc::new(RefCell::new(Trace::new()));
     if record.pcap {
         trace.borrow_mut().capture = Some(Vec::new());
@@ -1073,6 +1078,108 @@ pub fn run_with(
     )
 }
 
+/// The benchmark's baseline: the same world's hosts, addresses, tick rhythm (a listener, a
+/// connector and — on primary interfaces — a model-tick task per interface, as `run` has) and the
+/// same flows' bytes, but bare echo peers instead of MTAs: each message is one connection that
+/// writes the message's octets and reads them back. Returns the simulated milliseconds.
+pub fn run_echo(world: &World, seed: u64) -> u64 {
+    let mut sim = new_sim(world, seed);
+    let tick = world.timers.tick_ms;
+    let pending: Rc<RefCell<usize>> = Rc::new(RefCell::new(world.flows.len()));
+    let primary = |name: &str| {
+        world
+            .machines
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.addresses[0].clone())
+            .unwrap_or_default()
+    };
+    for m in &world.machines {
+        for (i, addr) in m.addresses.iter().enumerate() {
+            let flows: Vec<(String, usize, usize)> = if i == 0 {
+                world
+                    .flows
+                    .iter()
+                    .filter(|f| f.from == m.name)
+                    .map(|f| (primary(&f.to), f.count, f.size))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let pending = pending.clone();
+            sim.host(addr.as_str(), move || {
+                let (flows, pending) = (flows.clone(), pending.clone());
+                async move {
+                    tokio::task::spawn_local(async move {
+                        let Ok(listener) = TcpListener::bind(("0.0.0.0", PORT)).await else {
+                            return;
+                        };
+                        loop {
+                            let accepted = tokio::time::timeout(
+                                Duration::from_millis(tick),
+                                listener.accept(),
+                            )
+                            .await;
+                            let Ok(Ok((s, _))) = accepted else { continue };
+                            tokio::task::spawn_local(async move {
+                                let (mut r, mut w) = s.into_split();
+                                let mut buf = vec![0u8; 16 * 1024];
+                                while let Ok(n) = r.read(&mut buf).await {
+                                    if n == 0 || w.write_all(&buf[..n]).await.is_err() {
+                                        break;
+                                    }
+                                }
+                            });
+                        }
+                    });
+                    tokio::task::spawn_local(async move {
+                        loop {
+                            tokio::time::sleep(Duration::from_millis(tick)).await;
+                        }
+                    });
+                    for (to, count, size) in flows {
+                        let pending = pending.clone();
+                        tokio::task::spawn_local(async move {
+                            for _ in 0..count {
+                                let Ok(s) = TcpStream::connect((to.as_str(), PORT)).await else {
+                                    continue;
+                                };
+                                let (mut r, mut w) = s.into_split();
+                                if w.write_all(&vec![0x5a; size]).await.is_err() {
+                                    continue;
+                                }
+                                let mut got = 0;
+                                let mut buf = vec![0u8; 16 * 1024];
+                                while got < size {
+                                    match r.read(&mut buf).await {
+                                        Ok(0) | Err(_) => break,
+                                        Ok(n) => got += n,
+                                    }
+                                }
+                            }
+                            *pending.borrow_mut() -= 1;
+                        });
+                    }
+                    loop {
+                        tokio::time::sleep(Duration::from_millis(tick)).await;
+                    }
+                }
+            });
+        }
+    }
+    let done = Rc::new(RefCell::new(0u64));
+    let (d, p) = (done.clone(), pending.clone());
+    sim.client("10.255.255.254", async move {
+        while *p.borrow() > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        *d.borrow_mut() = now_ms();
+        Ok(())
+    });
+    let _ = sim.run();
+    *done.borrow()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1116,6 +1223,13 @@ mod tests {
             run_plan(&w, 3, r.plan.clone()),
             "recording changes nothing"
         );
+    }
+
+    #[test]
+    fn the_echo_baseline_moves_every_flow() {
+        let w = World::standard(Build::Ex2000Sp3Rollup, Build::Ex2000Sp3Rollup, 2);
+        let ms = run_echo(&w, 1);
+        assert!(ms > 0 && ms < w.timers.max_sim_ms, "{ms}");
     }
 
     #[test]
