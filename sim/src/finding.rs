@@ -211,10 +211,30 @@ impl Finding {
 
     /// Replay: the recorded plan if there is one, else the seed's.
     pub fn run(&self, world: &World) -> RunReport {
+        crate::simulate::run_plan(world, self.seed, self.fault_plan(world))
+    }
+
+    /// The fault plan this finding ran with.
+    pub fn fault_plan(&self, world: &World) -> crate::faults::FaultPlan {
         match &self.plan {
-            Some(p) => crate::simulate::run_plan(world, self.seed, p.clone()),
-            None => crate::simulate::run(world, self.seed, self.faults),
+            Some(p) => p.clone(),
+            None if self.faults => crate::faults::FaultPlan::from_seed(self.seed, world),
+            None => crate::faults::FaultPlan::none(),
         }
+    }
+
+    /// Replay recording the `--trace` records (schema 2).
+    pub fn trace(&self, world: &World) -> (RunReport, Vec<String>) {
+        let (r, rec) = crate::simulate::run_with(
+            world,
+            self.seed,
+            self.fault_plan(world),
+            crate::simulate::Record {
+                pcap: false,
+                trace: true,
+            },
+        );
+        (r, rec.trace)
     }
 
     /// The world this finding ran, with `build` replacing every machine's build if given.

@@ -2,6 +2,7 @@
 //! internal messages, print the build
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
+mod chart;
 mod faults;
 mod finding;
 mod hostile;
@@ -16,6 +17,7 @@ mod report;
 mod simulate;
 mod smoke;
 mod sweep;
+mod viewer;
 mod world;
 mod xot;
 
@@ -191,6 +193,28 @@ enum Command {
         /// Known findings.
         #[arg(long, default_value = "corpora/kb/known-findings.toml")]
         baseline: PathBuf,
+    },
+    /// Message sequence chart of a run: a finding (replayed) or a `--trace` JSONL file. One
+    /// lifeline per interface address, PDU arrows at --layer, faults, event-log entries and the
+    /// oracle's findings; `-o X.svg` or `-o X.html`.
+    Chart {
+        /// FINDING.toml or TRACE.jsonl.
+        input: PathBuf,
+        /// Output (.svg or .html).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Layer the arrows are labelled with.
+        #[arg(long, value_enum, default_value = "session")]
+        layer: chart::Layer,
+    },
+    /// Trace viewer: a self-contained HTML page (filters, jumps between faults and events,
+    /// decoded PDU and raw bytes per record) for a finding (replayed) or a `--trace` JSONL file.
+    View {
+        /// FINDING.toml or TRACE.jsonl.
+        input: PathBuf,
+        /// Output .html.
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Benchmarks: `bench sim` — seeds/s of the standard world on one core and simulated/wall time.
     Bench {
@@ -436,6 +460,12 @@ fn main() -> ExitCode {
             expected,
             regressions,
         }),
+        Command::Chart {
+            input,
+            output,
+            layer,
+        } => chart_cmd(&input, &output, Some(layer)),
+        Command::View { input, output } => chart_cmd(&input, &output, None),
         Command::Merge {
             shards,
             out,
@@ -579,6 +609,51 @@ fn kb_matrix(o: &kb::Options) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The trace of a finding (replayed) or of a JSONL file, with a title.
+fn trace_of(input: &std::path::Path) -> Result<(String, Vec<chart::Rec>), String> {
+    let is_toml = input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    if is_toml {
+        let f = finding::Finding::load(input)?;
+        let w = f.world(None)?;
+        let (_, lines) = f.trace(&w);
+        let title = format!(
+            "{} — world {} seed {}: {}",
+            input.display(),
+            f.world,
+            f.seed,
+            f.signature
+        );
+        Ok((title, chart::load(&lines.join("\n"))?))
+    } else {
+        let text =
+            std::fs::read_to_string(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let recs = chart::load(&text).map_err(|e| format!("{}: {e}", input.display()))?;
+        Ok((input.display().to_string(), recs))
+    }
+}
+
+fn chart_cmd(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    layer: Option<chart::Layer>,
+) -> Result<ExitCode, String> {
+    let (title, recs) = trace_of(input)?;
+    let svg = chart::svg(&recs, layer.unwrap_or(chart::Layer::Session));
+    let html_out = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    let text = match layer {
+        None => viewer::page(&title, &recs, &svg),
+        Some(_) if html_out => chart::html(&title, &svg),
+        Some(_) => svg,
+    };
+    write_atomically(output, &text)?;
+    println!("{} records → {}", recs.len(), output.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn merge_cmd(

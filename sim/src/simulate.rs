@@ -45,10 +45,14 @@ struct Trace {
     capture: Option<crate::pcap::Capture>,
     /// `--trace`: one JSON object per event.
     jsonl: Option<Vec<String>>,
+    /// (machine, connection) → (local, peer) socket addresses, for the trace's records.
+    endpoints: BTreeMap<(String, u64), (String, String)>,
 }
 
 /// The `--trace` JSONL schema version.
-pub const TRACE_SCHEMA: u32 = 1;
+/// 2: records carry `local`/`peer` socket addresses; event-log entries (`layer: "eventlog"`, with
+/// `id`) and oracle findings (`layer: "oracle"`) follow the run's events.
+pub const TRACE_SCHEMA: u32 = 2;
 
 /// A short summary of the TPKTs that start in a segment: `TPKT(len) COTP-type` each.
 fn pdu_summary(bytes: &[u8]) -> String {
@@ -83,6 +87,7 @@ impl Trace {
             events: 0,
             capture: None,
             jsonl: None,
+            endpoints: BTreeMap::new(),
         }
     }
     fn note(&mut self, now: u64, what: &str, bytes: &[u8]) {
@@ -107,6 +112,9 @@ impl Trace {
                 _ if host.is_empty() => "fault",
                 _ => "tcp",
             };
+            let ends = conn
+                .as_u64()
+                .and_then(|c| self.endpoints.get(&(host.to_string(), c)));
             let line = serde_json::json!({
                 "schema": TRACE_SCHEMA,
                 "t_ms": now,
@@ -115,6 +123,8 @@ impl Trace {
                 "event": event,
                 "what": what,
                 "connection": conn,
+                "local": ends.map(|e| e.0.clone()),
+                "peer": ends.map(|e| e.1.clone()),
                 "layer": layer,
                 "pdu": if bytes.is_empty() { String::new() } else { pdu_summary(bytes) },
                 "octets": bytes.len(),
@@ -230,6 +240,11 @@ fn spawn_stream(
 ) {
     let (local, peer) = (stream.local_addr().ok(), stream.peer_addr().ok());
     if let (Some(l), Some(p)) = (local, peer) {
+        let name = machine.borrow().spec.name.clone();
+        trace
+            .borrow_mut()
+            .endpoints
+            .insert((name, cb.index.into()), (l.to_string(), p.to_string()));
         match side {
             Side::Client => record(trace, crate::pcap::Record::Open(l, p)),
             Side::ServerOfUncaptured => record(trace, crate::pcap::Record::Open(p, l)),
@@ -623,6 +638,12 @@ pub fn run_with(
                                     .await;
                                     let name = m2.borrow().spec.name.clone();
                                     if let Ok(Ok(s)) = r {
+                                        if let (Ok(l), Ok(p)) = (s.local_addr(), s.peer_addr()) {
+                                            t2.borrow_mut().endpoints.insert(
+                                                (name.clone(), cb.index.into()),
+                                                (l.to_string(), p.to_string()),
+                                            );
+                                        }
                                         t2.borrow_mut().note(
                                             now_ms(),
                                             &format!("{name} connected {}", cb.index),
@@ -1052,6 +1073,35 @@ pub fn run_with(
             "no quiescence within {max} ms of simulated time (hang)"
         ));
     }
+    if let Some(lines) = trace.borrow_mut().jsonl.as_mut() {
+        let mut seq = lines.len() as u64;
+        for (name, m) in &machines {
+            let m = m.borrow();
+            for (e, text) in m.mta.log.events().iter().zip(m.mta.log.render()) {
+                seq += 1;
+                lines.push(
+                    serde_json::json!({
+                        "schema": TRACE_SCHEMA, "t_ms": e.at_ms, "seq": seq, "host": name,
+                        "event": "log", "id": e.id, "event_type": e.event_type.to_string(),
+                        "what": text, "layer": "eventlog", "connection": null,
+                        "pdu": "", "octets": 0, "hex": "",
+                    })
+                    .to_string(),
+                );
+            }
+        }
+        for f in &findings {
+            seq += 1;
+            lines.push(
+                serde_json::json!({
+                    "schema": TRACE_SCHEMA, "t_ms": sim_ms, "seq": seq, "host": "",
+                    "event": "finding", "what": f, "layer": "oracle", "connection": null,
+                    "pdu": "", "octets": 0, "hex": "",
+                })
+                .to_string(),
+            );
+        }
+    }
     let t = trace.borrow().clone();
     let report = RunReport {
         seed,
@@ -1207,7 +1257,19 @@ mod tests {
             trace: true,
         };
         let (r, out) = run_with(&w, 3, FaultPlan::from_seed(3, &w), rec);
-        assert_eq!(out.trace.len() as u64, r.trace_events);
+        let events = out
+            .trace
+            .iter()
+            .filter(|l| {
+                !l.contains("\"layer\":\"eventlog\"") && !l.contains("\"layer\":\"oracle\"")
+            })
+            .count();
+        assert_eq!(events as u64, r.trace_events);
+        assert!(
+            out.trace
+                .iter()
+                .any(|l| l.contains("\"layer\":\"eventlog\""))
+        );
         let mut sent = 0;
         for l in &out.trace {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
