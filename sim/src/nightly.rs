@@ -240,6 +240,9 @@ pub struct Triaged {
     pub regression: Option<String>,
     /// Replay command.
     pub replay: String,
+    /// Sequence chart and viewer pages (relative to the report), for simulation findings.
+    #[serde(default)]
+    pub pages: Option<(String, String)>,
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -864,6 +867,7 @@ fn triage(
                         known: known.clone(),
                         regression: None,
                         replay: String::new(),
+                        pages: None,
                     });
                     g.count += 1;
                     if !g.found_on.contains(build) {
@@ -905,6 +909,7 @@ fn triage(
                         known: known.clone(),
                         regression: None,
                         replay: String::new(),
+                        pages: None,
                     });
                     g.count += 1;
                     if !g.found_on.contains(build) {
@@ -979,6 +984,7 @@ fn triage(
                 }
             }
             g.replay = format!("mta-lab replay {}", g.input);
+            g.pages = pages(&f, out.len(), night).ok();
             if g.known.is_none() {
                 let kept = match f.shrink() {
                     Ok((s, _)) => s,
@@ -993,6 +999,22 @@ fn triage(
     }
     write_json(&night.dir.join("triage.json"), &out)?;
     Ok(out)
+}
+
+/// A simulation finding's sequence chart (SVG) and viewer page, written next to the report.
+fn pages(f: &finding::Finding, n: usize, night: &Night) -> Result<(String, String), String> {
+    let w = f.world(None)?;
+    let (_, lines) = f.trace(&w);
+    let recs = crate::chart::load(&lines.join("\n"))?;
+    let svg = crate::chart::svg(&recs, crate::chart::Layer::Session);
+    let title = format!("{} seed {}: {}", f.world, f.seed, f.signature);
+    let (c, v) = (format!("finding-{n}.svg"), format!("finding-{n}.html"));
+    write_atomically(&night.report.join(&c), svg.as_bytes())?;
+    write_atomically(
+        &night.report.join(&v),
+        crate::viewer::page(&title, &recs, &svg).as_bytes(),
+    )?;
+    Ok((c, v))
 }
 
 /// The night's JSON summary (`summary.json`).

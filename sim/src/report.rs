@@ -197,7 +197,7 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
             let _ = write!(
                 h,
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-<td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+<td>{}</td><td><code>{}</code>{}</td><td>{}</td></tr>",
                 if f.known.is_some() { "ok" } else { "new" },
                 esc(f.known.as_deref().unwrap_or("NEW")),
                 esc(&f.kind),
@@ -207,6 +207,11 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
                 esc(&f.found_on.join(", ")),
                 esc(&f.fires_on.join(", ")),
                 esc(&f.replay),
+                f.pages.as_ref().map_or(String::new(), |(c, v)| format!(
+                    "<br><a href=\"{}\">chart</a> · <a href=\"{}\">viewer</a>",
+                    esc(c),
+                    esc(v)
+                )),
                 esc(f.regression.as_deref().unwrap_or("-")),
             );
         }

@@ -270,13 +270,23 @@ pub async fn caller(
     rto_ms: u64,
     patience_ms: u64,
 ) -> CallOutcome {
-    let Ok(Ok(s)) = tokio::time::timeout(
-        Duration::from_secs(5),
-        TcpStream::connect((target.as_str(), XOT_PORT)),
-    )
-    .await
-    else {
-        return CallOutcome::NoConnection;
+    // A DTE whose call cannot get through (the router is restarting, its listener is down)
+    // tries again until its patience runs out.
+    let first_try = turmoil::sim_elapsed().unwrap_or_default();
+    let s = loop {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_secs(5),
+            TcpStream::connect((target.as_str(), XOT_PORT)),
+        )
+        .await
+        {
+            break s;
+        }
+        let now = turmoil::sim_elapsed().unwrap_or_default();
+        if now.saturating_sub(first_try) > Duration::from_millis(patience_ms) {
+            return CallOutcome::NoConnection;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let (mut r, mut w) = s.into_split();
     let mut session = Session::new(session::Config::new(b"X25-CALLER"));
