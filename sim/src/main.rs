@@ -3,6 +3,7 @@
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
 mod chart;
+mod diff;
 mod faults;
 mod finding;
 mod hostile;
@@ -216,6 +217,44 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Run the same world and seed (a finding, or --world/--seed, or a fuzz --target/--input) on
+    /// two builds and report the first point where their behaviour diverges; -o X.html writes
+    /// both sequence charts side by side. Exit status 1 when they differ (as diff(1)).
+    Diff {
+        /// Two builds, comma-separated (e.g. 5.5-sp1,5.5-sp2).
+        #[arg(long)]
+        builds: String,
+        /// A simulation finding (its world, seed and fault plan).
+        #[arg(long)]
+        finding: Option<PathBuf>,
+        /// A world (with --seed).
+        #[arg(long)]
+        world: Option<String>,
+        /// Seed of --world.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Messages per flow of --world.
+        #[arg(long)]
+        messages: Option<usize>,
+        /// --world without its seed's fault plan.
+        #[arg(long)]
+        no_faults: bool,
+        /// A fuzz target (with --input): compares the models' tracing events.
+        #[arg(long)]
+        target: Option<String>,
+        /// The fuzz input.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Layer PDUs are compared at.
+        #[arg(long, value_enum, default_value = "session")]
+        layer: chart::Layer,
+        /// Steps of context around the divergence.
+        #[arg(long, default_value_t = 4)]
+        context: usize,
+        /// Write the divergence and both charts side by side (.html).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Benchmarks: `bench sim` — seeds/s of the standard world on one core and simulated/wall time.
     Bench {
         /// What to measure (sim).
@@ -374,6 +413,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    mta_mta::fault::quiet_caught_faults();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ber {
@@ -465,6 +505,31 @@ fn main() -> ExitCode {
             output,
             layer,
         } => chart_cmd(&input, &output, Some(layer)),
+        Command::Diff {
+            builds,
+            finding,
+            world,
+            seed,
+            messages,
+            no_faults,
+            target,
+            input,
+            layer,
+            context,
+            output,
+        } => diff_cmd(&DiffArgs {
+            builds,
+            finding,
+            world,
+            seed,
+            messages,
+            no_faults,
+            target,
+            input,
+            layer,
+            context,
+            output,
+        }),
         Command::View { input, output } => chart_cmd(&input, &output, None),
         Command::Merge {
             shards,
@@ -654,6 +719,129 @@ fn chart_cmd(
     write_atomically(output, &text)?;
     println!("{} records → {}", recs.len(), output.display());
     Ok(ExitCode::SUCCESS)
+}
+
+struct DiffArgs {
+    builds: String,
+    finding: Option<PathBuf>,
+    world: Option<String>,
+    seed: u64,
+    messages: Option<usize>,
+    no_faults: bool,
+    target: Option<String>,
+    input: Option<PathBuf>,
+    layer: chart::Layer,
+    context: usize,
+    output: Option<PathBuf>,
+}
+
+fn diff_cmd(a: &DiffArgs) -> Result<ExitCode, String> {
+    let pair: Vec<&str> = a.builds.split(',').map(str::trim).collect();
+    let [x, y] = pair[..] else {
+        return Err(format!(
+            "--builds {:?}: two builds, comma-separated",
+            a.builds
+        ));
+    };
+    let (bx, by): (Build, Build) = (
+        x.parse().map_err(|e| format!("--builds: {e}"))?,
+        y.parse().map_err(|e| format!("--builds: {e}"))?,
+    );
+    let names = (bx.cli_name(), by.cli_name());
+    let (sa, sb, charts, title) = match (&a.finding, &a.world, &a.target, &a.input) {
+        (_, _, Some(t), Some(file)) => {
+            let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            (
+                diff::harness_steps(t, bx, &bytes)?,
+                diff::harness_steps(t, by, &bytes)?,
+                None,
+                format!("{t} {}", file.display()),
+            )
+        }
+        (Some(path), None, None, None) => {
+            let f = finding::Finding::load(path)?;
+            let run = |b: Build| -> Result<Vec<chart::Rec>, String> {
+                let w = f.world(Some(b))?;
+                chart::load(&f.trace(&w).1.join("\n"))
+            };
+            let (ra, rb) = (run(bx)?, run(by)?);
+            (
+                diff::sim_steps(&ra, a.layer),
+                diff::sim_steps(&rb, a.layer),
+                Some((chart::svg(&ra, a.layer), chart::svg(&rb, a.layer))),
+                format!("{} (seed {})", path.display(), f.seed),
+            )
+        }
+        (None, Some(w), None, None) => {
+            let run = |b: Build| -> Result<Vec<chart::Rec>, String> {
+                let world = make_world(w, Some(b), a.messages)?;
+                let plan = if a.no_faults {
+                    faults::FaultPlan::none()
+                } else {
+                    faults::FaultPlan::from_seed(a.seed, &world)
+                };
+                let (_, rec) = simulate::run_with(
+                    &world,
+                    a.seed,
+                    plan,
+                    simulate::Record {
+                        pcap: false,
+                        trace: true,
+                    },
+                );
+                chart::load(&rec.trace.join("\n"))
+            };
+            let (ra, rb) = (run(bx)?, run(by)?);
+            (
+                diff::sim_steps(&ra, a.layer),
+                diff::sim_steps(&rb, a.layer),
+                Some((chart::svg(&ra, a.layer), chart::svg(&rb, a.layer))),
+                format!("world {w} seed {}", a.seed),
+            )
+        }
+        _ => {
+            return Err(
+                "give --finding F, or --world W [--seed S], or --target T --input FILE".into(),
+            );
+        }
+    };
+    let Some(index) = diff::first_divergence(&sa, &sb) else {
+        println!(
+            "{title}: {} and {} behave the same ({} steps)",
+            names.0,
+            names.1,
+            sa.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let d = diff::Divergence {
+        index,
+        a: sa,
+        b: sb,
+    };
+    let text = diff::describe(names, &d, a.context);
+    println!("{title}\n{text}");
+    for (n, st) in [(names.0, &d.a), (names.1, &d.b)] {
+        if let Some(last) = st
+            .iter()
+            .rev()
+            .find(|s| s.key.starts_with("outcome:") || s.key.starts_with("ORACLE"))
+        {
+            println!("  {n} ends: {}", last.key);
+        } else {
+            println!("  {n} ends: no finding");
+        }
+    }
+    if let Some(o) = &a.output {
+        let page = match &charts {
+            Some((ca, cb)) => diff::html(&title, &text, (ca, cb), names),
+            None => diff::html(&title, &text, ("", ""), names),
+        };
+        write_atomically(o, &page)?;
+        println!("written: {}", o.display());
+    }
+    // Like diff(1): 1 when the builds behave differently.
+    Ok(ExitCode::FAILURE)
 }
 
 fn merge_cmd(
@@ -1043,6 +1231,13 @@ fn builds_scan(path: &std::path::Path) -> Result<ExitCode, String> {
             format!("other: {}", finding::signature(&r))
         };
         println!("  {:<16} {verdict}", b.cli_name());
+        if !fires && let Some(on) = f.builds.values().find(|v| v.parse::<Build>().is_ok()) {
+            println!(
+                "                   what changed: mta-lab diff --finding {} --builds {on},{}",
+                path.display(),
+                b.cli_name()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

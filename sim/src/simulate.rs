@@ -1077,17 +1077,24 @@ pub fn run_with(
         let mut seq = lines.len() as u64;
         for (name, m) in &machines {
             let m = m.borrow();
-            for (e, text) in m.mta.log.events().iter().zip(m.mta.log.render()) {
-                seq += 1;
-                lines.push(
-                    serde_json::json!({
-                        "schema": TRACE_SCHEMA, "t_ms": e.at_ms, "seq": seq, "host": name,
-                        "event": "log", "id": e.id, "event_type": e.event_type.to_string(),
-                        "what": text, "layer": "eventlog", "connection": null,
-                        "pdu": "", "octets": 0, "hex": "",
-                    })
-                    .to_string(),
-                );
+            let gw = m.x25.borrow();
+            let x25 = gw
+                .as_ref()
+                .map(|g| (format!("{name} X.25"), &g.log))
+                .into_iter();
+            for (host, log) in std::iter::once((name.clone(), &m.mta.log)).chain(x25) {
+                for (e, text) in log.events().iter().zip(log.render()) {
+                    seq += 1;
+                    lines.push(
+                        serde_json::json!({
+                            "schema": TRACE_SCHEMA, "t_ms": e.at_ms, "seq": seq, "host": host,
+                            "event": "log", "id": e.id, "event_type": e.event_type.to_string(),
+                            "what": text, "layer": "eventlog", "connection": null,
+                            "pdu": "", "octets": 0, "hex": "",
+                        })
+                        .to_string(),
+                    );
+                }
             }
         }
         for f in &findings {

@@ -614,6 +614,15 @@ impl TcpDriver {
             .min(bm.limits().max_elements_per_request);
         let c = self.cb_mut(cb).expect("live");
         let n = c.queue.len() as u32 + 1; // the queue plus the reconnect CR
+        tracing::debug!(
+            target: "mta::driver",
+            cb = %cb,
+            headers = n,
+            elements = n,
+            per_request_limit = limit,
+            split,
+            "sockets recovery: re-staging the pending queue and the reconnect CR"
+        );
         let mut fresh = Vec::with_capacity(n as usize);
         if split {
             let mut left = n;

@@ -52,10 +52,29 @@ pub struct Fault {
     pub spans: Vec<&'static str>,
 }
 
+thread_local! {
+    /// Set while [`catch_fault`] runs: its panics are expected and reported as [`Fault`]s.
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Wrap the process's panic hook so panics that [`catch_fault`] turns into faults are not also
+/// printed (with a backtrace) to stderr; every other panic still is. Call once at start-up.
+pub fn quiet_caught_faults() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !CATCHING.with(std::cell::Cell::get) {
+            prev(info);
+        }
+    }));
+}
+
 /// Run `f`; a panic becomes a [`Fault`].
 pub fn catch_fault<T>(f: impl FnOnce() -> T) -> Result<T, Fault> {
     AT_FAULT.with(|a| *a.borrow_mut() = None);
-    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+    let was = CATCHING.with(|c| c.replace(true));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(was));
+    r.map_err(|payload| {
         let message = payload
             .downcast_ref::<String>()
             .cloned()
