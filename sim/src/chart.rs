@@ -223,6 +223,11 @@ fn rows(recs: &[Rec], dis: &[String], layer: Layer) -> (Vec<(u64, Row, usize)>, 
             m
         },
     );
+    for r in recs {
+        if !r.host.is_empty() && !owner.values().any(|h| h == &r.host) && r.local.is_none() {
+            seen.insert(r.host.clone());
+        }
+    }
     let mut lifelines: Vec<String> = seen.into_iter().collect();
     lifelines.sort_by_key(|a| (!owner.contains_key(a), owner.get(a).cloned(), a.clone()));
     let mut remote: BTreeMap<(String, u64), String> = BTreeMap::new();
@@ -339,8 +344,10 @@ fn rows(recs: &[Rec], dis: &[String], layer: Layer) -> (Vec<(u64, Row, usize)>, 
                     Row::Note {
                         at,
                         text: format!(
-                            "{} {ty}: {}",
+                            "{}{}{}: {}",
                             r.id.unwrap_or(0),
+                            if ty.is_empty() { "" } else { " " },
+                            ty,
                             first.chars().take(70).collect::<String>()
                         ),
                         colour: match ty {
@@ -351,6 +358,17 @@ fn rows(recs: &[Rec], dis: &[String], layer: Layer) -> (Vec<(u64, Row, usize)>, 
                     },
                 );
             }
+            ("model" | "outcome", _, _) => push(
+                r.t_ms,
+                Row::Note {
+                    at: primary
+                        .get(&r.host)
+                        .cloned()
+                        .unwrap_or_else(|| r.host.clone()),
+                    text: r.what.chars().take(110).collect(),
+                    colour: "#1f3b73",
+                },
+            ),
             ("oracle", _, _) => push(
                 r.t_ms,
                 Row::Band {
@@ -383,7 +401,7 @@ pub fn svg(recs: &[Rec], layer: Layer) -> String {
         .enumerate()
         .map(|(i, a)| (a.as_str(), left + col * (i as f64 + 0.5)))
         .collect();
-    let width = left + col * lifelines.len().max(1) as f64 + 20.0;
+    let width = (left + col * lifelines.len().max(1) as f64 + 20.0).max(900.0);
     let height = top + row_h * (rows.len() as f64 + 2.0);
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" font-family=\"sans-serif\">\
@@ -398,8 +416,20 @@ pub fn svg(recs: &[Rec], layer: Layer) -> String {
             "<text x=\"{x:.0}\" y=\"18\" font-size=\"12\" font-weight=\"bold\" text-anchor=\"middle\">{}</text>\
 <text x=\"{x:.0}\" y=\"32\" font-size=\"11\" text-anchor=\"middle\">{}</text>\
 <line x1=\"{x:.0}\" y1=\"{top}\" x2=\"{x:.0}\" y2=\"{height:.0}\" stroke=\"#bbb\"/>",
-            esc(if name.is_empty() { "(peer)" } else { &name }),
-            esc(a)
+            esc(if !name.is_empty() {
+                &name
+            } else if a.parse::<std::net::IpAddr>().is_ok() {
+                "(peer)"
+            } else {
+                a
+            }),
+            esc(
+                if name.is_empty() && a.parse::<std::net::IpAddr>().is_err() {
+                    ""
+                } else {
+                    a
+                }
+            )
         );
     }
     for (i, (t, row, n)) in rows.iter().enumerate() {

@@ -120,6 +120,54 @@ pub fn harness_steps(target: &str, build: Build, input: &[u8]) -> Result<Vec<Ste
     Ok(steps)
 }
 
+/// A harness run as trace records (schema 2) for charts and the viewer: one lifeline `mta`,
+/// event-log entries (with their ids) and the models' other tracing events, then the outcome.
+pub fn harness_records(target: &str, build: Build, input: &[u8]) -> Result<Vec<Rec>, String> {
+    let steps = harness_steps(target, build, input)?;
+    let n = steps.len();
+    Ok(steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let (origin, text) = st.key.split_once(": ").unwrap_or(("", st.key.as_str()));
+            let id = text
+                .split("event_id=")
+                .nth(1)
+                .and_then(|t| t.split_whitespace().next())
+                .and_then(|t| t.parse::<u32>().ok());
+            let fails = i + 1 == n && text.starts_with("FAILS");
+            let layer = if i + 1 == n {
+                if fails { "oracle" } else { "outcome" }
+            } else if origin == "mta_eventlog" {
+                "eventlog"
+            } else {
+                "model"
+            };
+            Rec {
+                schema: crate::simulate::TRACE_SCHEMA,
+                t_ms: st.at,
+                seq: st.at,
+                host: if layer == "oracle" {
+                    String::new()
+                } else {
+                    "mta".into()
+                },
+                event: origin.to_string(),
+                what: text.to_string(),
+                connection: None,
+                layer: layer.into(),
+                pdu: String::new(),
+                octets: 0,
+                hex: String::new(),
+                local: None,
+                peer: None,
+                id,
+                event_type: text.contains("fatal=true").then(|| "Error".to_string()),
+            }
+        })
+        .collect())
+}
+
 /// Text report of a divergence: both sides around the first differing step.
 pub fn describe(names: (&str, &str), d: &Divergence, context: usize) -> String {
     let mut s = String::new();

@@ -97,6 +97,9 @@ pub struct Cell {
     pub agrees: bool,
     /// Other findings met on the way (not this KB's signature).
     pub other: Vec<String>,
+    /// Sequence chart (SVG) and viewer page of the artifact.
+    #[serde(default)]
+    pub pages: Option<(String, String)>,
 }
 
 /// `corpora/kb/expected.toml`.
@@ -414,7 +417,7 @@ fn libfuzzer_search(
 
 /// Q197378's rate: the receiver's 9301 events over its inbound connections from the sender.
 #[allow(clippy::disallowed_types)] // wall clock: the budget
-fn rate_search(s: &mut Search, world: &World, budget_s: f64) -> Outcome {
+fn rate_search(s: &mut Search, world: &World, budget_s: f64, dir: &Path) -> Outcome {
     let started = std::time::Instant::now();
     let (mut events, mut connections) = (0u64, 0u64);
     let mut seed = 0;
@@ -430,6 +433,13 @@ fn rate_search(s: &mut Search, world: &World, budget_s: f64) -> Outcome {
         if let Some((n, c)) = r.refused_9301.get("BETA") {
             events += *n as u64;
             connections += c;
+            // The first run with a refusal is the cell's example (chart, viewer, replay).
+            if *n > 0 && s.artifact.is_none() {
+                let f = finding::Finding::from_run(world, world.messages_per_flow(), false, &r);
+                if let Ok(path) = f.save(dir) {
+                    s.artifact = Some(path.display().to_string());
+                }
+            }
         }
         seed += 1;
     }
@@ -546,7 +556,7 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
             // ALPHA and BETA only: the rate is about their connections (F's strict TPKT check
             // would make a 4.0 world hang on Q151626 and slow the count down).
             let w = World::multihomed(build, 1, config == "override");
-            rate = Some(rate_search(&mut s, &w, b));
+            rate = Some(rate_search(&mut s, &w, b, &dir));
         }
         _ => {}
     }
@@ -555,7 +565,14 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
     } else {
         Outcome::TriggerNotReached
     });
+    let seconds = started.elapsed().as_secs_f64();
+    // Every reproducing artifact gets its sequence chart and viewer page.
+    let pages = s
+        .artifact
+        .as_deref()
+        .and_then(|a| pages(kb, build, Path::new(a), &dir.join(config)).ok());
     Cell {
+        pages,
         kb: kb.into(),
         build: build.cli_name().into(),
         config: config.into(),
@@ -564,7 +581,7 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
             "Q182619" | "Q225157" => Engine::Random,
             _ => Engine::Sim,
         })),
-        seconds: started.elapsed().as_secs_f64(),
+        seconds,
         spent: s.spent,
         trigger: s.trigger,
         detail: s.detail,
@@ -574,6 +591,41 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
         agrees: false,
         other: s.other,
     }
+}
+
+/// Chart and viewer of a cell's artifact: a simulation finding (replayed) or a fuzz input (its
+/// harness run's event log and model events).
+fn pages(kb: &str, build: Build, artifact: &Path, dir: &Path) -> Result<(String, String), String> {
+    let (title, recs) = if artifact
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+    {
+        let f = finding::Finding::load(artifact)?;
+        let w = f.world(None)?;
+        let recs = crate::chart::load(&f.trace(&w).1.join("\n"))?;
+        (
+            format!("{kb} on {build}: {} seed {}", f.world, f.seed),
+            recs,
+        )
+    } else {
+        let target = match kb {
+            "Q182619" => "driver_events",
+            "Q225157" => "x25_up",
+            _ => return Err(format!("{kb}: no harness artifact")),
+        };
+        let bytes = std::fs::read(artifact).map_err(|e| e.to_string())?;
+        (
+            format!("{kb} on {build}: {target} {}", artifact.display()),
+            crate::diff::harness_records(target, build, &bytes)?,
+        )
+    };
+    let svg = crate::chart::svg(&recs, crate::chart::Layer::Session);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (c, v) = (dir.join("chart.svg"), dir.join("viewer.html"));
+    std::fs::write(&c, &svg).map_err(|e| format!("{}: {e}", c.display()))?;
+    std::fs::write(&v, crate::viewer::page(&title, &recs, &svg))
+        .map_err(|e| format!("{}: {e}", v.display()))?;
+    Ok((c.display().to_string(), v.display().to_string()))
 }
 
 fn compare(cell: &mut Cell, expected: &[ExpectedCell]) {
@@ -715,6 +767,7 @@ pub fn run(o: &Options, progress: &mut (dyn FnMut(&Cell) + Send)) -> Result<Vec<
                             expected: None,
                             agrees: false,
                             other: Vec::new(),
+                            pages: None,
                         });
                     compare(&mut cell, &expected);
                     if let Ok(mut r) = report.lock() {

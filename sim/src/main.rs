@@ -199,8 +199,14 @@ enum Command {
     /// lifeline per interface address, PDU arrows at --layer, faults, event-log entries and the
     /// oracle's findings; `-o X.svg` or `-o X.html`.
     Chart {
-        /// FINDING.toml or TRACE.jsonl.
+        /// FINDING.toml or TRACE.jsonl (or a fuzz input with --target).
         input: PathBuf,
+        /// The input is a fuzz input of this target (its run's event log and model events).
+        #[arg(long)]
+        target: Option<String>,
+        /// Build for --target.
+        #[arg(long, default_value = "5.5")]
+        build: Build,
         /// Output (.svg or .html).
         #[arg(short, long)]
         output: PathBuf,
@@ -211,8 +217,14 @@ enum Command {
     /// Trace viewer: a self-contained HTML page (filters, jumps between faults and events,
     /// decoded PDU and raw bytes per record) for a finding (replayed) or a `--trace` JSONL file.
     View {
-        /// FINDING.toml or TRACE.jsonl.
+        /// FINDING.toml or TRACE.jsonl (or a fuzz input with --target).
         input: PathBuf,
+        /// The input is a fuzz input of this target.
+        #[arg(long)]
+        target: Option<String>,
+        /// Build for --target.
+        #[arg(long, default_value = "5.5")]
+        build: Build,
         /// Output .html.
         #[arg(short, long)]
         output: PathBuf,
@@ -502,9 +514,16 @@ fn main() -> ExitCode {
         }),
         Command::Chart {
             input,
+            target,
+            build,
             output,
             layer,
-        } => chart_cmd(&input, &output, Some(layer)),
+        } => chart_cmd(
+            &input,
+            target.as_deref().map(|t| (t, build)),
+            &output,
+            Some(layer),
+        ),
         Command::Diff {
             builds,
             finding,
@@ -530,7 +549,12 @@ fn main() -> ExitCode {
             context,
             output,
         }),
-        Command::View { input, output } => chart_cmd(&input, &output, None),
+        Command::View {
+            input,
+            target,
+            build,
+            output,
+        } => chart_cmd(&input, target.as_deref().map(|t| (t, build)), &output, None),
         Command::Merge {
             shards,
             out,
@@ -646,6 +670,9 @@ fn kb_matrix(o: &kb::Options) -> Result<ExitCode, String> {
             c.config,
             c.replay.as_deref().unwrap_or("-")
         );
+        if let Some((chart, viewer)) = &c.pages {
+            println!("      chart {chart}  viewer {viewer}");
+        }
     }
     for c in &bad {
         println!(
@@ -677,7 +704,15 @@ fn kb_matrix(o: &kb::Options) -> Result<ExitCode, String> {
 }
 
 /// The trace of a finding (replayed) or of a JSONL file, with a title.
-fn trace_of(input: &std::path::Path) -> Result<(String, Vec<chart::Rec>), String> {
+fn trace_of(
+    input: &std::path::Path,
+    harness: Option<(&str, Build)>,
+) -> Result<(String, Vec<chart::Rec>), String> {
+    if let Some((t, b)) = harness {
+        let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let title = format!("{t} on {b}: {}", input.display());
+        return Ok((title, diff::harness_records(t, b, &bytes)?));
+    }
     let is_toml = input
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
@@ -703,10 +738,11 @@ fn trace_of(input: &std::path::Path) -> Result<(String, Vec<chart::Rec>), String
 
 fn chart_cmd(
     input: &std::path::Path,
+    harness: Option<(&str, Build)>,
     output: &std::path::Path,
     layer: Option<chart::Layer>,
 ) -> Result<ExitCode, String> {
-    let (title, recs) = trace_of(input)?;
+    let (title, recs) = trace_of(input, harness)?;
     let svg = chart::svg(&recs, layer.unwrap_or(chart::Layer::Session));
     let html_out = output
         .extension()
