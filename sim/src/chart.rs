@@ -532,6 +532,7 @@ mod tests {
             Record {
                 pcap: false,
                 trace: true,
+                until: None,
             },
         );
         load(&out.trace.join("\n")).unwrap()

@@ -232,6 +232,7 @@ impl Finding {
             crate::simulate::Record {
                 pcap: false,
                 trace: true,
+                until: None,
             },
         );
         (r, rec.trace)

@@ -335,6 +335,10 @@ enum Command {
         /// Build (default: $MTA_LAB_BUILD or 5.5).
         #[arg(long)]
         build: Option<Build>,
+        /// Step-through (a finding): stop at a simulated time (2500ms, 2.5s) or when an event id
+        /// is first logged (9301), and print every MTA's state there.
+        #[arg(long)]
+        until: Option<simulate::Until>,
     },
     /// Corpus maintenance.
     Corpus {
@@ -607,13 +611,16 @@ fn main() -> ExitCode {
             target,
             file,
             build,
-        } => match file {
-            Some(file) => smoke::replay(
+            until,
+        } => match (file, until) {
+            (Some(_), Some(_)) => Err("--until steps through a finding, not a fuzz input".into()),
+            (Some(file), None) => smoke::replay(
                 &target,
                 &file,
                 build.unwrap_or_else(mta_harness::build_from_env),
             ),
-            None => replay_finding(std::path::Path::new(&target)),
+            (None, Some(u)) => replay_until(std::path::Path::new(&target), u),
+            (None, None) => replay_finding(std::path::Path::new(&target)),
         },
         Command::Corpus {
             command: CorpusCommand::Seed { dir },
@@ -823,6 +830,7 @@ fn diff_cmd(a: &DiffArgs) -> Result<ExitCode, String> {
                     simulate::Record {
                         pcap: false,
                         trace: true,
+                        until: None,
                     },
                 );
                 chart::load(&rec.trace.join("\n"))
@@ -1020,6 +1028,7 @@ fn run_world(
     let record = simulate::Record {
         pcap: pcap.is_some(),
         trace: trace.is_some(),
+        until: None,
     };
     let (r, rec) = simulate::run_with(&w, seed, plan, record);
     if let Some(p) = pcap {
@@ -1196,6 +1205,33 @@ fn sweep_cmd(
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn replay_until(path: &std::path::Path, until: simulate::Until) -> Result<ExitCode, String> {
+    let f = finding::Finding::load(path)?;
+    let w = f.world(None)?;
+    println!("SEED={} {}", f.seed, w.describe());
+    let plan = f.fault_plan(&w);
+    println!("{plan}");
+    let (_, rec) = simulate::run_with(
+        &w,
+        f.seed,
+        plan,
+        simulate::Record {
+            pcap: false,
+            trace: false,
+            until: Some(until),
+        },
+    );
+    let Some((at, lines)) = rec.stopped else {
+        println!("the run ended before {until:?}");
+        return Ok(ExitCode::FAILURE);
+    };
+    println!("stopped at {at} ms ({until:?}):");
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn replay_finding(path: &std::path::Path) -> Result<ExitCode, String> {

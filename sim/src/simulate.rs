@@ -490,6 +490,45 @@ pub struct Record {
     pub pcap: bool,
     /// Every traced event as a JSONL line.
     pub trace: bool,
+    /// Stop there and describe every MTA's state (step-through replay).
+    pub until: Option<Until>,
+}
+
+/// Where a step-through replay stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// At this simulated time (ms).
+    Ms(u64),
+    /// When any machine first logs this event id.
+    Event(u32),
+}
+
+impl std::str::FromStr for Until {
+    type Err = String;
+    /// `2500ms`, `2.5s` (simulated time) or `event:9301` / a bare event id such as `9301`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let bad = || {
+            format!(
+                "{s:?}: expected a simulated time (2500ms, 2.5s) or an event id (9301, event:9301)"
+            )
+        };
+        if let Some(ms) = t.strip_suffix("ms") {
+            return ms.trim().parse().map(Until::Ms).map_err(|_| bad());
+        }
+        if let Some(sec) = t.strip_suffix('s') {
+            let v: f64 = sec.trim().parse().map_err(|_| bad())?;
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad());
+            }
+            return Ok(Until::Ms((v * 1000.0) as u64));
+        }
+        t.strip_prefix("event:")
+            .unwrap_or(t)
+            .parse()
+            .map(Until::Event)
+            .map_err(|_| bad())
+    }
 }
 
 /// What a run recorded.
@@ -499,6 +538,8 @@ pub struct Recorded {
     pub capture: crate::pcap::Capture,
     /// `--trace` lines.
     pub trace: Vec<String>,
+    /// With `until`: when the run stopped and every machine's state there.
+    pub stopped: Option<(u64, Vec<String>)>,
 }
 
 /// A turmoil simulation for `world`: seeded, fixed epoch, the world's tick and time bound.
@@ -832,6 +873,7 @@ pub fn run_with(
     timeline.sort_by_key(|(t, start, _)| (*t, !*start));
     let mut timeline: VecDeque<(u64, bool, Fault)> = timeline.into();
     let mut expected_lost = 0;
+    let mut stopped = None;
     loop {
         match sim.step() {
             Ok(true) => break,
@@ -842,6 +884,57 @@ pub fn run_with(
             }
         }
         let now = sim.elapsed().as_millis() as u64;
+        let reached = match record.until {
+            Some(Until::Ms(t)) => now >= t,
+            Some(Until::Event(id)) => machines.values().any(|m| {
+                let m = m.borrow();
+                m.mta.log.count(id) > 0
+                    || m.x25.borrow().as_ref().is_some_and(|g| g.log.count(id) > 0)
+            }),
+            None => false,
+        };
+        if reached {
+            let mut lines = Vec::new();
+            for (name, m) in &machines {
+                let m = m.borrow();
+                lines.push(format!(
+                    "== {name} ({}) [{}]",
+                    m.spec.build_name(),
+                    m.spec.addresses.join(", ")
+                ));
+                lines.extend(m.mta.state().into_iter().map(|l| format!("  {l}")));
+                if let Some(g) = m.x25.borrow().as_ref() {
+                    lines.push(format!(
+                        "  X.25: {} circuits, {} sessions, transport queue depth {}, serviced every {} ticks, {:?}",
+                        g.circuits.len(),
+                        g.adapter.sessions(),
+                        g.transport.depth(),
+                        g.service_every,
+                        g.transport.counters
+                    ));
+                }
+                let last: Vec<String> = m
+                    .mta
+                    .log
+                    .events()
+                    .iter()
+                    .zip(m.mta.log.render())
+                    .rev()
+                    .take(3)
+                    .map(|(e, t)| {
+                        format!(
+                            "  last events: {} ms {} {}",
+                            e.at_ms,
+                            e.id,
+                            t.replace('\n', " / ")
+                        )
+                    })
+                    .collect();
+                lines.extend(last.into_iter().rev());
+            }
+            stopped = Some((now, lines));
+            break;
+        }
         while timeline.front().is_some_and(|(t, _, _)| *t <= now) {
             let (_, start, f) = timeline.pop_front().expect("checked");
             trace.borrow_mut().note(
@@ -1131,6 +1224,7 @@ pub fn run_with(
         Recorded {
             capture: t.capture.unwrap_or_default(),
             trace: t.jsonl.unwrap_or_default(),
+            stopped,
         },
     )
 }
@@ -1262,6 +1356,7 @@ mod tests {
         let rec = Record {
             pcap: false,
             trace: true,
+            until: None,
         };
         let (r, out) = run_with(&w, 3, FaultPlan::from_seed(3, &w), rec);
         let events = out
@@ -1292,6 +1387,33 @@ mod tests {
             run_plan(&w, 3, r.plan.clone()),
             "recording changes nothing"
         );
+    }
+
+    #[test]
+    fn step_through_stops_at_the_first_event_and_describes_every_machine() {
+        assert_eq!("2500ms".parse::<Until>(), Ok(Until::Ms(2500)));
+        assert_eq!("2.5s".parse::<Until>(), Ok(Until::Ms(2500)));
+        assert_eq!("event:9301".parse::<Until>(), Ok(Until::Event(9301)));
+        assert_eq!("9301".parse::<Until>(), Ok(Until::Event(9301)));
+        assert!("soon".parse::<Until>().is_err());
+        let w = World::multihomed(Build::Ex55Sp1, 4, true);
+        let stopped = (0..20).find_map(|seed| {
+            let rec = Record {
+                pcap: false,
+                trace: false,
+                until: Some(Until::Event(9301)),
+            };
+            run_with(&w, seed, FaultPlan::none(), rec).1.stopped
+        });
+        let (at, lines) = stopped.expect("a 9301 within 20 seeds");
+        assert!(at > 0);
+        let text = lines.join("\n");
+        assert!(
+            text.contains("== ALPHA") && text.contains("== BETA"),
+            "{text}"
+        );
+        assert!(text.contains("control blocks:") && text.contains("buffers:"));
+        assert!(text.contains("9301"), "the event it stopped at: {text}");
     }
 
     #[test]

@@ -221,6 +221,60 @@ fn stack_config(
 }
 
 impl Mta {
+    /// The MTA's state in lines (step-through replay): associations, control blocks with their
+    /// LPIs, buffer-manager accounting, connector queues.
+    pub fn state(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let out = self.bm.outstanding();
+        let free = self.bm.free();
+        v.push(format!(
+            "buffers: {} headers / {} elements outstanding, {} / {} free; {:?}",
+            out.headers,
+            out.elements,
+            free.headers,
+            free.elements,
+            self.bm.stats()
+        ));
+        v.push(format!(
+            "POP4: {} associations, {} messages queued",
+            self.pop4.associations(),
+            self.pop4.depth()
+        ));
+        v.extend(
+            self.pop4
+                .describe()
+                .into_iter()
+                .map(|l| format!("  association {l}")),
+        );
+        v.push(format!(
+            "control blocks: {} live",
+            self.driver.live_blocks()
+        ));
+        v.extend(
+            self.driver
+                .describe_blocks()
+                .into_iter()
+                .map(|l| format!("  {l}")),
+        );
+        for (i, q) in self.queues.iter().enumerate() {
+            let name = self
+                .cfg
+                .connectors
+                .get(i)
+                .map_or("?", |c| c.config.name.as_str());
+            v.push(format!(
+                "queue {name:?}: {} messages, {:?}, LPI {}, in flight {}, attempts {}, retry at {:?}",
+                q.items.len(),
+                q.state,
+                q.lpi.map_or("-".to_string(), |l| l.to_string()),
+                q.in_flight,
+                q.attempts,
+                q.retry_at
+            ));
+        }
+        v
+    }
+
     /// An MTA of `profile`'s build.
     pub fn new(profile: &Profile, cfg: MtaConfig) -> Self {
         let responder = stack_config(

@@ -260,6 +260,26 @@ impl TcpDriver {
     pub fn blocks(&self) -> Vec<(ControlBlockId, CbState)> {
         self.cbs.values().map(|c| (c.id, c.state)).collect()
     }
+    /// One line per live control block: handle, LPI, direction, state, remote, queued TPDUs,
+    /// held internal messages, recovery attempts (for step-through replay).
+    pub fn describe_blocks(&self) -> Vec<String> {
+        self.cbs
+            .values()
+            .map(|c| {
+                format!(
+                    "{} LPI {} {:?} {:?} remote {} queue {} held {} attempts {}",
+                    c.id,
+                    lpi_of(c.id),
+                    c.direction,
+                    c.state,
+                    c.remote.host,
+                    c.queue.len(),
+                    c.held.len(),
+                    c.attempts
+                )
+            })
+            .collect()
+    }
     /// Live blocks.
     pub fn live_blocks(&self) -> usize {
         self.cbs.len()

@@ -63,6 +63,14 @@ impl Pop4 {
         }
     }
 
+    /// One line per association: LPI and phase.
+    pub fn describe(&self) -> Vec<String> {
+        self.assocs
+            .iter()
+            .map(|(lpi, a)| format!("LPI {lpi} {:?}", a.phase()))
+            .collect()
+    }
+
     /// Messages waiting in POP4's queue.
     pub fn depth(&self) -> usize {
         self.queue.len()
