@@ -965,6 +965,12 @@ fn triage(
                 g.subject,
                 b.cli_name()
             );
+            g.pages = crate::diff::harness_records(&g.subject, *b, &best)
+                .and_then(|recs| {
+                    let title = format!("{} on {b}: {}", g.subject, g.signature);
+                    write_pages(&title, &recs, out.len(), night)
+                })
+                .ok();
             if g.known.is_none() {
                 let dest = o.regressions.join(&g.subject).join(format!(
                     "nightly-{}-{}-{}",
@@ -1006,13 +1012,23 @@ fn pages(f: &finding::Finding, n: usize, night: &Night) -> Result<(String, Strin
     let w = f.world(None)?;
     let (_, lines) = f.trace(&w);
     let recs = crate::chart::load(&lines.join("\n"))?;
-    let svg = crate::chart::svg(&recs, crate::chart::Layer::Session);
     let title = format!("{} seed {}: {}", f.world, f.seed, f.signature);
+    write_pages(&title, &recs, n, night)
+}
+
+/// Chart and viewer of finding `n` next to the report.
+fn write_pages(
+    title: &str,
+    recs: &[crate::chart::Rec],
+    n: usize,
+    night: &Night,
+) -> Result<(String, String), String> {
+    let svg = crate::chart::svg(recs, crate::chart::Layer::Session);
     let (c, v) = (format!("finding-{n}.svg"), format!("finding-{n}.html"));
     write_atomically(&night.report.join(&c), svg.as_bytes())?;
     write_atomically(
         &night.report.join(&v),
-        crate::viewer::page(&title, &recs, &svg).as_bytes(),
+        crate::viewer::page(title, recs, &svg).as_bytes(),
     )?;
     Ok((c, v))
 }
