@@ -232,41 +232,7 @@ enum Command {
     /// Run the same world and seed (a finding, or --world/--seed, or a fuzz --target/--input) on
     /// two builds and report the first point where their behaviour diverges; -o X.html writes
     /// both sequence charts side by side. Exit status 1 when they differ (as diff(1)).
-    Diff {
-        /// Two builds, comma-separated (e.g. 5.5-sp1,5.5-sp2).
-        #[arg(long)]
-        builds: String,
-        /// A simulation finding (its world, seed and fault plan).
-        #[arg(long)]
-        finding: Option<PathBuf>,
-        /// A world (with --seed).
-        #[arg(long)]
-        world: Option<String>,
-        /// Seed of --world.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Messages per flow of --world.
-        #[arg(long)]
-        messages: Option<usize>,
-        /// --world without its seed's fault plan.
-        #[arg(long)]
-        no_faults: bool,
-        /// A fuzz target (with --input): compares the models' tracing events.
-        #[arg(long)]
-        target: Option<String>,
-        /// The fuzz input.
-        #[arg(long)]
-        input: Option<PathBuf>,
-        /// Layer PDUs are compared at.
-        #[arg(long, value_enum, default_value = "session")]
-        layer: chart::Layer,
-        /// Steps of context around the divergence.
-        #[arg(long, default_value_t = 4)]
-        context: usize,
-        /// Write the divergence and both charts side by side (.html).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-    },
+    Diff(DiffArgs),
     /// Benchmarks: `bench sim` — seeds/s of the standard world on one core and simulated/wall time.
     Bench {
         /// What to measure (sim).
@@ -528,31 +494,7 @@ fn main() -> ExitCode {
             &output,
             Some(layer),
         ),
-        Command::Diff {
-            builds,
-            finding,
-            world,
-            seed,
-            messages,
-            no_faults,
-            target,
-            input,
-            layer,
-            context,
-            output,
-        } => diff_cmd(&DiffArgs {
-            builds,
-            finding,
-            world,
-            seed,
-            messages,
-            no_faults,
-            target,
-            input,
-            layer,
-            context,
-            output,
-        }),
+        Command::Diff(args) => diff_cmd(&args),
         Command::View {
             input,
             target,
@@ -764,17 +706,40 @@ fn chart_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
+#[derive(clap::Args)]
 struct DiffArgs {
+    /// Two builds, comma-separated (e.g. 5.5-sp1,5.5-sp2).
+    #[arg(long)]
     builds: String,
+    /// A simulation finding (its world, seed and fault plan).
+    #[arg(long)]
     finding: Option<PathBuf>,
+    /// A world (with --seed).
+    #[arg(long)]
     world: Option<String>,
+    /// Seed of --world.
+    #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Messages per flow of --world.
+    #[arg(long)]
     messages: Option<usize>,
+    /// --world without its seed's fault plan.
+    #[arg(long)]
     no_faults: bool,
+    /// A fuzz target (with --input): compares the models' tracing events.
+    #[arg(long)]
     target: Option<String>,
+    /// The fuzz input.
+    #[arg(long)]
     input: Option<PathBuf>,
+    /// Layer PDUs are compared at.
+    #[arg(long, value_enum, default_value = "session")]
     layer: chart::Layer,
+    /// Steps of context around the divergence.
+    #[arg(long, default_value_t = 4)]
     context: usize,
+    /// Write the divergence and both charts side by side (.html).
+    #[arg(short, long)]
     output: Option<PathBuf>,
 }
 

@@ -817,6 +817,42 @@ fn short_hash(bytes: &[u8]) -> String {
     format!("{:08x}", h >> 32)
 }
 
+/// Count one occurrence of a finding in its group (created on first sight). A group stays known
+/// only if the baseline explains it on every build it was found on.
+fn note<'a>(
+    groups: &'a mut BTreeMap<(String, String, String), Triaged>,
+    key: (String, String, String),
+    build: &str,
+    known: Option<String>,
+) -> &'a mut Triaged {
+    let first = !groups.contains_key(&key);
+    let (kind, subject, signature) = key.clone();
+    let g = groups.entry(key).or_insert_with(|| Triaged {
+        kind,
+        subject,
+        signature,
+        found_on: Vec::new(),
+        fires_on: Vec::new(),
+        count: 0,
+        input: String::new(),
+        minimized: None,
+        known: None,
+        regression: None,
+        replay: String::new(),
+        pages: None,
+    });
+    if first {
+        g.known = known;
+    } else if known.is_none() {
+        g.known = None;
+    }
+    g.count += 1;
+    if !g.found_on.iter().any(|b| b == build) {
+        g.found_on.push(build.to_string());
+    }
+    g
+}
+
 fn triage(
     results: &[UnitResult],
     baseline: &[Known],
@@ -855,27 +891,9 @@ fn triage(
                     let known =
                         known_for(baseline, "fuzz", target, &sig, build).map(|k| k.kb.clone());
                     let key = ("fuzz".to_string(), target.clone(), sig.clone());
-                    let g = groups.entry(key.clone()).or_insert_with(|| Triaged {
-                        kind: "fuzz".into(),
-                        subject: target.clone(),
-                        signature: sig.clone(),
-                        found_on: Vec::new(),
-                        fires_on: Vec::new(),
-                        count: 0,
-                        input: c.clone(),
-                        minimized: None,
-                        known: known.clone(),
-                        regression: None,
-                        replay: String::new(),
-                        pages: None,
-                    });
-                    g.count += 1;
-                    if !g.found_on.contains(build) {
-                        g.found_on.push(build.clone());
-                    }
-                    // Known only if the baseline explains it on every build it was found on.
-                    if known.is_none() {
-                        g.known = None;
+                    let g = note(&mut groups, key.clone(), build, known);
+                    if g.input.is_empty() {
+                        g.input.clone_from(c);
                     }
                     let e = inputs.entry(key).or_insert((usize::MAX, path.clone(), b));
                     if bytes.len() < e.0 {
@@ -897,27 +915,7 @@ fn triage(
                     let known =
                         known_for(baseline, "sweep", world, &sig, build).map(|k| k.kb.clone());
                     let key = ("sweep".to_string(), world.clone(), sig.clone());
-                    let g = groups.entry(key).or_insert_with(|| Triaged {
-                        kind: "sweep".into(),
-                        subject: world.clone(),
-                        signature: sig.clone(),
-                        found_on: Vec::new(),
-                        fires_on: Vec::new(),
-                        count: 0,
-                        input: String::new(),
-                        minimized: None,
-                        known: known.clone(),
-                        regression: None,
-                        replay: String::new(),
-                        pages: None,
-                    });
-                    g.count += 1;
-                    if !g.found_on.contains(build) {
-                        g.found_on.push(build.clone());
-                    }
-                    if known.is_none() {
-                        g.known = None;
-                    }
+                    let g = note(&mut groups, key, build, known);
                     if g.input.is_empty() && !input.is_empty() {
                         g.input = input;
                     }
