@@ -199,14 +199,8 @@ enum Command {
     /// lifeline per interface address, PDU arrows at --layer, faults, event-log entries and the
     /// oracle's findings; `-o X.svg` or `-o X.html`.
     Chart {
-        /// FINDING.toml or TRACE.jsonl (or a fuzz input with --target).
-        input: PathBuf,
-        /// The input is a fuzz input of this target (its run's event log and model events).
-        #[arg(long)]
-        target: Option<String>,
-        /// Build for --target.
-        #[arg(long, default_value = "5.5")]
-        build: Build,
+        #[command(flatten)]
+        source: TraceSource,
         /// Output (.svg or .html).
         #[arg(short, long)]
         output: PathBuf,
@@ -217,14 +211,8 @@ enum Command {
     /// Trace viewer: a self-contained HTML page (filters, jumps between faults and events,
     /// decoded PDU and raw bytes per record) for a finding (replayed) or a `--trace` JSONL file.
     View {
-        /// FINDING.toml or TRACE.jsonl (or a fuzz input with --target).
-        input: PathBuf,
-        /// The input is a fuzz input of this target.
-        #[arg(long)]
-        target: Option<String>,
-        /// Build for --target.
-        #[arg(long, default_value = "5.5")]
-        build: Build,
+        #[command(flatten)]
+        source: TraceSource,
         /// Output .html.
         #[arg(short, long)]
         output: PathBuf,
@@ -483,24 +471,12 @@ fn main() -> ExitCode {
             regressions,
         }),
         Command::Chart {
-            input,
-            target,
-            build,
+            source,
             output,
             layer,
-        } => chart_cmd(
-            &input,
-            target.as_deref().map(|t| (t, build)),
-            &output,
-            Some(layer),
-        ),
+        } => chart_cmd(&source, &output, Some(layer)),
         Command::Diff(args) => diff_cmd(&args),
-        Command::View {
-            input,
-            target,
-            build,
-            output,
-        } => chart_cmd(&input, target.as_deref().map(|t| (t, build)), &output, None),
+        Command::View { source, output } => chart_cmd(&source, &output, None),
         Command::Merge {
             shards,
             out,
@@ -686,12 +662,12 @@ fn trace_of(
 }
 
 fn chart_cmd(
-    input: &std::path::Path,
-    harness: Option<(&str, Build)>,
+    source: &TraceSource,
     output: &std::path::Path,
     layer: Option<chart::Layer>,
 ) -> Result<ExitCode, String> {
-    let (title, recs) = trace_of(input, harness)?;
+    let harness = source.target.as_deref().map(|t| (t, source.build));
+    let (title, recs) = trace_of(&source.input, harness)?;
     let svg = chart::svg(&recs, layer.unwrap_or(chart::Layer::Session));
     let html_out = output
         .extension()
@@ -704,6 +680,19 @@ fn chart_cmd(
     write_atomically(output, &text)?;
     println!("{} records → {}", recs.len(), output.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `chart` and `view` draw.
+#[derive(clap::Args)]
+struct TraceSource {
+    /// FINDING.toml or TRACE.jsonl (or a fuzz input with --target).
+    input: PathBuf,
+    /// The input is a fuzz input of this target (its run's event log and model events).
+    #[arg(long)]
+    target: Option<String>,
+    /// Build for --target.
+    #[arg(long, default_value = "5.5")]
+    build: Build,
 }
 
 #[derive(clap::Args)]
