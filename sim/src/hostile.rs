@@ -318,8 +318,14 @@ pub struct HostileReport {
 
 /// Run every peer of the library (then a connection flood, then a well-behaved peer) against an
 /// MTA of `build`.
-#[allow(clippy::disallowed_types)] // a fixed epoch, not the wall clock
 pub fn run(build: Build, seed: u64) -> HostileReport {
+    run_peers(build, seed, library())
+}
+
+/// Run `peers` (e.g. callers imported from a capture) one after another, then a connection flood
+/// and a well-behaved peer, against an MTA of `build`.
+#[allow(clippy::disallowed_types)] // a fixed epoch, not the wall clock
+pub fn run_peers(build: Build, seed: u64, peers: Vec<Peer>) -> HostileReport {
     let mut sim = turmoil::Builder::new()
         .rng_seed(seed)
         .epoch(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_392_000))
@@ -405,7 +411,6 @@ pub fn run(build: Build, seed: u64) -> HostileReport {
             }
         }
     });
-    let peers = library();
     let npeers = peers.len();
     let result: Rc<RefCell<Vec<String>>> = Rc::default();
     let res = result.clone();

@@ -7,6 +7,7 @@ mod diff;
 mod faults;
 mod finding;
 mod hostile;
+mod import;
 mod input;
 mod jobs;
 mod kb;
@@ -246,6 +247,18 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Replay these peer scripts (from `mta-lab import`) instead of the library.
+        #[arg(long, num_args = 1..)]
+        script: Vec<PathBuf>,
+    },
+    /// Turn the TCP port-102 streams of a capture into, per connection, a peer script (replay
+    /// with `hostile --script`), an `inbound_stack` fuzz seed and each direction's octets.
+    Import {
+        /// The capture (pcap, Ethernet or raw IPv4).
+        capture: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "target/mta-lab/import")]
+        out: PathBuf,
     },
     /// Print the build table: every per-build constant and defect switch with its source.
     Builds {
@@ -488,8 +501,31 @@ fn main() -> ExitCode {
             no_faults,
         } => bench_sim(&what, seeds, !no_faults),
         Command::Shrink { finding } => shrink(&finding),
-        Command::Hostile { build, seed } => {
-            let r = hostile::run(build, seed);
+        Command::Import { capture, out } => import_cmd(&capture, &out),
+        Command::Hostile {
+            build,
+            seed,
+            script,
+        } => {
+            let r = if script.is_empty() {
+                hostile::run(build, seed)
+            } else {
+                let mut peers = Vec::new();
+                for p in &script {
+                    match import::PeerScript::load(p) {
+                        Ok(s) => {
+                            let name: &'static str =
+                                Box::leak(p.display().to_string().into_boxed_str());
+                            peers.push(s.peer(name));
+                        }
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                hostile::run_peers(build, seed, peers)
+            };
             println!(
                 "{} hostile peers against {build} (seed {seed}); MTA events {:?}",
                 r.peers, r.events
@@ -840,6 +876,37 @@ fn diff_cmd(a: &DiffArgs) -> Result<ExitCode, String> {
     }
     // Like diff(1): 1 when the builds behave differently.
     Ok(ExitCode::FAILURE)
+}
+
+fn import_cmd(capture: &std::path::Path, out: &std::path::Path) -> Result<ExitCode, String> {
+    let streams = import::read(capture)?;
+    if streams.is_empty() {
+        return Err(format!(
+            "{}: no TCP port-102 connections",
+            capture.display()
+        ));
+    }
+    for (i, s) in streams.iter().enumerate() {
+        println!(
+            "conn-{i}: {} -> {} at {} ms: {} caller writes, {} / {} octets, caller {:?}",
+            s.client,
+            s.server,
+            s.opened_ms,
+            s.client_writes.len(),
+            s.client_data.len(),
+            s.server_data.len(),
+            s.end
+        );
+    }
+    let files = import::write(&streams, out)?;
+    println!(
+        "{} files in {}: replay the callers with `mta-lab hostile --script {}/conn-*.peer.toml`; \
+         add conn-*.inbound_stack to corpora/fuzz/inbound_stack/ as seeds",
+        files.len(),
+        out.display(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn merge_cmd(
