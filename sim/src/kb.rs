@@ -133,27 +133,40 @@ fn default_config() -> String {
     "default".into()
 }
 
-/// Options.
+/// Options (also the `mta-lab kb` command line).
+#[derive(clap::Args)]
 pub struct Options {
-    /// Seconds per cell (sim and random engines); libFuzzer gets four times this.
+    /// Seconds per cell for sweeps and the random engine (libFuzzer gets four times this; a
+    /// rate cell stops at 1,000 connections or twice this).
+    #[arg(long = "budget", value_name = "SECONDS", default_value_t = 10.0)]
     pub budget_s: f64,
-    /// Seed of the random engine and libFuzzer (`-seed`); sweeps start at (seed − 1) × 10⁶.
+    /// Seed of the random engine and libFuzzer (`-seed`); sweeps start at (seed − 1) × 10⁶
+    /// (independent runs: different seeds).
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Only this KB.
+    /// Only this KB (e.g. Q182619).
+    #[arg(long)]
     pub kb: Option<String>,
     /// Only this build.
+    #[arg(long)]
     pub build: Option<Build>,
-    /// JSON output.
+    /// Write the matrix as JSON.
+    #[arg(long)]
     pub json: Option<PathBuf>,
-    /// expected.toml.
+    /// The expectations to compare with.
+    #[arg(long, default_value = "corpora/kb/expected.toml")]
     pub expected: PathBuf,
-    /// Artifacts directory.
+    /// Where artifacts (findings, crash inputs, charts) go.
+    #[arg(long, default_value = "target/mta-lab/kb")]
     pub artifacts: PathBuf,
-    /// Skip libFuzzer (cells it decides then read "unavailable").
+    /// Do not run libFuzzer (its cells then read "unavailable").
+    #[arg(long)]
     pub no_libfuzzer: bool,
-    /// Cells run at once.
+    /// Cells searched at once.
+    #[arg(long, default_value_t = 2)]
     pub jobs: usize,
     /// The fuzz targets are already built (`cargo fuzz build` ran).
+    #[arg(skip)]
     pub fuzz_built: bool,
 }
 

@@ -109,36 +109,7 @@ enum Command {
     /// The KB matrix: search every KB × build × config cell with the finders that fit (seed
     /// sweeps, the random engine, libFuzzer), print it and compare with corpora/kb/expected.toml.
     /// Exit status 1 if any cell disagrees.
-    Kb {
-        /// Seconds per cell for sweeps and the random engine (libFuzzer gets four times this; a
-        /// rate cell stops at 1,000 connections or twice this).
-        #[arg(long, default_value_t = 10.0)]
-        budget: f64,
-        /// Seed of the random engine and of libFuzzer (independent runs: different seeds).
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Only this KB (e.g. Q182619).
-        #[arg(long)]
-        kb: Option<String>,
-        /// Only this build.
-        #[arg(long)]
-        build: Option<Build>,
-        /// Write the matrix as JSON.
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// The expectations to compare with.
-        #[arg(long, default_value = "corpora/kb/expected.toml")]
-        expected: PathBuf,
-        /// Where artifacts (findings, crash inputs) go.
-        #[arg(long, default_value = "target/mta-lab/kb")]
-        artifacts: PathBuf,
-        /// Do not run libFuzzer (its cells then read "unavailable").
-        #[arg(long)]
-        no_libfuzzer: bool,
-        /// Cells searched at once.
-        #[arg(long, default_value_t = 2)]
-        jobs: usize,
-    },
+    Kb(kb::Options),
     /// The nightly campaign: the KB matrix, then every fuzz target and seed sweep across the cores
     /// for the rest of the budget, triage (dedupe by signature, scan builds, minimise, new findings
     /// become regression files), and reports/<date>/index.html + summary.json. Resumable: run the
@@ -427,28 +398,7 @@ fn main() -> ExitCode {
             resume,
             sim,
         } => sweep_cmd(&seeds, jobs, shard.as_deref(), timeout, resume, &sim),
-        Command::Kb {
-            budget,
-            seed,
-            kb,
-            build,
-            json,
-            expected,
-            artifacts,
-            no_libfuzzer,
-            jobs,
-        } => kb_matrix(&kb::Options {
-            budget_s: budget,
-            seed,
-            kb,
-            build,
-            json,
-            expected,
-            artifacts,
-            no_libfuzzer,
-            jobs,
-            fuzz_built: false,
-        }),
+        Command::Kb(o) => kb_matrix(&o),
         Command::Nightly {
             budget,
             jobs,
