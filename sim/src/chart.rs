@@ -205,7 +205,15 @@ enum Row {
 }
 
 /// Rows of the chart with their times, folded.
-fn rows(recs: &[Rec], dis: &[String], layer: Layer) -> (Vec<(u64, Row, usize)>, Vec<String>) {
+/// Rows (time, row, repeat count), the lifelines (addresses or host names) and which machine
+/// owns each address.
+type Rows = (
+    Vec<(u64, Row, usize)>,
+    Vec<String>,
+    BTreeMap<String, String>,
+);
+
+fn rows(recs: &[Rec], dis: &[String], layer: Layer) -> Rows {
     // Lifelines: interface addresses seen, named by the machine that owns them.
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -379,19 +387,13 @@ fn rows(recs: &[Rec], dis: &[String], layer: Layer) -> (Vec<(u64, Row, usize)>, 
             _ => {}
         }
     }
-    (out, lifelines)
+    (out, lifelines, owner)
 }
 
 /// The chart as SVG.
 pub fn svg(recs: &[Rec], layer: Layer) -> String {
     let dis = dissections(recs);
-    let (rows, lifelines) = rows(recs, &dis, layer);
-    let mut owner: BTreeMap<String, String> = BTreeMap::new();
-    for r in recs {
-        if let Some(l) = &r.local {
-            owner.insert(ip(l).to_string(), r.host.clone());
-        }
-    }
+    let (rows, lifelines, owner) = rows(recs, &dis, layer);
     let col = 190.0;
     let left = 90.0;
     let top = 50.0;

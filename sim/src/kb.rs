@@ -300,129 +300,154 @@ fn sim_search(
     }
 }
 
-#[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
-#[allow(clippy::too_many_arguments)]
-fn random_search(
-    s: &mut Search,
-    seed: u64,
-    target: &str,
+/// A harness-based finder's cell: which target and build, the KB's signature and trigger class.
+struct Harness<'a> {
+    target: &'static mta_harness::Target,
     build: Build,
-    budget_s: f64,
-    dir: &Path,
+    seed: u64,
+    dir: &'a Path,
     sig: fn(&str) -> Option<String>,
-    trigger_class: &str,
-) {
-    let Ok(t) = target_by_name(target) else {
-        s.outcome = Some(Outcome::Unavailable {
-            why: format!("no target {target}"),
-        });
-        return;
-    };
-    let seeds: Vec<Vec<u8>> = (t.seeds)().into_iter().map(|(_, v)| v).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6b62 ^ ((build.index() as u64) << 8));
-    let started = std::time::Instant::now();
-    while started.elapsed().as_secs_f64() < budget_s {
-        let input = if seeds.is_empty() || rng.random_range(0..4) == 0 {
-            let n = rng.random_range(0..512);
-            (0..n).map(|_| rng.random()).collect()
-        } else {
-            let mut v = seeds[rng.random_range(0..seeds.len())].clone();
-            for _ in 0..rng.random_range(1..=8) {
-                v = mutate(&mut rng, &v);
+    trigger_class: &'a str,
+}
+
+impl Harness<'_> {
+    /// A cell's harness, or the cell reads "unavailable".
+    fn new<'a>(
+        s: &mut Search,
+        target: &str,
+        build: Build,
+        seed: u64,
+        dir: &'a Path,
+        sig: fn(&str) -> Option<String>,
+        trigger_class: &'a str,
+    ) -> Option<Harness<'a>> {
+        match target_by_name(target) {
+            Ok(target) => Some(Harness {
+                target,
+                build,
+                seed,
+                dir,
+                sig,
+                trigger_class,
+            }),
+            Err(why) => {
+                s.outcome = Some(Outcome::Unavailable { why });
+                None
             }
-            v
-        };
-        s.spent += 1;
-        match run_one(t, build, &input) {
-            Ok(class) if class == trigger_class => s.trigger += 1,
-            Ok(_) => {}
+        }
+    }
+
+    /// Run one input: count the trigger; the KB's signature detail if the oracle fired with it
+    /// (other failures are kept, up to three).
+    fn judge(&self, s: &mut Search, input: &[u8]) -> Option<String> {
+        match run_one(self.target, self.build, input) {
+            Ok(class) => {
+                if class == self.trigger_class {
+                    s.trigger += 1;
+                }
+                None
+            }
             Err(f) => {
                 s.trigger += 1;
-                if let Some(detail) = sig(&f.what) {
-                    let _ = std::fs::create_dir_all(dir);
-                    let path = dir.join(format!("{target}@{}-random.bin", build.cli_name()));
-                    if std::fs::write(&path, &input).is_ok() {
-                        s.replay = Some(format!(
-                            "mta-lab replay {target} {} --build {}",
-                            path.display(),
-                            build.cli_name()
-                        ));
-                        s.artifact = Some(path.display().to_string());
-                    }
+                let detail = (self.sig)(&f.what);
+                if detail.is_none() && s.other.len() < 3 {
+                    s.other.push(f.what);
+                }
+                detail
+            }
+        }
+    }
+
+    /// Record the reproduction: outcome, engine, detail, artifact and its replay command.
+    fn reproduced(&self, s: &mut Search, engine: Engine, detail: String, artifact: &Path) {
+        s.outcome = Some(Outcome::Reproduced);
+        s.engine = Some(engine);
+        s.detail = detail;
+        s.replay = Some(format!(
+            "mta-lab replay {} {} --build {}",
+            self.target.name,
+            artifact.display(),
+            self.build.cli_name()
+        ));
+        s.artifact = Some(artifact.display().to_string());
+    }
+
+    /// The in-process random/mutation engine (seeded ChaCha8) for `budget_s`.
+    #[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
+    fn random_search(&self, s: &mut Search, budget_s: f64) {
+        let seeds: Vec<Vec<u8>> = (self.target.seeds)().into_iter().map(|(_, v)| v).collect();
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(self.seed ^ 0x6b62 ^ ((self.build.index() as u64) << 8));
+        let started = std::time::Instant::now();
+        while started.elapsed().as_secs_f64() < budget_s {
+            let input = if seeds.is_empty() || rng.random_range(0..4) == 0 {
+                let n = rng.random_range(0..512);
+                (0..n).map(|_| rng.random()).collect()
+            } else {
+                let mut v = seeds[rng.random_range(0..seeds.len())].clone();
+                for _ in 0..rng.random_range(1..=8) {
+                    v = mutate(&mut rng, &v);
+                }
+                v
+            };
+            s.spent += 1;
+            if let Some(detail) = self.judge(s, &input) {
+                let _ = std::fs::create_dir_all(self.dir);
+                let path = self.dir.join(format!(
+                    "{}@{}-random.bin",
+                    self.target.name,
+                    self.build.cli_name()
+                ));
+                if std::fs::write(&path, &input).is_ok() {
+                    self.reproduced(s, Engine::Random, detail, &path);
+                } else {
                     s.outcome = Some(Outcome::Reproduced);
                     s.engine = Some(Engine::Random);
                     s.detail = detail;
-                    return;
                 }
-                if s.other.len() < 3 {
-                    s.other.push(f.what.clone());
-                }
+                return;
             }
         }
     }
-}
 
-#[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
-#[allow(clippy::too_many_arguments)]
-fn libfuzzer_search(
-    s: &mut Search,
-    seed: u64,
-    target: &str,
-    build: Build,
-    budget_s: f64,
-    dir: &Path,
-    sig: fn(&str) -> Option<String>,
-    trigger_class: &str,
-) {
-    let Ok(t) = target_by_name(target) else {
-        return;
-    };
-    let work = dir.join(format!("libfuzzer-{target}@{}", build.cli_name()));
-    let corpus = work.join("corpus");
-    let crashes = work.join("crashes");
-    let _ = std::fs::remove_dir_all(&work);
-    let job = libfuzzer::Job {
-        target,
-        build,
-        corpora: vec![corpus.clone()],
-        artifacts: crashes.clone(),
-        seconds: budget_s.ceil() as u64,
-        seed: seed.wrapping_mul(31).wrapping_add(build.index() as u64 + 1),
-        flags: Vec::new(),
-    };
-    match libfuzzer::run(&job) {
-        Ok(stats) => s.spent += stats.execs,
-        Err(why) => {
-            s.outcome = Some(Outcome::Unavailable { why });
-            return;
-        }
-    }
-    s.engine = Some(Engine::Libfuzzer);
-    // The trigger counter: replay what libFuzzer kept (its corpus and crashes) in-process.
-    let files = [&corpus, &crashes].map(|d| libfuzzer::files(d)).concat();
-    for f in files {
-        let Ok(input) = std::fs::read(&f) else {
-            continue;
+    /// libFuzzer from an empty corpus for `budget_s`; then what it kept (corpus and crashes) is
+    /// replayed in-process for the trigger counter and the signature.
+    fn libfuzzer_search(&self, s: &mut Search, budget_s: f64) {
+        let name = self.target.name;
+        let work = self
+            .dir
+            .join(format!("libfuzzer-{name}@{}", self.build.cli_name()));
+        let corpus = work.join("corpus");
+        let crashes = work.join("crashes");
+        let _ = std::fs::remove_dir_all(&work);
+        let job = libfuzzer::Job {
+            target: name,
+            build: self.build,
+            corpora: vec![corpus.clone()],
+            artifacts: crashes.clone(),
+            seconds: budget_s.ceil() as u64,
+            seed: self
+                .seed
+                .wrapping_mul(31)
+                .wrapping_add(self.build.index() as u64 + 1),
+            flags: Vec::new(),
         };
-        match run_one(t, build, &input) {
-            Ok(class) if class == trigger_class => s.trigger += 1,
-            Ok(_) => {}
-            Err(failure) => {
-                s.trigger += 1;
-                if s.outcome.is_none()
-                    && let Some(detail) = sig(&failure.what)
-                {
-                    s.outcome = Some(Outcome::Reproduced);
-                    s.detail = detail;
-                    s.replay = Some(format!(
-                        "mta-lab replay {target} {} --build {}",
-                        f.display(),
-                        build.cli_name()
-                    ));
-                    s.artifact = Some(f.display().to_string());
-                } else if s.other.len() < 3 && sig(&failure.what).is_none() {
-                    s.other.push(failure.what.clone());
-                }
+        match libfuzzer::run(&job) {
+            Ok(stats) => s.spent += stats.execs,
+            Err(why) => {
+                s.outcome = Some(Outcome::Unavailable { why });
+                return;
+            }
+        }
+        s.engine = Some(Engine::Libfuzzer);
+        for f in [&corpus, &crashes].map(|d| libfuzzer::files(d)).concat() {
+            let Ok(input) = std::fs::read(&f) else {
+                continue;
+            };
+            if let Some(detail) = self.judge(s, &input)
+                && s.outcome.is_none()
+            {
+                self.reproduced(s, Engine::Libfuzzer, detail, &f);
             }
         }
     }
@@ -521,27 +546,23 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
             );
         }
         "Q182619" => {
-            random_search(
+            let h = Harness::new(
                 &mut s,
-                o.seed,
                 "driver_events",
                 build,
-                b / 4.0,
+                o.seed,
                 &dir,
                 q182619,
                 "full-queue-refused",
             );
-            if s.outcome.is_none() && !o.no_libfuzzer {
-                libfuzzer_search(
-                    &mut s,
-                    o.seed,
-                    "driver_events",
-                    build,
-                    b * 4.0,
-                    &dir,
-                    q182619,
-                    "full-queue-refused",
-                );
+            if let Some(h) = &h {
+                h.random_search(&mut s, b / 4.0);
+            }
+            if let Some(h) = h
+                .as_ref()
+                .filter(|_| s.outcome.is_none() && !o.no_libfuzzer)
+            {
+                h.libfuzzer_search(&mut s, b * 4.0);
             } else if s.outcome.is_none() {
                 s.outcome = Some(Outcome::Unavailable {
                     why: "libFuzzer skipped (--no-libfuzzer)".into(),
@@ -554,16 +575,17 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
             });
         }
         "Q225157" => {
-            random_search(
+            if let Some(h) = Harness::new(
                 &mut s,
-                o.seed,
                 "x25_up",
                 build,
-                b,
+                o.seed,
                 &dir,
                 q225157,
                 "malformed-dropped",
-            );
+            ) {
+                h.random_search(&mut s, b);
+            }
         }
         "Q197378" => {
             // ALPHA and BETA only: the rate is about their connections (F's strict TPKT check
