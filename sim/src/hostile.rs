@@ -22,10 +22,6 @@ const MTA_ADDR: &str = "10.0.2.1";
 /// Where the peers come from (configured as a connector's stack address, so binds get checked).
 const PEER_ADDR: &str = "10.0.9.1";
 
-/// Per control block, the channel to its socket's writer task (`None` = close).
-type Writers =
-    BTreeMap<mta_bufmgr::ControlBlockId, tokio::sync::mpsc::UnboundedSender<Option<Vec<u8>>>>;
-
 /// One misbehaviour: octets to write (with pauses), then how to end.
 #[derive(Debug, Clone)]
 pub struct Peer {
@@ -343,71 +339,23 @@ pub fn run_peers(build: Build, seed: u64, peers: Vec<Peer>) -> HostileReport {
         vec![MTA_ADDR.into()],
         parse_connectors(&conf).expect("static config"),
     );
-    let mta = Rc::new(RefCell::new(Mta::new(&build.profile(), cfg)));
-    let m = mta.clone();
+    let node = crate::edge::Node::shared(Mta::new(&build.profile(), cfg));
+    let m = node.clone();
     sim.host(MTA_ADDR, move || {
         let m = m.clone();
         async move {
             let listener = TcpListener::bind(("0.0.0.0", 102)).await?;
-            let writers: Rc<RefCell<Writers>> = Rc::default();
-            let (lm, lw) = (m.clone(), writers.clone());
+            let lm = m.clone();
             tokio::task::spawn_local(async move {
-                let mut conn = 0;
                 while let Ok((s, peer)) = listener.accept().await {
-                    conn += 1;
-                    let Some(cb) = lm.borrow_mut().accept(conn, &peer.ip().to_string()) else {
-                        drop(s);
-                        continue;
-                    };
-                    let (mut r, mut w) = s.into_split();
-                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<Vec<u8>>>();
-                    lw.borrow_mut().insert(cb, tx);
-                    tokio::task::spawn_local(async move {
-                        while let Some(Some(b)) = rx.recv().await {
-                            if w.write_all(&b).await.is_err() {
-                                break;
-                            }
-                        }
-                        let _ = w.shutdown().await;
-                    });
-                    let rm = lm.clone();
-                    tokio::task::spawn_local(async move {
-                        let mut buf = vec![0u8; 16 * 1024];
-                        loop {
-                            match r.read(&mut buf).await {
-                                Ok(0) | Err(_) => {
-                                    rm.borrow_mut()
-                                        .socket(mta_mta::core::SocketEvent::Closed(cb, 0));
-                                    break;
-                                }
-                                Ok(n) => rm.borrow_mut().socket(
-                                    mta_mta::core::SocketEvent::Received(cb, buf[..n].to_vec()),
-                                ),
-                            }
-                        }
-                    });
+                    crate::edge::accept(&lm, s, &peer.ip().to_string(), None);
                 }
             });
             loop {
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 let now = turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64);
-                m.borrow_mut().tick(now);
-                let actions = m.borrow_mut().take_actions();
-                for a in actions {
-                    match a {
-                        mta_mta::driver::SocketAction::Send { cb, bytes } => {
-                            if let Some(w) = writers.borrow().get(&cb) {
-                                let _ = w.send(Some(bytes));
-                            }
-                        }
-                        mta_mta::driver::SocketAction::Close { cb } => {
-                            if let Some(w) = writers.borrow_mut().remove(&cb) {
-                                let _ = w.send(None);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+                // The MTA has no connectors that open calls here (its one connector is inbound).
+                let _ = crate::edge::step(&m, now);
             }
         }
     });
@@ -487,7 +435,8 @@ pub fn run_peers(build: Build, seed: u64, peers: Vec<Peer>) -> HostileReport {
     }
     findings.extend(result.borrow().iter().cloned());
     findings.dedup();
-    let m = mta.borrow();
+    let n = node.borrow();
+    let m = &n.mta;
     if let Some(f) = m.log.first_fatal() {
         findings.push(format!("fatal event {}", f.id));
     }

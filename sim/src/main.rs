@@ -4,6 +4,7 @@
 
 mod chart;
 mod diff;
+mod edge;
 mod faults;
 mod finding;
 mod hostile;
@@ -16,6 +17,7 @@ mod merge;
 mod nightly;
 mod pcap;
 mod report;
+mod serve;
 mod simulate;
 mod smoke;
 mod sweep;
@@ -210,6 +212,9 @@ enum Command {
         /// The finding file.
         finding: PathBuf,
     },
+    /// Run a modelled MTA of any build on real TCP: listeners on each address, connectors from a
+    /// file, the event log live through tracing; on Ctrl-C (or --for) the queue state is written.
+    Serve(serve::ServeArgs),
     /// Run the hostile-peer library against one MTA, then a well-behaved peer; check the oracles.
     Hostile {
         /// Build of the MTA under attack.
@@ -360,15 +365,19 @@ enum CorpusCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MTA_LAB_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    mta_mta::fault::quiet_caught_faults();
     let cli = Cli::parse();
+    if let Command::Serve(a) = &cli.command {
+        serve::init_logging(a.log_format);
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("MTA_LAB_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+            )
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    mta_mta::fault::quiet_caught_faults();
     let result = match cli.command {
         Command::Ber {
             command: BerCommand::Dump { file, hex },
@@ -452,6 +461,17 @@ fn main() -> ExitCode {
         } => bench_sim(&what, seeds, !no_faults),
         Command::Shrink { finding } => shrink(&finding),
         Command::Import { capture, out } => import_cmd(&capture, &out),
+        Command::Serve(a) => serve::run(&a).map(|s| {
+            println!(
+                "stopped after {} ms: {} queued, {} delivered, {} connections accepted; state in {}",
+                s.uptime_ms,
+                s.queues.values().map(Vec::len).sum::<usize>(),
+                s.delivered(),
+                s.connections.get("accepted").copied().unwrap_or(0),
+                a.state.display()
+            );
+            ExitCode::SUCCESS
+        }),
         Command::Hostile {
             build,
             seed,
