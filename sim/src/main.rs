@@ -16,6 +16,7 @@ mod libfuzzer;
 mod merge;
 mod nightly;
 mod pcap;
+mod probe;
 mod report;
 mod serve;
 mod simulate;
@@ -215,6 +216,10 @@ enum Command {
     /// Run a modelled MTA of any build on real TCP: listeners on each address, connectors from a
     /// file, the event log live through tracing; on Ctrl-C (or --for) the queue state is written.
     Serve(serve::ServeArgs),
+    /// Probe a real endpoint: every hostile-peer case, a give-up-early burst and an interop
+    /// sequence (a modelled MTA of --build-as binds, transfers, releases), with per-case verdicts
+    /// as a table and JSON and a pcap of the session. Exit status 1 if a case was not handled.
+    Probe(probe::ProbeArgs),
     /// Run the hostile-peer library against one MTA, then a well-behaved peer; check the oracles.
     Hostile {
         /// Build of the MTA under attack.
@@ -461,6 +466,15 @@ fn main() -> ExitCode {
         } => bench_sim(&what, seeds, !no_faults),
         Command::Shrink { finding } => shrink(&finding),
         Command::Import { capture, out } => import_cmd(&capture, &out),
+        Command::Probe(a) => probe::run(&a).map(|r| {
+            probe::print_table(&r);
+            println!("verdicts: {}; pcap: {}", a.json.display(), a.pcap.display());
+            if r.all_handled {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
         Command::Serve(a) => serve::run(&a).map(|s| {
             println!(
                 "stopped after {} ms: {} queued, {} delivered, {} connections accepted; state in {}",

@@ -56,6 +56,9 @@ pub struct ServeArgs {
     /// Shut down after this long (e.g. 30s, 10m), as if Ctrl-C was pressed.
     #[arg(long = "for", value_name = "DURATION")]
     pub run_for: Option<String>,
+    /// On shutdown, keep running the model this long (ms) for work in flight to settle.
+    #[arg(long, default_value_t = 2000)]
+    pub drain_ms: u64,
     /// Seconds between status lines (connections, queues, messages) in the log.
     #[arg(long, default_value_t = 5)]
     pub status_every: u64,
@@ -508,6 +511,23 @@ pub fn run(a: &ServeArgs) -> Result<ServeState, String> {
                         last_status = (now, line);
                     }
                 }
+            }
+        }
+        // Drain: let the model finish what is in flight (closes crossing the shutdown) for up
+        // to --drain-ms, so the state file shows settled blocks and queues.
+        let drain_until = start.elapsed().as_millis() as u64 + args.drain_ms;
+        loop {
+            tick.tick().await;
+            let now = start.elapsed().as_millis() as u64;
+            for (cb, remote) in edge::step(&node, now) {
+                tokio::task::spawn_local(dial(node.clone(), cb, remote, port, connect_timeout));
+            }
+            let settled = {
+                let n = node.borrow();
+                n.mta.driver.live_blocks() == 0
+            };
+            if settled || now >= drain_until {
+                break;
             }
         }
         let uptime = start.elapsed().as_millis() as u64;

@@ -198,7 +198,7 @@ pub struct RunReport {
     pub findings: Vec<String>,
 }
 
-fn message(m: &mut Mta, from: &str, to: &str, i: usize, size: usize) -> Apdu {
+pub(crate) fn message(m: &mut Mta, from: &str, to: &str, i: usize, size: usize) -> Apdu {
     let id = m.new_id("msg");
     Apdu::Message {
         envelope: Envelope::new(

@@ -1,0 +1,148 @@
+//! serve ↔ probe end to end on loopback (real TCP, two processes): against the fixed build every
+//! hostile case is handled and the interop transfers arrive; against 2000 SP3 the give-up-early
+//! callers leave the listener refusing (KB Q811406) with 4283 in the event log; and the queue
+//! state written at shutdown accounts for every message.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    addr: String,
+    /// Kept open: serve prints its summary to stdout when it stops.
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(build: &str, dir: &Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mta-lab"))
+        .args([
+            "serve",
+            "--build",
+            build,
+            "--listen",
+            "127.0.0.1:0",
+            "--for",
+            "120s",
+        ])
+        .arg("--state")
+        .arg(dir.join("state.json"))
+        .args(extra)
+        .env("MTA_LAB_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
+        .spawn()
+        .expect("mta-lab serve starts");
+    let mut line = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .strip_prefix("listening ")
+        .unwrap_or_else(|| panic!("serve's first line: {line:?}"))
+        .trim()
+        .to_string();
+    Server {
+        child,
+        addr,
+        _stdout: stdout,
+    }
+}
+
+fn probe(addr: &str, dir: &Path, suite: &str) -> (bool, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mta-lab"))
+        .args(["probe", addr, "--suite", suite])
+        .args(["--silent-ms", "300", "--answer-ms", "400", "--rate", "50"])
+        .arg("--json")
+        .arg(dir.join("probe.json"))
+        .arg("--pcap")
+        .arg(dir.join("probe.pcap"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("probe.json")).unwrap())
+            .unwrap_or_else(|e| panic!("{e}: {text}"));
+    (out.status.success(), json)
+}
+
+fn stop(mut s: Server, dir: &Path) -> serde_json::Value {
+    // SIGINT = Ctrl-C: the clean shutdown path writes the state file.
+    let pid = s.child.id().to_string();
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "serve exits cleanly on Ctrl-C");
+    serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap()
+}
+
+fn case<'a>(r: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"].as_str().unwrap().starts_with(name))
+        .unwrap_or_else(|| panic!("no case {name}"))
+}
+
+#[test]
+fn probe_against_serve_on_loopback() {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("real-network");
+    let (fixed_dir, sp3_dir) = (base.join("rollup"), base.join("sp3"));
+    for d in [&fixed_dir, &sp3_dir] {
+        let _ = std::fs::remove_dir_all(d);
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let fixed = serve("2000-sp3-rollup", &fixed_dir, &[]);
+    let sp3 = serve("2000-sp3", &sp3_dir, &[]);
+    let (fa, sa) = (fixed.addr.clone(), sp3.addr.clone());
+    let (fd, sd) = (fixed_dir.clone(), sp3_dir.clone());
+    let t = std::thread::spawn(move || probe(&sa, &sd, "hostile"));
+    let (ok, report) = probe(&fa, &fd, "all");
+    let (sp3_ok, sp3_report) = t.join().unwrap();
+
+    // The fixed build handles every case, and both interop runs transferred their messages.
+    assert!(ok, "{report:#}");
+    assert_eq!(report["all_handled"], true);
+    assert!(report["cases"].as_array().unwrap().len() >= 25);
+    for name in ["interop: bind", "interop after"] {
+        assert_eq!(case(&report, name)["verdict"], "accepted", "{report:#}");
+    }
+    assert_eq!(
+        case(&report, "rtse-bind-wrong-password")["verdict"],
+        "rejected_cleanly"
+    );
+    let pcap = std::fs::metadata(fixed_dir.join("probe.pcap"))
+        .unwrap()
+        .len();
+    assert!(pcap > 10_000, "the session's pcap: {pcap} octets");
+    let state = stop(fixed, &fixed_dir);
+    let delivered = state["outcomes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|v| v.as_array().unwrap().iter().any(|o| o == "Delivered"))
+        .count();
+    assert_eq!(delivered, 6, "two interop runs of 3 messages: {state:#}");
+    assert_eq!(state["blocks"].as_array().unwrap().len(), 0, "{state:#}");
+
+    // 2000 SP3: the give-up-early callers leave the listener refusing (Q811406).
+    assert!(!sp3_ok, "{sp3_report:#}");
+    let g = case(&sp3_report, "give-up-early");
+    assert_eq!(g["listener_after"], false, "{sp3_report:#}");
+    let state = stop(sp3, &sp3_dir);
+    assert!(
+        state["events"]["4283"].as_u64().unwrap_or(0) >= 1,
+        "{state:#}"
+    );
+    let log = std::fs::read_to_string(sp3_dir.join("serve.log")).unwrap();
+    assert!(
+        log.contains("Bad LPIs in message"),
+        "the KB's text in the live log"
+    );
+}
