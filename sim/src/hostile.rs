@@ -70,6 +70,20 @@ pub fn connect_request() -> Vec<u8> {
     opening(&good_bind(), Mode::Normal).0
 }
 
+/// The user data of the session CONNECT an X.400 caller sends to bind as `name`/`password`: the
+/// presentation CP-type carrying ACSE AARQ, RTSE RTORQ and the MTABind (normal mode), or the
+/// RTORQ with the bind (X.410 mode). Independent OSI stacks wrap it in their own session CONNECT
+/// (scripts/interop_open61850.py).
+pub fn connect_user_data(name: &str, password: &str, mode: Mode) -> Vec<u8> {
+    let (_, cn) = opening(&Bind::simple(name, password).emit(), mode);
+    // One TPKT carrying one DT (LI 2, code, EOT) whose TSDU starts with the CONNECT SPDU.
+    let tsdu = cn.get(7..).unwrap_or_default();
+    mta_osi::session::Tsdu::parse(tsdu)
+        .ok()
+        .and_then(|t| t.spdus.first().map(|s| s.user_data().to_vec()))
+        .unwrap_or_default()
+}
+
 fn good_bind() -> Vec<u8> {
     Bind::simple("PEER", "peer-pw").emit()
 }

@@ -337,6 +337,19 @@ enum BerCommand {
 
 #[derive(Subcommand)]
 enum P1Command {
+    /// Print (hex) the user data of the session CONNECT an X.400 caller sends to bind: the
+    /// presentation CP with ACSE AARQ, RTSE RTORQ and the MTABind (for independent OSI stacks).
+    ConnectData {
+        /// MTA name in the bind.
+        #[arg(long, default_value = "PEER")]
+        name: String,
+        /// Password in the bind.
+        #[arg(long, default_value = "peer-pw")]
+        password: String,
+        /// X.410 (1984) mode instead of normal (1988) mode.
+        #[arg(long)]
+        x410: bool,
+    },
     /// Decode one MTS-APDU (message, probe, report), MTA bind or bind error, strictly.
     Decode {
         /// Input file, or - for standard input.
@@ -390,6 +403,25 @@ fn main() -> ExitCode {
         Command::Lpi {
             command: LpiCommand::Decode { file, hex },
         } => lpi_decode(&file, hex),
+        Command::P1 {
+            command:
+                P1Command::ConnectData {
+                    name,
+                    password,
+                    x410,
+                },
+        } => {
+            let mode = if x410 {
+                mta_osi::presentation::Mode::X410
+            } else {
+                mta_osi::presentation::Mode::Normal
+            };
+            println!(
+                "{}",
+                hex::encode(hostile::connect_user_data(&name, &password, mode))
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::P1 {
             command: P1Command::Decode { file, hex },
         } => p1_decode(&file, hex),

@@ -36,6 +36,13 @@ pub struct ProbeArgs {
     /// interop MTA is multihomed and `--build-as` decides which one each connection uses.
     #[arg(long, num_args = 1..)]
     pub source: Vec<IpAddr>,
+    /// With `--source`: the interop connector's "Stack IP Address Override" registry value (5.5 SP2
+    /// and later honour it; 5.5 SP1 lets the transport choose — KB Q197378).
+    #[arg(long)]
+    pub source_override: Option<IpAddr>,
+    /// Seed of the interop MTA's TCP/IP stack (its source-address choice when multihomed).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// New connections per second, at most (every case and check counts).
     #[arg(long, default_value_t = 20.0)]
     pub rate: f64,
@@ -176,6 +183,8 @@ struct Ctx {
     next_connect: RefCell<tokio::time::Instant>,
     tap: SharedTap,
     next_source: RefCell<usize>,
+    /// Interop sequences run so far (each seeds its MTA's stack differently).
+    interop_runs: RefCell<u64>,
     /// Wall-clock milliseconds at the start × 1000: the interop MTA's first identifier.
     id_base: u64,
 }
@@ -487,11 +496,15 @@ async fn interop(ctx: &Ctx, messages: usize) -> (Verdict, String) {
     let conf = format!(
         "[[connector]]\nname = \"to {to}\"\nlocal_mta_name = \"{name}\"\nlocal_password = \"{pw}\"\n\
          remote_mta_name = \"{to}\"\nstack_address = \"{host}\"\nopen_timeout_s = 10\nretry_count = 2\n\
-         retry_interval_s = 2\nidle_timeout_s = 1\naddress_space = [\"/C=US/A= /P={to}/\"]\n",
+         retry_interval_s = 2\nidle_timeout_s = 1\naddress_space = [\"/C=US/A= /P={to}/\"]\n{over}",
         to = a.to,
         name = a.mta_name,
         pw = a.password,
-        host = ctx.target.ip()
+        host = ctx.target.ip(),
+        over = a
+            .source_override
+            .map(|o| format!("stack_ip_address_override = \"{o}\"\n"))
+            .unwrap_or_default()
     );
     let connectors = match parse_connectors(&conf) {
         Ok(c) => c,
@@ -516,7 +529,14 @@ async fn interop(ctx: &Ctx, messages: usize) -> (Verdict, String) {
         outcomes: std::collections::BTreeMap::new(),
     };
     let node = Node::shared(Mta::restart(&a.build_as.profile(), cfg, Some(disk)));
-    node.borrow_mut().mta.seed_transport(ctx.now_ms());
+    let run = {
+        let mut r = ctx.interop_runs.borrow_mut();
+        *r += 1;
+        *r
+    };
+    node.borrow_mut()
+        .mta
+        .seed_transport(a.seed.wrapping_add(run.rotate_left(32)));
     node.borrow_mut().tap = Some(ctx.tap.clone());
     {
         let mut n = node.borrow_mut();
@@ -624,6 +644,7 @@ pub fn run(a: &ProbeArgs) -> Result<ProbeReport, String> {
             next_connect: RefCell::new(start),
             tap: Rc::new(RefCell::new(Tap::default())),
             next_source: RefCell::new(0),
+            interop_runs: RefCell::new(0),
             id_base: wall_ms() * 1000,
         };
         let mut cases = Vec::new();
