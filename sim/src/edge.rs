@@ -108,6 +108,10 @@ where
         attach(node, cb, stream, ends);
     } else {
         tracing::info!(target: "mta_lab::edge", from, "connection refused: no free inbound control block");
+        if let (Some(e), Some(tap)) = (ends, node.borrow().tap.as_ref()) {
+            tap_record(Some(tap), crate::pcap::Record::Open(e.peer, e.local));
+            tap_record(Some(tap), crate::pcap::Record::Fin(e.local, e.peer));
+        }
         drop(stream);
     }
 }
@@ -175,12 +179,12 @@ where
                 Err(_) => SocketEvent::Closed(cb, winsock::CONNRESET),
             };
             if let Some((from, to)) = direction(false) {
-                match &ev {
-                    SocketEvent::Received(_, b) => {
-                        tap_record(tap.as_ref(), crate::pcap::Record::Data(from, to, b.clone()));
-                    }
-                    _ => tap_record(tap.as_ref(), crate::pcap::Record::Fin(from, to)),
-                }
+                let rec = match &ev {
+                    SocketEvent::Received(_, b) => crate::pcap::Record::Data(from, to, b.clone()),
+                    SocketEvent::Closed(_, 0) => crate::pcap::Record::Fin(from, to),
+                    _ => crate::pcap::Record::Rst(from, to),
+                };
+                tap_record(tap.as_ref(), rec);
             }
             let closed = matches!(ev, SocketEvent::Closed(..));
             let mut nn = n.borrow_mut();

@@ -51,6 +51,12 @@ pub struct PeerScript {
     pub server: String,
     /// How the caller left.
     pub end: Ending,
+    /// When the connection opened, ms since the capture's first packet (timed replay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_ms: Option<u64>,
+    /// When the caller left (FIN or reset), ms since the capture's first packet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_ms: Option<u64>,
     /// The caller's writes.
     pub write: Vec<Write>,
 }
@@ -122,6 +128,8 @@ pub struct Stream {
     pub server_data: Vec<u8>,
     /// How the caller left.
     pub end: Ending,
+    /// When the caller left (its FIN, or a reset), ms since the capture's first packet.
+    pub closed_ms: Option<u64>,
 }
 
 /// A connection being read: first seen, caller → server, server → caller, reset time.
@@ -202,6 +210,7 @@ pub fn read(path: &Path) -> Result<Vec<Stream>, String> {
                 client_data: c.data,
                 server_data: s.data,
                 end,
+                closed_ms: rst.or(c.fin_at),
             }
         })
         .collect())
@@ -216,6 +225,8 @@ impl Stream {
             client: self.client.to_string(),
             server: self.server.to_string(),
             end: self.end,
+            opened_ms: Some(self.opened_ms),
+            closed_ms: self.closed_ms,
             write: self
                 .client_writes
                 .iter()

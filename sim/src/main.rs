@@ -231,6 +231,17 @@ enum Command {
         /// Replay these peer scripts (from `mta-lab import`) instead of the library.
         #[arg(long, num_args = 1..)]
         script: Vec<PathBuf>,
+        /// With --script: replay the callers as captured (each at its captured open time, with
+        /// its captured pauses and leaving), adding no library peers, flood or good peer — the
+        /// event log is then comparable with the captured run's.
+        #[arg(long, requires = "script")]
+        as_captured: bool,
+        /// Write a pcap of every stream the MTA served (import it with `mta-lab import`).
+        #[arg(long, conflicts_with = "as_captured")]
+        pcap: Option<PathBuf>,
+        /// Write the MTA's event log (one "id<TAB>text" line per event, no times) here.
+        #[arg(long)]
+        event_log: Option<PathBuf>,
     },
     /// Turn the TCP port-102 streams of a capture into, per connection, a peer script (replay
     /// with `hostile --script`), an `inbound_stack` fuzz seed and each direction's octets.
@@ -522,26 +533,60 @@ fn main() -> ExitCode {
             build,
             seed,
             script,
+            as_captured,
+            pcap,
+            event_log,
         } => {
-            let r = if script.is_empty() {
-                hostile::run(build, seed)
-            } else {
-                let mut peers = Vec::new();
-                for p in &script {
-                    match import::PeerScript::load(p) {
-                        Ok(s) => {
-                            let name: &'static str =
-                                Box::leak(p.display().to_string().into_boxed_str());
-                            peers.push(s.peer(name));
-                        }
-                        Err(e) => {
-                            eprintln!("error: {e}");
-                            return ExitCode::from(2);
-                        }
+            let mut scripts = Vec::new();
+            for p in &script {
+                match import::PeerScript::load(p) {
+                    Ok(s) => scripts.push((p.display().to_string(), s)),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
                     }
                 }
-                hostile::run_peers(build, seed, peers)
+            }
+            let (r, capture) = if as_captured {
+                let only: Vec<import::PeerScript> = scripts.into_iter().map(|(_, s)| s).collect();
+                (hostile::replay_captured(build, seed, &only), Vec::new())
+            } else if scripts.is_empty() && pcap.is_none() {
+                (hostile::run(build, seed), Vec::new())
+            } else if scripts.is_empty() {
+                hostile::run_peers_recorded(build, seed, hostile::library(), true)
+            } else {
+                let peers: Vec<hostile::Peer> = scripts
+                    .into_iter()
+                    .map(|(name, s)| s.peer(Box::leak(name.into_boxed_str())))
+                    .collect();
+                if pcap.is_some() {
+                    hostile::run_peers_recorded(build, seed, peers, true)
+                } else {
+                    (hostile::run_peers(build, seed, peers), Vec::new())
+                }
             };
+            if let Some(p) = &pcap {
+                match pcap::write(p, &capture) {
+                    Ok(n) => println!("{n} packets written to {}", p.display()),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            if let Some(p) = &event_log {
+                let text = r
+                    .log
+                    .iter()
+                    .map(|(id, t)| format!("{id}\t{t}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    + "\n";
+                if let Err(e) = std::fs::write(p, text) {
+                    eprintln!("error: {}: {e}", p.display());
+                    return ExitCode::from(2);
+                }
+            }
             println!(
                 "{} hostile peers against {build} (seed {seed}); MTA events {:?}",
                 r.peers, r.events

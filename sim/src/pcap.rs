@@ -18,6 +18,8 @@ pub enum Record {
     Data(SocketAddr, SocketAddr, Vec<u8>),
     /// `from` closed its sending side.
     Fin(SocketAddr, SocketAddr),
+    /// `from` reset the connection (it closed with data unread).
+    Rst(SocketAddr, SocketAddr),
 }
 
 /// Records with their simulated time (ms), in order.
@@ -42,6 +44,7 @@ enum Flags {
     Ack,
     Psh,
     Fin,
+    Rst,
 }
 
 fn frame(
@@ -61,6 +64,7 @@ fn frame(
         Flags::Ack => b.ack(ack),
         Flags::Psh => b.ack(ack).psh(),
         Flags::Fin => b.ack(ack).fin(),
+        Flags::Rst => b.ack(ack).rst(),
     };
     let mut out = Vec::with_capacity(payload.len() + 54);
     b.write(&mut out, payload)
@@ -111,6 +115,11 @@ pub fn write(path: &std::path::Path, capture: &Capture) -> Result<usize, String>
                         ),
                     )?;
                 }
+            }
+            Record::Rst(from, to) => {
+                let seq = *next.get(&(*from, *to)).unwrap_or(&1);
+                let ack = *next.get(&(*to, *from)).unwrap_or(&1);
+                put(*t, frame(from, to, seq, ack, Flags::Rst, &[]))?;
             }
             Record::Fin(from, to) => {
                 let seq = *next.get(&(*from, *to)).unwrap_or(&1);
