@@ -716,6 +716,23 @@ pub fn run(a: &ProbeArgs) -> Result<ProbeReport, String> {
 
 type Push = dyn Fn(&mut Vec<CaseResult>, String, (Verdict, String), bool, u64);
 
+/// Connect (unpaced), send a CR and wait up to `wait_ms` for the CC: the stream when it came.
+async fn answered_cr(
+    target: SocketAddr,
+    source: Option<IpAddr>,
+    timeout_ms: u64,
+    wait_ms: u64,
+) -> Option<TcpStream> {
+    let mut s = connect(target, source, timeout_ms).await.ok()?;
+    s.write_all(&crate::hostile::connect_request()).await.ok()?;
+    let mut buf = [0u8; 512];
+    let n = tokio::time::timeout(Duration::from_millis(wait_ms), s.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    (n >= 6 && buf[5] & 0xf0 == 0xd0).then_some(s)
+}
+
 /// The load suite: hold `--hold` connections (each got its CC), transfer while holding, flood
 /// `--flood` connections `--concurrency` at a time, then check the listener and transfer again.
 async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<(String, f64)> {
@@ -737,17 +754,7 @@ async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<
         );
         tasks.push(tokio::task::spawn_local(async move {
             let _permit = sem.acquire().await;
-            let ok = async {
-                let mut s = connect(target, src, timeout).await.ok()?;
-                s.write_all(&crate::hostile::connect_request()).await.ok()?;
-                let mut buf = [0u8; 512];
-                let n = tokio::time::timeout(Duration::from_millis(wait), s.read(&mut buf))
-                    .await
-                    .ok()?
-                    .ok()?;
-                (n >= 6 && buf[5] & 0xf0 == 0xd0).then_some(s)
-            }
-            .await;
+            let ok = answered_cr(target, src, timeout, wait).await;
             match ok {
                 Some(s) => held.borrow_mut().push(s),
                 None => *failures.borrow_mut() += 1,
@@ -813,18 +820,7 @@ async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<
         );
         tasks.push(tokio::task::spawn_local(async move {
             let _permit = sem.acquire().await;
-            let ok = async {
-                let mut s = connect(target, src, timeout).await.ok()?;
-                s.write_all(&crate::hostile::connect_request()).await.ok()?;
-                let mut buf = [0u8; 512];
-                let n = tokio::time::timeout(Duration::from_millis(wait), s.read(&mut buf))
-                    .await
-                    .ok()?
-                    .ok()?;
-                Some(n >= 6 && buf[5] & 0xf0 == 0xd0)
-            }
-            .await;
-            if ok == Some(true) {
+            if answered_cr(target, src, timeout, wait).await.is_some() {
                 *answered.borrow_mut() += 1;
             } else {
                 *refused.borrow_mut() += 1;

@@ -55,10 +55,11 @@ fn serve(build: &str, dir: &Path, extra: &[&str]) -> Server {
     }
 }
 
-fn probe(addr: &str, dir: &Path, suite: &str) -> (bool, serde_json::Value) {
+/// Run `mta-lab probe addr args…` with its JSON and pcap in `dir`: (exit success, the JSON).
+fn probe(addr: &str, dir: &Path, args: &[&str]) -> (bool, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_mta-lab"))
-        .args(["probe", addr, "--suite", suite])
-        .args(["--silent-ms", "300", "--answer-ms", "400", "--rate", "50"])
+        .args(["probe", addr])
+        .args(args)
         .arg("--json")
         .arg(dir.join("probe.json"))
         .arg("--pcap")
@@ -71,6 +72,9 @@ fn probe(addr: &str, dir: &Path, suite: &str) -> (bool, serde_json::Value) {
             .unwrap_or_else(|e| panic!("{e}: {text}"));
     (out.status.success(), json)
 }
+
+/// Short waits for the test (the defaults suit a real endpoint across a network).
+const FAST: [&str; 6] = ["--silent-ms", "300", "--answer-ms", "400", "--rate", "50"];
 
 fn stop(mut s: Server, dir: &Path) -> serde_json::Value {
     // SIGINT = Ctrl-C: the clean shutdown path writes the state file.
@@ -102,8 +106,9 @@ fn probe_against_serve_on_loopback() {
     let sp3 = serve("2000-sp3", &sp3_dir, &[]);
     let (fa, sa) = (fixed.addr.clone(), sp3.addr.clone());
     let (fd, sd) = (fixed_dir.clone(), sp3_dir.clone());
-    let t = std::thread::spawn(move || probe(&sa, &sd, "hostile"));
-    let (ok, report) = probe(&fa, &fd, "all");
+    let t =
+        std::thread::spawn(move || probe(&sa, &sd, &[&["--suite", "hostile"], &FAST[..]].concat()));
+    let (ok, report) = probe(&fa, &fd, &[&["--suite", "all"], &FAST[..]].concat());
     let (sp3_ok, sp3_report) = t.join().unwrap();
 
     // The fixed build handles every case, and both interop runs transferred their messages.
@@ -176,24 +181,26 @@ fn multihomed_prober_on_loopback_shows_q197378_on_sp1_only() {
             &dir,
             &["--config", conf.to_str().unwrap()],
         );
-        let out = Command::new(env!("CARGO_BIN_EXE_mta-lab"))
-            .args(["probe", &s.addr, "--suite", "interop", "--build-as", build])
-            .args([
+        let (ok, report) = probe(
+            &s.addr,
+            &dir,
+            &[
+                "--suite",
+                "interop",
+                "--build-as",
+                build,
                 "--source",
                 "127.0.0.3",
                 "127.0.0.2",
                 "--source-override",
                 "127.0.0.2",
-            ])
-            .args(["--seed", "1", "--messages", "1"])
-            .arg("--json")
-            .arg(dir.join("probe.json"))
-            .arg("--pcap")
-            .arg(dir.join("probe.pcap"))
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{build}: {text}");
+                "--seed",
+                "1",
+                "--messages",
+                "1",
+            ],
+        );
+        assert!(ok, "{build}: {report:#}");
         let state = stop(s, &dir);
         refusals.push(state["events"]["9301"].as_u64().unwrap_or(0));
     }
