@@ -547,3 +547,71 @@ pub fn run(a: &ServeArgs) -> Result<ServeState, String> {
     );
     Ok(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        let mut v = vec!["serve", "--listen", "127.0.0.1:0"];
+        v.extend_from_slice(extra);
+        Cli::parse_from(v).serve
+    }
+
+    fn state_disk_queues(s: &ServeState) -> Vec<Vec<Vec<u8>>> {
+        s.queues
+            .values()
+            .map(|q| q.iter().map(|a| hex::decode(&a.hex).unwrap()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn state_file_round_trips_the_queues_through_restore() {
+        let a = args(&[]);
+        let mut m = model(&a).unwrap();
+        for i in 0..3 {
+            let apdu = crate::simulate::message(&mut m, "BETA", "PEER", i, 100);
+            m.submit(apdu);
+        }
+        assert_eq!(
+            m.queued(),
+            3,
+            "routed to the PEER connector, nobody to transfer to"
+        );
+        let state = ServeState::of(&Node::shared(m).borrow(), a.build, 1234);
+        assert_eq!(state.queues["to PEER"].len(), 3);
+        let dir = std::env::temp_dir().join(format!("mta-lab-serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.json");
+        std::fs::write(&path, serde_json::to_string(&state).unwrap()).unwrap();
+        let restored = model(&args(&["--restore", path.to_str().unwrap()])).unwrap();
+        assert_eq!(restored.queued(), 3);
+        assert_eq!(restored.disk().queues, state_disk_queues(&state));
+        // A configuration without the queue's connector is refused (its messages would be lost).
+        let conf = dir.join("other.toml");
+        std::fs::write(
+            &conf,
+            "[[connector]]\nname = \"other\"\nlocal_mta_name = \"BETA\"\nremote_mta_name = \"X\"\nstack_address = \"127.0.0.9\"\n",
+        )
+        .unwrap();
+        let err = model(&args(&[
+            "--restore",
+            path.to_str().unwrap(),
+            "--config",
+            conf.to_str().unwrap(),
+        ]))
+        .unwrap_err();
+        assert!(err.contains("to PEER"), "{err}");
+        // Bad input is a clear error.
+        std::fs::write(&path, "{").unwrap();
+        assert!(model(&args(&["--restore", path.to_str().unwrap()])).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
