@@ -32,13 +32,18 @@ PI_REASON, PGI_USER_DATA = 50, 193
 RTSE_REQUIREMENTS = (0x0001 | 0x0008 | 0x0040 | 0x0200).to_bytes(2, "big")
 
 
-def step_mms_association(host, port):
+def exchange(host, port, spdu):
+    """open61850's transport connect (TPKT + COTP CR/CC), one TSDU out, the answering TSDU back."""
     conn = IsoConnection.connect(host, port, timeout=10)
     try:
-        conn.send(a.association_request())
-        answer = conn.recv()
+        conn.send(spdu)
+        return conn.recv()
     finally:
         conn.close()
+
+
+def step_mms_association(host, port):
+    answer = exchange(host, port, a.association_request())
     if answer is None:
         return False, "transport connect completed; the session CONNECT got no SPDU back"
     si, items = a._parse_spdu(answer)
@@ -60,12 +65,7 @@ def step_x400_session(host, port, user_data):
         + a._session_parameter(a._PI_SESSION_REQUIREMENTS, RTSE_REQUIREMENTS)
         + a._session_parameter(PGI_USER_DATA, user_data),
     )
-    conn = IsoConnection.connect(host, port, timeout=10)
-    try:
-        conn.send(connect)
-        answer = conn.recv()
-    finally:
-        conn.close()
+    answer = exchange(host, port, connect)
     if answer is None:
         return False, "transport connect completed; the session CONNECT got no SPDU back"
     si, items = a._parse_spdu(answer)

@@ -9,7 +9,7 @@ use mta_mta::core::{Mta, SocketEvent};
 use mta_mta::driver::{Remote, SocketAction, winsock};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -251,4 +251,58 @@ pub fn connected<S>(
                 .socket(SocketEvent::ConnectFailed(cb, code));
         }
     }
+}
+
+/// Open a real TCP connection to `target` from `source` (the OS's choice when `None` or
+/// unspecified), giving up after `timeout`; Nagle off (TPDUs are small and answered).
+pub async fn tcp_connect(
+    target: SocketAddr,
+    source: Option<IpAddr>,
+    timeout: Duration,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let sock = if target.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    if let Some(src) = source.filter(|s| !s.is_unspecified()) {
+        sock.bind(SocketAddr::new(src, 0))?;
+    }
+    match tokio::time::timeout(timeout, sock.connect(target)).await {
+        Ok(r) => {
+            let s = r?;
+            let _ = s.set_nodelay(true);
+            Ok(s)
+        }
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "connect timed out",
+        )),
+    }
+}
+
+/// Open block `cb`'s outbound connection over real TCP, from the source address the model chose,
+/// and report the result to the model. Returns whether it connected.
+pub async fn dial(
+    node: &SharedNode,
+    cb: ControlBlockId,
+    target: std::io::Result<SocketAddr>,
+    source: Option<&str>,
+    timeout: Duration,
+) -> bool {
+    let source = source.and_then(|s| s.parse::<IpAddr>().ok());
+    let result = match target {
+        Ok(t) => tcp_connect(t, source, timeout).await,
+        Err(e) => Err(e),
+    };
+    let ends = result.as_ref().ok().and_then(|s| {
+        Some(Ends {
+            local: s.local_addr().ok()?,
+            peer: s.peer_addr().ok()?,
+            we_opened: true,
+        })
+    });
+    let ok = result.is_ok();
+    connected(node, cb, result, ends);
+    ok
 }

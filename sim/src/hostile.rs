@@ -74,6 +74,11 @@ pub fn connect_request() -> Vec<u8> {
     opening(&good_bind(), Mode::Normal).0
 }
 
+/// Whether `bytes` start with a TPKT carrying a COTP CONNECT CONFIRM (the listener's answer).
+pub fn is_connect_confirm(bytes: &[u8]) -> bool {
+    bytes.len() >= 6 && bytes[0] == 3 && bytes[5] & 0xf0 == 0xd0
+}
+
 /// The user data of the session CONNECT an X.400 caller sends to bind as `name`/`password`: the
 /// presentation CP-type carrying ACSE AARQ, RTSE RTORQ and the MTABind (normal mode), or the
 /// RTORQ with the bind (X.410 mode). Independent OSI stacks wrap it in their own session CONNECT

@@ -1496,11 +1496,8 @@ fn lpi_decode(file: &str, hex: bool) -> Result<ExitCode, String> {
 fn builds(set: &[String], only: Option<Build>) -> Result<ExitCode, String> {
     let mut profiles = Build::ALL.map(Build::profile);
     for kv in set {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| mta_build::OverrideError::Syntax(kv.clone()).to_string())?;
         for p in &mut profiles {
-            p.set(k.trim(), v).map_err(|e| e.to_string())?;
+            p.set_override(kv).map_err(|e| e.to_string())?;
         }
     }
     let cols: Vec<Build> = only.map_or_else(|| Build::ALL.to_vec(), |b| vec![b]);

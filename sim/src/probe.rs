@@ -4,7 +4,7 @@
 //! shared stream edge — with a per-case verdict, a listener check after each case, a table, JSON
 //! and a pcap of the whole session. Paced (`--rate`); floods only when asked (`--suite load`).
 
-use crate::edge::{self, Ends, Node, SharedTap, Tap};
+use crate::edge::{self, Node, SharedTap, Tap};
 use crate::hostile::{End, Peer};
 use mta_build::Build;
 use mta_mta::connector::parse_connectors;
@@ -197,9 +197,9 @@ impl Ctx {
         self.tap.borrow_mut().now_ms = self.now_ms();
         edge::tap_record(Some(&self.tap), r);
     }
-    /// Wait for the rate limit's next slot (no pacing when `paced` is false: the load suite).
-    async fn pace(&self, paced: bool) {
-        if !paced || self.args.rate <= 0.0 {
+    /// Wait for the rate limit's next slot (the load suite does not call it).
+    async fn pace(&self) {
+        if self.args.rate <= 0.0 {
             return;
         }
         let gap = Duration::from_secs_f64(1.0 / self.args.rate);
@@ -219,35 +219,11 @@ impl Ctx {
         *i += 1;
         Some(s)
     }
-    async fn connect(&self, paced: bool) -> std::io::Result<TcpStream> {
-        self.pace(paced).await;
-        connect(self.target, self.source(), self.args.connect_timeout_ms).await
-    }
-}
-
-async fn connect(
-    target: SocketAddr,
-    source: Option<IpAddr>,
-    timeout_ms: u64,
-) -> std::io::Result<TcpStream> {
-    let sock = if target.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    if let Some(src) = source {
-        sock.bind(SocketAddr::new(src, 0))?;
-    }
-    match tokio::time::timeout(Duration::from_millis(timeout_ms), sock.connect(target)).await {
-        Ok(r) => {
-            let s = r?;
-            let _ = s.set_nodelay(true);
-            Ok(s)
-        }
-        Err(_) => Err(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            "connect timed out",
-        )),
+    /// A paced connection from the next source.
+    async fn connect(&self) -> std::io::Result<TcpStream> {
+        self.pace().await;
+        let t = Duration::from_millis(self.args.connect_timeout_ms);
+        edge::tcp_connect(self.target, self.source(), t).await
     }
 }
 
@@ -328,7 +304,7 @@ fn classify(answer: &[u8], end: ReadEnd) -> Verdict {
 
 /// Run one raw peer program; returns (verdict, detail).
 async fn run_peer(ctx: &Ctx, p: &Peer) -> (Verdict, String) {
-    let s = match ctx.connect(true).await {
+    let s = match ctx.connect().await {
         Ok(s) => s,
         Err(e) => return (Verdict::ListenerGone, format!("connect: {e}")),
     };
@@ -425,44 +401,48 @@ async fn run_peer(ctx: &Ctx, p: &Peer) -> (Verdict, String) {
     (verdict, detail)
 }
 
+/// The first octets the endpoint sends within `wait_ms` (`None`: nothing in time or an error;
+/// empty: it closed).
+async fn first_answer(s: &mut TcpStream, wait_ms: u64) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 512];
+    let n = tokio::time::timeout(Duration::from_millis(wait_ms), s.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    Some(buf[..n].to_vec())
+}
+
 /// Connect, send a CR, wait up to `wait_ms` for the CC; `Ok(true)` when it came. The connection
 /// is closed afterwards either way (giving up early when no CC came in time).
-async fn cr_cc(ctx: &Ctx, paced: bool, wait_ms: u64, record: bool) -> std::io::Result<bool> {
-    let mut s = ctx.connect(paced).await?;
+async fn cr_cc(ctx: &Ctx, wait_ms: u64) -> std::io::Result<bool> {
+    let mut s = ctx.connect().await?;
     let cr = crate::hostile::connect_request();
     let ends = s.local_addr().ok().zip(s.peer_addr().ok());
     s.write_all(&cr).await?;
-    if record && let Some((l, r)) = ends {
+    if let Some((l, r)) = ends {
         ctx.record(crate::pcap::Record::Open(l, r));
         ctx.record(crate::pcap::Record::Data(l, r, cr));
     }
-    let mut buf = [0u8; 512];
-    let got = tokio::time::timeout(Duration::from_millis(wait_ms), s.read(&mut buf)).await;
-    let cc = matches!(got, Ok(Ok(n)) if n >= 6 && buf[0] == 3 && buf[5] & 0xf0 == 0xd0);
-    if record && let Some((l, r)) = ends {
-        if let Ok(Ok(n)) = got
-            && n > 0
-        {
-            ctx.record(crate::pcap::Record::Data(r, l, buf[..n].to_vec()));
+    let answer = first_answer(&mut s, wait_ms).await;
+    if let Some((l, r)) = ends {
+        if let Some(b) = answer.as_ref().filter(|b| !b.is_empty()) {
+            ctx.record(crate::pcap::Record::Data(r, l, b.clone()));
         }
         ctx.record(crate::pcap::Record::Fin(l, r));
     }
-    Ok(cc)
+    Ok(answer.is_some_and(|b| crate::hostile::is_connect_confirm(&b)))
 }
 
 /// The listener check: a CR is answered with a CC.
 async fn listener_answers(ctx: &Ctx) -> bool {
-    matches!(
-        cr_cc(ctx, true, ctx.args.answer_ms.max(2000), true).await,
-        Ok(true)
-    )
+    matches!(cr_cc(ctx, ctx.args.answer_ms.max(2000)).await, Ok(true))
 }
 
 /// The give-up-early burst: callers that hang up before the accept (CC) can arrive.
 async fn give_up_early(ctx: &Ctx) -> (Verdict, String) {
     let (mut answered, mut gave_up, mut failed) = (0, 0, 0);
     for _ in 0..ctx.args.give_up_callers {
-        match cr_cc(ctx, true, ctx.args.give_up_ms, true).await {
+        match cr_cc(ctx, ctx.args.give_up_ms).await {
             Ok(true) => answered += 1,
             Ok(false) => gave_up += 1,
             Err(_) => failed += 1,
@@ -557,24 +537,12 @@ async fn interop(ctx: &Ctx, messages: usize) -> (Verdict, String) {
             connects += 1;
             let (n, target, timeout) = (node.clone(), ctx.target, a.connect_timeout_ms);
             let failures = connect_failures.clone();
-            ctx.pace(true).await;
+            ctx.pace().await;
             tokio::task::spawn_local(async move {
-                let src = remote
-                    .source
-                    .as_deref()
-                    .and_then(|s| s.parse::<IpAddr>().ok());
-                let r = connect(target, src.filter(|s| !s.is_unspecified()), timeout).await;
-                if r.is_err() {
+                let t = Duration::from_millis(timeout);
+                if !edge::dial(&n, cb, Ok(target), remote.source.as_deref(), t).await {
                     *failures.borrow_mut() += 1;
                 }
-                let ends = r.as_ref().ok().and_then(|s| {
-                    Some(Ends {
-                        local: s.local_addr().ok()?,
-                        peer: s.peer_addr().ok()?,
-                        we_opened: true,
-                    })
-                });
-                edge::connected(&n, cb, r, ends);
             });
         }
         let n = node.borrow();
@@ -723,14 +691,12 @@ async fn answered_cr(
     timeout_ms: u64,
     wait_ms: u64,
 ) -> Option<TcpStream> {
-    let mut s = connect(target, source, timeout_ms).await.ok()?;
-    s.write_all(&crate::hostile::connect_request()).await.ok()?;
-    let mut buf = [0u8; 512];
-    let n = tokio::time::timeout(Duration::from_millis(wait_ms), s.read(&mut buf))
+    let mut s = edge::tcp_connect(target, source, Duration::from_millis(timeout_ms))
         .await
-        .ok()?
         .ok()?;
-    (n >= 6 && buf[5] & 0xf0 == 0xd0).then_some(s)
+    s.write_all(&crate::hostile::connect_request()).await.ok()?;
+    let answer = first_answer(&mut s, wait_ms).await?;
+    crate::hostile::is_connect_confirm(&answer).then_some(s)
 }
 
 /// The load suite: hold `--hold` connections (each got its CC), transfer while holding, flood

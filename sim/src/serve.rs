@@ -11,7 +11,7 @@ use mta_mta::core::{Disk, Mta, MtaConfig, Outcome};
 use mta_p1::{Apdu, GlobalDomainIdentifier};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -111,7 +111,7 @@ pub struct ServeState {
     /// The identifier counter.
     pub next_id: u64,
     /// Per "message id | recipient": its outcomes (Delivered, Relayed, NonDelivered).
-    pub outcomes: BTreeMap<String, Vec<String>>,
+    pub outcomes: BTreeMap<String, Vec<Outcome>>,
     /// Connections the listeners accepted / the model refused; most open at once.
     pub connections: BTreeMap<String, u64>,
     /// MTA counters.
@@ -184,12 +184,7 @@ impl ServeState {
             outcomes: disk
                 .outcomes
                 .iter()
-                .map(|((id, r), v)| {
-                    (
-                        format!("{id} | {r}"),
-                        v.iter().map(|o| format!("{o:?}")).collect(),
-                    )
-                })
+                .map(|((id, r), v)| (format!("{id} | {r}"), v.clone()))
                 .collect(),
             connections: [
                 ("accepted", node.accepted),
@@ -226,7 +221,7 @@ impl ServeState {
     pub fn delivered(&self) -> usize {
         self.outcomes
             .values()
-            .filter(|v| v.iter().any(|o| o == "Delivered"))
+            .filter(|v| v.contains(&Outcome::Delivered))
             .count()
     }
 
@@ -250,16 +245,7 @@ impl ServeState {
             let (id, r) = k
                 .split_once(" | ")
                 .ok_or_else(|| format!("outcome key {k:?}: expected \"id | recipient\""))?;
-            let parsed = v
-                .iter()
-                .map(|o| match o.as_str() {
-                    "Delivered" => Ok(Outcome::Delivered),
-                    "Relayed" => Ok(Outcome::Relayed),
-                    "NonDelivered" => Ok(Outcome::NonDelivered),
-                    x => Err(format!("outcome {x:?} of {k:?}")),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            outcomes.insert((id.to_string(), r.to_string()), parsed);
+            outcomes.insert((id.to_string(), r.to_string()), v.clone());
         }
         Ok(Disk {
             queues,
@@ -302,11 +288,8 @@ pub fn init_logging(format: LogFormat) {
 pub fn model(a: &ServeArgs) -> Result<Mta, String> {
     let mut profile = a.build.profile();
     for kv in &a.set {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| format!("--set {kv:?}: expected NAME=VALUE"))?;
         profile
-            .set(k.trim(), v.trim())
+            .set_override(kv)
             .map_err(|e| format!("--set {kv:?}: {e}"))?;
     }
     if a.name.is_empty() || !a.name.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -362,41 +345,15 @@ async fn dial(
     port: u16,
     timeout: Duration,
 ) {
-    let result = async {
-        let target = tokio::net::lookup_host((remote.host.as_str(), port))
+    let target = async {
+        tokio::net::lookup_host((remote.host.as_str(), port))
             .await?
             .next()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
-        let sock = if target.is_ipv4() {
-            tokio::net::TcpSocket::new_v4()?
-        } else {
-            tokio::net::TcpSocket::new_v6()?
-        };
-        if let Some(src) = remote
-            .source
-            .as_deref()
-            .and_then(|s| s.parse::<IpAddr>().ok())
-        {
-            sock.bind(SocketAddr::new(src, 0))?;
-        }
-        match tokio::time::timeout(timeout, sock.connect(target)).await {
-            Ok(r) => r,
-            Err(_) => Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "connect timed out",
-            )),
-        }
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))
     }
     .await;
-    let ends = result.as_ref().ok().and_then(|s| {
-        Some(Ends {
-            local: s.local_addr().ok()?,
-            peer: s.peer_addr().ok()?,
-            we_opened: true,
-        })
-    });
-    tracing::info!(target: "mta_lab::serve", block = cb.index, host = %remote.host, port, source = ?remote.source, ok = result.is_ok(), "outbound connect");
-    edge::connected(&node, cb, result, ends);
+    let ok = edge::dial(&node, cb, target, remote.source.as_deref(), timeout).await;
+    tracing::info!(target: "mta_lab::serve", block = cb.index, host = %remote.host, port, source = ?remote.source, ok, "outbound connect");
 }
 
 /// Run `serve` until Ctrl-C (or `--for`); writes the state file and returns it.

@@ -353,7 +353,7 @@ async fn answers_connect(target: &str) -> bool {
     let mut buf = [0u8; 256];
     let answered = matches!(
         tokio::time::timeout(Duration::from_secs(3), s.read(&mut buf)).await,
-        Ok(Ok(n)) if n >= 6 && buf[0] == 3 && buf[5] & 0xf0 == 0xd0
+        Ok(Ok(n)) if crate::hostile::is_connect_confirm(&buf[..n])
     );
     drop(s);
     answered

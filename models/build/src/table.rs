@@ -179,6 +179,14 @@ macro_rules! build_table {
                 }
             }
 
+            /// Apply an override written `name=value` (a `--set` argument).
+            pub fn set_override(&mut self, assignment: &str) -> Result<(), OverrideError> {
+                let (name, value) = assignment
+                    .split_once('=')
+                    .ok_or_else(|| OverrideError::Syntax(assignment.into()))?;
+                self.set(name.trim(), value)
+            }
+
             /// Apply an administrator override (like editing the MTA's registry parameter).
             /// Only [`RowKind::Tunable`] rows can be overridden.
             pub fn set(&mut self, name: &str, value: &str) -> Result<(), OverrideError> {

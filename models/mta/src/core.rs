@@ -99,7 +99,9 @@ impl MtaConfig {
 }
 
 /// What happened to one recipient of one message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Outcome {
     /// Delivered to a local recipient.
     Delivered,
