@@ -699,19 +699,19 @@ async fn answered_cr(
     crate::hostile::is_connect_confirm(&answer).then_some(s)
 }
 
-/// The load suite: hold `--hold` connections (each got its CC), transfer while holding, flood
-/// `--flood` connections `--concurrency` at a time, then check the listener and transfer again.
-async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<(String, f64)> {
+/// `n` unpaced callers, `sem` bounding how many are in flight, each sending a CR and waiting for
+/// the CC: the answered streams (when `keep`; else each is closed at once), answered and failed.
+async fn cr_callers(
+    ctx: &Ctx,
+    n: u32,
+    sem: &Rc<tokio::sync::Semaphore>,
+    keep: bool,
+) -> (Vec<TcpStream>, u32, u32) {
     let a = &ctx.args;
-    let mut figures = Vec::new();
-    // Hold.
-    let t0 = ctx.now_ms();
-    let held: Rc<RefCell<Vec<TcpStream>>> = Rc::default();
-    let failures = Rc::new(RefCell::new(0u32));
-    let sem = Rc::new(tokio::sync::Semaphore::new(a.concurrency.max(1)));
+    let result: Rc<RefCell<(Vec<TcpStream>, u32, u32)>> = Rc::default();
     let mut tasks = Vec::new();
-    for _ in 0..a.hold {
-        let (held, failures, sem) = (held.clone(), failures.clone(), sem.clone());
+    for _ in 0..n {
+        let (result, sem) = (result.clone(), sem.clone());
         let (target, src, timeout, wait) = (
             ctx.target,
             ctx.source(),
@@ -720,18 +720,36 @@ async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<
         );
         tasks.push(tokio::task::spawn_local(async move {
             let _permit = sem.acquire().await;
-            let ok = answered_cr(target, src, timeout, wait).await;
-            match ok {
-                Some(s) => held.borrow_mut().push(s),
-                None => *failures.borrow_mut() += 1,
+            let answered = answered_cr(target, src, timeout, wait).await;
+            let mut r = result.borrow_mut();
+            match answered {
+                Some(s) => {
+                    r.1 += 1;
+                    if keep {
+                        r.0.push(s);
+                    }
+                }
+                None => r.2 += 1,
             }
         }));
     }
     for t in tasks {
         let _ = t.await;
     }
+    std::mem::take(&mut *result.borrow_mut())
+}
+
+/// The load suite: hold `--hold` connections (each got its CC), transfer while holding, flood
+/// `--flood` connections `--concurrency` at a time, then check the listener and transfer again.
+async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<(String, f64)> {
+    let a = &ctx.args;
+    let mut figures = Vec::new();
+    // Hold.
+    let t0 = ctx.now_ms();
+    let sem = Rc::new(tokio::sync::Semaphore::new(a.concurrency.max(1)));
+    let (held, _, failures) = cr_callers(ctx, a.hold, &sem, true).await;
     let hold_ms = (ctx.now_ms() - t0).max(1);
-    let n_held = held.borrow().len();
+    let n_held = held.len();
     figures.push(("connections held at once".into(), n_held as f64));
     figures.push((
         "hold phase accepts/s (CR answered by CC)".into(),
@@ -746,10 +764,7 @@ async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<
             } else {
                 Verdict::ConnectionDropped
             },
-            format!(
-                "{n_held} held (CR answered by CC), {} failed, in {hold_ms} ms",
-                failures.borrow()
-            ),
+            format!("{n_held} held (CR answered by CC), {failures} failed, in {hold_ms} ms"),
         ),
         true,
         t0,
@@ -773,37 +788,14 @@ async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<
     );
     // Flood.
     let t2 = ctx.now_ms();
-    let answered = Rc::new(RefCell::new(0u32));
-    let refused = Rc::new(RefCell::new(0u32));
-    let mut tasks = Vec::new();
-    for _ in 0..a.flood {
-        let (answered, refused, sem) = (answered.clone(), refused.clone(), sem.clone());
-        let (target, src, timeout, wait) = (
-            ctx.target,
-            ctx.source(),
-            a.connect_timeout_ms,
-            a.answer_ms.max(30_000),
-        );
-        tasks.push(tokio::task::spawn_local(async move {
-            let _permit = sem.acquire().await;
-            if answered_cr(target, src, timeout, wait).await.is_some() {
-                *answered.borrow_mut() += 1;
-            } else {
-                *refused.borrow_mut() += 1;
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
+    let (_, ok, refused) = cr_callers(ctx, a.flood, &sem, false).await;
     let flood_ms = (ctx.now_ms() - t2).max(1);
-    let ok = *answered.borrow();
     figures.push(("flood connections answered".into(), f64::from(ok)));
     figures.push((
         "flood accepts/s (CR answered by CC)".into(),
         f64::from(ok) * 1000.0 / flood_ms as f64,
     ));
-    held.borrow_mut().clear();
+    drop(held);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let l = listener_answers(ctx).await;
     push(
@@ -817,8 +809,7 @@ async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<
             },
             format!(
                 "{ok} answered, {} not, in {flood_ms} ms ({} in flight at most)",
-                refused.borrow(),
-                a.concurrency
+                refused, a.concurrency
             ),
         ),
         l,
