@@ -5,8 +5,12 @@
 //! `inbound_stack` target, and each direction's octets for `mta-lab decode`.
 //!
 //! Reassembly follows TCP sequence numbers per direction (retransmitted and overlapping octets are
-//! taken once, out-of-order segments wait for the gap), from the SYN when the capture has it.
-//! Ethernet and raw-IPv4 link types; IPv4 only.
+//! taken once, out-of-order segments wait for the gap), from the SYN when the capture has it. A
+//! write ends at a segment with PSH (RFC 9293 §3.9.1: the sender's stack sets it on the last
+//! segment of what it was given), at the sender's FIN or reset, or at the end of the capture.
+//! Every open, write and leaving keeps its frame number (1-based, as Wireshark numbers frames), so
+//! the callers of different connections can be put back in the order the capture saw them
+//! (`mta-lab hostile --script … --as-captured`). Ethernet and raw-IPv4 link types; IPv4 only.
 
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use pcap_file::DataLink;
@@ -35,6 +39,9 @@ pub enum Ending {
 pub struct Write {
     /// Pause before it.
     pub after_ms: u64,
+    /// The capture's frame that completed it (its order among every connection's packets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
     /// Octets (hex).
     pub hex: String,
 }
@@ -51,28 +58,60 @@ pub struct PeerScript {
     pub server: String,
     /// How the caller left.
     pub end: Ending,
+    /// The capture's first packet: ms since the Unix epoch (its pcap timestamp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_ms: Option<u64>,
     /// When the connection opened, ms since the capture's first packet (timed replay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opened_ms: Option<u64>,
+    /// The capture's frame that opened it (the caller's SYN, or its first packet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_frame: Option<u64>,
     /// When the caller left (FIN or reset), ms since the capture's first packet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_ms: Option<u64>,
+    /// The capture's frame of the caller's FIN or reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_frame: Option<u64>,
     /// The caller's writes.
     pub write: Vec<Write>,
+}
+
+/// Where in the capture something happened: ms since its first packet, and the frame number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    /// ms since the capture's first packet.
+    pub ms: u64,
+    /// Frame number (1-based).
+    pub frame: u64,
+}
+
+/// One write rebuilt from the capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// When its last segment was seen.
+    pub at: At,
+    /// Octets.
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Default)]
 struct Direction {
     next: Option<u32>,
-    pending: BTreeMap<u32, Vec<u8>>,
+    /// Segments beyond a gap: octets and their PSH flag.
+    pending: BTreeMap<u32, (Vec<u8>, bool)>,
     data: Vec<u8>,
-    /// (time, octets) as they became contiguous.
-    writes: Vec<(u64, Vec<u8>)>,
-    fin_at: Option<u64>,
+    /// Contiguous octets not yet ended by a PSH, and when the last of them came.
+    unpushed: Vec<u8>,
+    unpushed_at: Option<At>,
+    /// Writes as they were completed.
+    writes: Vec<Written>,
+    fin_at: Option<At>,
+    rst_at: Option<At>,
 }
 
 impl Direction {
-    fn segment(&mut self, t: u64, seq: u32, syn: bool, payload: &[u8]) {
+    fn segment(&mut self, at: At, seq: u32, syn: bool, psh: bool, payload: &[u8]) {
         if syn {
             self.next = Some(seq.wrapping_add(1));
             return;
@@ -84,31 +123,47 @@ impl Direction {
         // Offset of this segment relative to what is expected (wrapping arithmetic).
         let off = seq.wrapping_sub(next).cast_signed();
         if off > 0 {
-            self.pending.insert(seq, payload.to_vec());
+            self.pending.insert(seq, (payload.to_vec(), psh));
             return;
         }
         let skip = off.unsigned_abs() as usize;
         if skip >= payload.len() {
             return; // a retransmission of what we have
         }
-        let mut fresh = payload[skip..].to_vec();
-        let mut n = next.wrapping_add(fresh.len() as u32);
+        let mut n = next.wrapping_add((payload.len() - skip) as u32);
+        self.take(at, &payload[skip..], psh);
         // Drain segments that are now contiguous.
         while let Some((&s, _)) = self.pending.iter().next() {
             let o = s.wrapping_sub(n).cast_signed();
             if o > 0 {
                 break;
             }
-            let p = self.pending.remove(&s).unwrap_or_default();
+            let (p, psh) = self.pending.remove(&s).unwrap_or_default();
             let k = o.unsigned_abs() as usize;
             if k < p.len() {
-                fresh.extend_from_slice(&p[k..]);
                 n = n.wrapping_add((p.len() - k) as u32);
+                self.take(at, &p[k..], psh);
             }
         }
         self.next = Some(n);
-        self.data.extend_from_slice(&fresh);
-        self.writes.push((t, fresh));
+    }
+
+    /// Contiguous octets: part of the current write, which a PSH ends.
+    fn take(&mut self, at: At, octets: &[u8], psh: bool) {
+        self.data.extend_from_slice(octets);
+        self.unpushed.extend_from_slice(octets);
+        self.unpushed_at = Some(at);
+        if psh {
+            self.push(at);
+        }
+    }
+
+    /// End the current write (a PSH, the sender leaving, the capture ending).
+    fn push(&mut self, at: At) {
+        if !self.unpushed.is_empty() {
+            let bytes = std::mem::take(&mut self.unpushed);
+            self.writes.push(Written { at, bytes });
+        }
     }
 }
 
@@ -118,22 +173,24 @@ pub struct Stream {
     pub client: SocketAddr,
     /// Server (port 102).
     pub server: SocketAddr,
-    /// When the first packet was seen (ms since the capture's first packet).
-    pub opened_ms: u64,
-    /// Caller → server octets, as they became contiguous, with their times.
-    pub client_writes: Vec<(u64, Vec<u8>)>,
+    /// The capture's first packet, ms since the Unix epoch.
+    pub origin_ms: u64,
+    /// When the connection's first packet was seen.
+    pub opened: At,
+    /// Caller → server writes.
+    pub client_writes: Vec<Written>,
     /// All caller → server octets.
     pub client_data: Vec<u8>,
     /// All server → caller octets.
     pub server_data: Vec<u8>,
     /// How the caller left.
     pub end: Ending,
-    /// When the caller left (its FIN, or a reset), ms since the capture's first packet.
-    pub closed_ms: Option<u64>,
+    /// When the caller left (its FIN or reset).
+    pub closed: Option<At>,
 }
 
-/// A connection being read: first seen, caller → server, server → caller, reset time.
-type Conn = (u64, Direction, Direction, Option<u64>);
+/// A connection being read: first seen, caller → server, server → caller.
+type Conn = (At, Direction, Direction);
 
 /// Read the port-102 streams of a capture, in the order their connections appear.
 pub fn read(path: &Path) -> Result<Vec<Stream>, String> {
@@ -155,7 +212,10 @@ pub fn read(path: &Path) -> Result<Vec<Stream>, String> {
         n += 1;
         let p = p.map_err(|e| format!("{}: packet {n}: {e}", path.display()))?;
         let ts = p.timestamp.as_millis() as u64;
-        let t = ts - *t0.get_or_insert(ts);
+        let at = At {
+            ms: ts.saturating_sub(*t0.get_or_insert(ts)),
+            frame: n as u64,
+        };
         let sliced = if link == DataLink::ETHERNET {
             SlicedPacket::from_ethernet(&p.data)
         } else {
@@ -180,24 +240,40 @@ pub fn read(path: &Path) -> Result<Vec<Stream>, String> {
         let key = (client, server);
         let e = conns.entry(key).or_insert_with(|| {
             order.push(key);
-            (t, Direction::default(), Direction::default(), None)
+            (at, Direction::default(), Direction::default())
         });
-        if tcp.rst() {
-            e.3.get_or_insert(t);
-        }
         let dir = if from_client { &mut e.1 } else { &mut e.2 };
-        dir.segment(t, tcp.sequence_number(), tcp.syn(), tcp.payload());
+        dir.segment(
+            at,
+            tcp.sequence_number(),
+            tcp.syn(),
+            tcp.psh(),
+            tcp.payload(),
+        );
+        if tcp.fin() || tcp.rst() {
+            dir.push(at);
+        }
         if tcp.fin() {
-            dir.fin_at.get_or_insert(t);
+            dir.fin_at.get_or_insert(at);
+        }
+        if tcp.rst() {
+            dir.rst_at.get_or_insert(at);
         }
     }
+    let origin_ms = t0.unwrap_or(0);
     Ok(order
         .into_iter()
         .filter_map(|k| conns.remove(&k).map(|v| (k, v)))
-        .map(|((client, server), (opened, c, s, rst))| {
-            let end = match (rst, c.fin_at, s.fin_at) {
+        .map(|((client, server), (opened, mut c, s))| {
+            // What the capture ended with still unpushed is a write too.
+            if let Some(last) = c.unpushed_at {
+                c.push(last);
+            }
+            // The caller's own leaving: its reset, or its FIN. A server's reset ends the
+            // connection without the caller leaving (the caller is then "open").
+            let end = match (c.rst_at, c.fin_at, s.fin_at) {
                 (Some(_), _, _) => Ending::Reset,
-                (None, Some(cf), Some(sf)) if cf < sf => Ending::HalfClose,
+                (None, Some(cf), Some(sf)) if cf.frame < sf.frame => Ending::HalfClose,
                 (None, Some(_), None) => Ending::HalfClose,
                 (None, Some(_), Some(_)) => Ending::Close,
                 (None, None, _) => Ending::Open,
@@ -205,12 +281,13 @@ pub fn read(path: &Path) -> Result<Vec<Stream>, String> {
             Stream {
                 client,
                 server,
-                opened_ms: opened,
+                origin_ms,
+                opened,
                 client_writes: c.writes,
                 client_data: c.data,
                 server_data: s.data,
                 end,
-                closed_ms: rst.or(c.fin_at),
+                closed: c.rst_at.or(c.fin_at),
             }
         })
         .collect())
@@ -219,24 +296,28 @@ pub fn read(path: &Path) -> Result<Vec<Stream>, String> {
 impl Stream {
     /// The caller's side as a replayable script.
     pub fn script(&self) -> PeerScript {
-        let mut last = self.opened_ms;
+        let mut last = self.opened.ms;
         PeerScript {
             schema: 1,
             client: self.client.to_string(),
             server: self.server.to_string(),
             end: self.end,
-            opened_ms: Some(self.opened_ms),
-            closed_ms: self.closed_ms,
+            origin_ms: Some(self.origin_ms),
+            opened_ms: Some(self.opened.ms),
+            opened_frame: Some(self.opened.frame),
+            closed_ms: self.closed.map(|a| a.ms),
+            closed_frame: self.closed.map(|a| a.frame),
             write: self
                 .client_writes
                 .iter()
-                .map(|(t, b)| {
-                    let w = Write {
-                        after_ms: t.saturating_sub(last),
-                        hex: hex::encode(b),
+                .map(|w| {
+                    let out = Write {
+                        after_ms: w.at.ms.saturating_sub(last),
+                        frame: Some(w.at.frame),
+                        hex: hex::encode(&w.bytes),
                     };
-                    last = *t;
-                    w
+                    last = w.at.ms;
+                    out
                 })
                 .collect(),
         }
@@ -327,15 +408,35 @@ mod tests {
         let pcap = dir.join("run.pcap");
         crate::pcap::write(&pcap, &rec.capture).unwrap();
         let streams = read(&pcap).unwrap();
-        // Every connection of the capture, with exactly the octets each side wrote.
+        // Every connection of the capture, with exactly the octets each side wrote, and the
+        // caller's writes one for one (PSH ends each, also those of more than one segment).
         let mut want: BTreeMap<(SocketAddr, SocketAddr), Vec<u8>> = BTreeMap::new();
+        let mut writes: BTreeMap<(SocketAddr, SocketAddr), Vec<Vec<u8>>> = BTreeMap::new();
         for (_, r) in &rec.capture {
             if let crate::pcap::Record::Data(from, to, b) = r {
                 want.entry((*from, *to)).or_default().extend_from_slice(b);
+                writes.entry((*from, *to)).or_default().push(b.clone());
             }
         }
+        assert!(
+            writes.values().flatten().any(|w| w.len() > 1460),
+            "a write of several segments"
+        );
         assert!(!streams.is_empty());
         for s in &streams {
+            let rebuilt: Vec<Vec<u8>> = s.client_writes.iter().map(|w| w.bytes.clone()).collect();
+            assert_eq!(
+                rebuilt,
+                writes
+                    .get(&(s.client, s.server))
+                    .cloned()
+                    .unwrap_or_default()
+            );
+            assert!(
+                s.client_writes
+                    .windows(2)
+                    .all(|w| w[0].at.frame < w[1].at.frame)
+            );
             assert_eq!(
                 s.client_data,
                 want.get(&(s.client, s.server)).cloned().unwrap_or_default()
@@ -363,12 +464,26 @@ mod tests {
 
     #[test]
     fn out_of_order_and_retransmitted_segments_are_taken_once() {
+        let at = |frame| At { ms: 0, frame };
         let mut d = Direction::default();
-        d.segment(0, 99, true, &[]);
-        d.segment(1, 104, false, b"efg"); // early
-        d.segment(2, 100, false, b"abc");
-        d.segment(3, 100, false, b"abc"); // retransmission
-        d.segment(4, 102, false, b"cde"); // overlap
+        d.segment(at(1), 99, true, false, &[]);
+        d.segment(at(2), 104, false, true, b"efg"); // early, ends the write
+        d.segment(at(3), 100, false, false, b"abc");
+        d.segment(at(4), 100, false, false, b"abc"); // retransmission
+        d.segment(at(5), 102, false, false, b"cde"); // overlap
         assert_eq!(d.data, b"abcdefg");
+        // One write, completed when the gap closed (frame 5), ended by the early segment's PSH.
+        assert_eq!(
+            d.writes,
+            vec![Written {
+                at: at(5),
+                bytes: b"abcdefg".to_vec()
+            }]
+        );
+        // Without PSH, octets wait for the next one.
+        d.segment(at(6), 107, false, false, b"hi");
+        d.segment(at(7), 109, false, true, b"j");
+        assert_eq!(d.writes[1].bytes, b"hij");
+        assert_eq!(d.writes[1].at, at(7));
     }
 }

@@ -2,6 +2,7 @@
 //! internal messages, print the build
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
+mod capture_replay;
 mod chart;
 mod diff;
 mod edge;
@@ -231,15 +232,15 @@ enum Command {
         /// Replay these peer scripts (from `mta-lab import`) instead of the library.
         #[arg(long, num_args = 1..)]
         script: Vec<PathBuf>,
-        /// With --script: replay the callers as captured (each at its captured open time, with
-        /// its captured pauses and leaving), adding no library peers, flood or good peer — the
-        /// event log is then comparable with the captured run's.
+        /// With --script (one capture's scripts): hand the callers' opens, writes and leavings
+        /// to the model in the capture's frame order between its ticks, adding no library peers,
+        /// flood or good peer — a capture `hostile --pcap` wrote gives back the same event log.
         #[arg(long, requires = "script")]
         as_captured: bool,
         /// Write a pcap of every stream the MTA served (import it with `mta-lab import`).
         #[arg(long, conflicts_with = "as_captured")]
         pcap: Option<PathBuf>,
-        /// Write the MTA's event log (one "id<TAB>text" line per event, no times) here.
+        /// Write the MTA's event log here (one "ms<TAB>id<TAB>text" line per event).
         #[arg(long)]
         event_log: Option<PathBuf>,
     },
@@ -549,7 +550,29 @@ fn main() -> ExitCode {
             }
             let (r, capture) = if as_captured {
                 let only: Vec<import::PeerScript> = scripts.into_iter().map(|(_, s)| s).collect();
-                (hostile::replay_captured(build, seed, &only), Vec::new())
+                match hostile::replay_captured(build, &only) {
+                    Ok((r, done)) => {
+                        println!(
+                            "replayed {} connections ({} refused), {} writes ({} waited for the \
+                             receive window); stopped at {} ms, {}",
+                            done.connections,
+                            done.refused,
+                            done.writes,
+                            done.held,
+                            done.ended_ms,
+                            if done.quiescent {
+                                "quiescent"
+                            } else {
+                                "NOT quiescent when the drain ran out"
+                            }
+                        );
+                        (r, Vec::new())
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
             } else if scripts.is_empty() && pcap.is_none() {
                 (hostile::run(build, seed), Vec::new())
             } else if scripts.is_empty() {
@@ -578,7 +601,7 @@ fn main() -> ExitCode {
                 let text = r
                     .log
                     .iter()
-                    .map(|(id, t)| format!("{id}\t{t}"))
+                    .map(|(at, id, t)| format!("{at}\t{id}\t{t}"))
                     .collect::<Vec<_>>()
                     .join("\n")
                     + "\n";
@@ -949,10 +972,11 @@ fn import_cmd(capture: &std::path::Path, out: &std::path::Path) -> Result<ExitCo
     }
     for (i, s) in streams.iter().enumerate() {
         println!(
-            "conn-{i}: {} -> {} at {} ms: {} caller writes, {} / {} octets, caller {:?}",
+            "conn-{i}: {} -> {} at {} ms (frame {}): {} caller writes, {} / {} octets, caller {:?}",
             s.client,
             s.server,
-            s.opened_ms,
+            s.opened.ms,
+            s.opened.frame,
             s.client_writes.len(),
             s.client_data.len(),
             s.server_data.len(),
@@ -961,8 +985,9 @@ fn import_cmd(capture: &std::path::Path, out: &std::path::Path) -> Result<ExitCo
     }
     let files = import::write(&streams, out)?;
     println!(
-        "{} files in {}: replay the callers with `mta-lab hostile --script {}/conn-*.peer.toml`; \
-         add conn-*.inbound_stack to corpora/fuzz/inbound_stack/ as seeds",
+        "{} files in {}: replay the callers as captured (the same event log) with `mta-lab hostile \
+         --script {}/conn-*.peer.toml --as-captured`, or as hostile peers without \
+         --as-captured; add conn-*.inbound_stack to corpora/fuzz/inbound_stack/ as seeds",
         files.len(),
         out.display(),
         out.display()

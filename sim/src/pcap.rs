@@ -98,10 +98,19 @@ pub fn write(path: &std::path::Path, capture: &Capture) -> Result<usize, String>
                 next.insert((*s, *c), si + 1);
             }
             Record::Data(from, to, bytes) => {
-                for chunk in bytes.chunks(1460) {
+                // Segments of at most 1460 octets; PSH on the last one only, as a sending stack
+                // marks the end of one write (RFC 9293 §3.9.1): `import` rebuilds the writes
+                // from it.
+                let chunks = bytes.len().div_ceil(1460);
+                for (i, chunk) in bytes.chunks(1460).enumerate() {
                     let seq = *next.get(&(*from, *to)).unwrap_or(&1);
                     let ack = *next.get(&(*to, *from)).unwrap_or(&1);
-                    put(*t, frame(from, to, seq, ack, Flags::Psh, chunk))?;
+                    let flags = if i + 1 == chunks {
+                        Flags::Psh
+                    } else {
+                        Flags::Ack
+                    };
+                    put(*t, frame(from, to, seq, ack, flags, chunk))?;
                     next.insert((*from, *to), seq.wrapping_add(chunk.len() as u32));
                     put(
                         *t,
