@@ -13,13 +13,22 @@
 //!
 //! Flow control as at the edge: while the driver's receive window for a connection is closed,
 //! its octets (and its leaving, which follows them) wait, and are handed over after a later tick.
+//!
+//! A capture ends with some callers still connected: when it ends, they leave (FIN) — else every
+//! replay of a cut-off field capture would end with blocks held by callers that never go, and the
+//! block oracle could not tell a leak (KB Q811406) from a capture's end. The edge records what the
+//! model consumed, so a caller that left while its block's receive window stayed closed shows up
+//! the same way; its leave then waits behind the closed window on the captured build as it did.
 
 use crate::import::{Ending, PeerScript};
 use mta_bufmgr::ControlBlockId;
+use mta_build::Build;
 use mta_mta::core::{Mta, SocketEvent};
 use mta_mta::driver::{SocketAction, winsock};
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 /// One hour (ms): where the replay clock starts.
 const HOUR_MS: u64 = 3_600_000;
@@ -95,6 +104,7 @@ fn inputs(scripts: &[PeerScript]) -> Result<Vec<Input>, String> {
     // The replay clock: the capture's time since the hour of its first packet.
     let clock = |rel: u64| origin % HOUR_MS + rel;
     let mut out = Vec::new();
+    let mut still_open = Vec::new();
     for (conn, s) in scripts.iter().enumerate() {
         let mut t = s.opened_ms.unwrap_or(0);
         let frame = |f: Option<u64>| f.unwrap_or(u64::MAX);
@@ -118,13 +128,26 @@ fn inputs(scripts: &[PeerScript]) -> Result<Vec<Input>, String> {
         let code = match s.end {
             Ending::Reset => winsock::CONNRESET,
             Ending::Close | Ending::HalfClose => 0,
-            Ending::Open => continue,
+            Ending::Open => {
+                still_open.push(conn);
+                continue;
+            }
         };
         out.push(Input {
             clock_ms: clock(s.closed_ms.unwrap_or(t).max(t)),
             frame: frame(s.closed_frame),
             conn,
             what: What::Leave(code),
+        });
+    }
+    // When the capture ends, the callers still connected leave (FIN), after everything it saw.
+    let end = out.iter().map(|i| i.clock_ms).max().unwrap_or(0);
+    for conn in still_open {
+        out.push(Input {
+            clock_ms: end,
+            frame: u64::MAX,
+            conn,
+            what: What::Leave(0),
         });
     }
     // Stable: one caller's actions keep their order when frames are missing.
@@ -245,6 +268,164 @@ pub fn replay(mta: &mut Mta, scripts: &[PeerScript], opts: &Options) -> Result<R
     Ok(r.done)
 }
 
+/// A capture kept as a regression test: `corpora/regressions/captures/NAME.toml` next to
+/// `NAME.pcap`, with what its replay gave on each recorded build. `cargo test` replays it and
+/// wants the same event log (times included), the same oracle findings and the same ending; a
+/// model change that alters them shows up as a diff to review, and `mta-lab import … --keep NAME`
+/// records it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeptCapture {
+    /// Schema.
+    pub schema: u32,
+    /// The pcap, relative to this file.
+    pub capture: String,
+    /// The MTA's port in it.
+    pub port: u16,
+    /// Per build, what the replay gave.
+    pub build: Vec<Expected>,
+}
+
+/// What a kept capture's replay gave on one build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    /// The build (its CLI name).
+    pub name: String,
+    /// Whether the model was quiescent when the replay stopped.
+    pub quiescent: bool,
+    /// The oracles' findings, each up to its first colon (no state dumps).
+    pub findings: Vec<String>,
+    /// The event log, "ms<TAB>id<TAB>text" per event.
+    pub events: Vec<String>,
+}
+
+/// Replay `scripts` on `build` as a kept capture records it.
+pub fn expected(build: Build, scripts: &[PeerScript]) -> Result<Expected, String> {
+    let (r, done) = crate::hostile::replay_captured(build, scripts)?;
+    Ok(Expected {
+        name: build.cli_name().to_string(),
+        quiescent: done.quiescent,
+        findings: r
+            .findings
+            .iter()
+            .map(|f| f.split(':').next().unwrap_or_default().to_string())
+            .collect(),
+        events: r.log_lines(),
+    })
+}
+
+/// Keep `pcap` as regression `name` under `dir` (`corpora/regressions/captures`): a copy of the
+/// capture and its replay on each of `builds`. Refuses to overwrite a different capture of the
+/// same name. Returns the file written.
+pub fn keep(
+    pcap: &Path,
+    port: u16,
+    name: &str,
+    builds: &[Build],
+    dir: &Path,
+) -> Result<PathBuf, String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(format!(
+            "regression name {name:?}: letters, digits, '-', '_' and '.' only"
+        ));
+    }
+    let streams = crate::import::read(pcap, port)?;
+    let scripts: Vec<PeerScript> = streams.iter().map(crate::import::Stream::script).collect();
+    let build = builds
+        .iter()
+        .map(|&b| expected(b, &scripts))
+        .collect::<Result<Vec<_>, _>>()?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let bytes = std::fs::read(pcap).map_err(|e| format!("{}: {e}", pcap.display()))?;
+    let kept_pcap = dir.join(format!("{name}.pcap"));
+    if let Ok(old) = std::fs::read(&kept_pcap)
+        && old != bytes
+    {
+        return Err(format!(
+            "{} exists and holds another capture: choose another name",
+            kept_pcap.display()
+        ));
+    }
+    let kept = KeptCapture {
+        schema: 1,
+        capture: format!("{name}.pcap"),
+        port,
+        build,
+    };
+    let text = toml::to_string_pretty(&kept).map_err(|e| e.to_string())?;
+    let toml_path = dir.join(format!("{name}.toml"));
+    std::fs::write(&kept_pcap, &bytes).map_err(|e| format!("{}: {e}", kept_pcap.display()))?;
+    std::fs::write(&toml_path, text).map_err(|e| format!("{}: {e}", toml_path.display()))?;
+    Ok(toml_path)
+}
+
+impl KeptCapture {
+    /// Read and check a kept capture.
+    pub fn load(path: &Path) -> Result<KeptCapture, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let k: KeptCapture = toml::from_str(&text)
+            .map_err(|e| format!("{}: not a kept capture: {e}", path.display()))?;
+        if k.schema != 1 {
+            return Err(format!(
+                "{}: schema {} (this lab reads 1)",
+                path.display(),
+                k.schema
+            ));
+        }
+        for b in &k.build {
+            b.name
+                .parse::<Build>()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(k)
+    }
+
+    /// Replay it on every recorded build: `Err` names the first build whose replay differs, and
+    /// where.
+    pub fn check(&self, path: &Path) -> Result<usize, String> {
+        let pcap = path.with_file_name(&self.capture);
+        let streams = crate::import::read(&pcap, self.port)?;
+        let scripts: Vec<PeerScript> = streams.iter().map(crate::import::Stream::script).collect();
+        for want in &self.build {
+            let build: Build = want.name.parse().map_err(|e| format!("{e}"))?;
+            let got = expected(build, &scripts)?;
+            let rerecord = format!(
+                "(if the change is intended: mta-lab import {} --port {} --keep NAME --build …)",
+                pcap.display(),
+                self.port
+            );
+            if let Some(i) = (0..want.events.len().max(got.events.len()))
+                .find(|&i| want.events.get(i) != got.events.get(i))
+            {
+                return Err(format!(
+                    "{} on {build}: event {} differs: recorded {:?}, replayed {:?} {rerecord}",
+                    path.display(),
+                    i + 1,
+                    want.events.get(i),
+                    got.events.get(i)
+                ));
+            }
+            if (&want.findings, want.quiescent) != (&got.findings, got.quiescent) {
+                return Err(format!(
+                    "{} on {build}: findings {:?} (quiescent {}), recorded {:?} (quiescent {}) \
+                     {rerecord}",
+                    path.display(),
+                    got.findings,
+                    got.quiescent,
+                    want.findings,
+                    want.quiescent
+                ));
+            }
+        }
+        Ok(self.build.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,9 +469,12 @@ mod tests {
                 (40, 11, 1),
                 (40, 12, 0),
                 (40, 13, 1),
-                (80, 60, 0)
+                (80, 60, 0),
+                (80, u64::MAX, 1)
             ]
         );
+        // b was still connected when the capture ended: it leaves then.
+        assert_eq!(i[6].what, What::Leave(0));
         assert_eq!(i[5].what, What::Leave(winsock::CONNRESET));
     }
 
@@ -300,5 +484,51 @@ mod tests {
         let mut b = a.clone();
         b.origin_ms = Some(99);
         assert!(inputs(&[a, b]).unwrap_err().contains("different captures"));
+    }
+
+    /// `corpora/regressions/captures/*.toml`: every kept capture replays to its recorded event
+    /// log, findings and ending on each recorded build.
+    #[test]
+    fn kept_captures_replay_as_recorded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/regressions/captures");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "toml") {
+                continue;
+            }
+            let k = KeptCapture::load(&p).unwrap();
+            n += k.check(&p).unwrap();
+        }
+        assert!(n >= 2, "{n} build replays");
+    }
+
+    #[test]
+    fn keep_refuses_bad_names_and_a_different_capture_under_the_same_name() {
+        let dir = std::env::temp_dir().join(format!("mta-lab-keep-{}", std::process::id()));
+        let kept = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../corpora/regressions/captures/hostile-library-2000-sp3.pcap");
+        let b = [Build::Ex2000Sp3Rollup];
+        assert!(
+            keep(&kept, 102, "../x", &b, &dir)
+                .unwrap_err()
+                .contains("name")
+        );
+        let p = keep(&kept, 102, "k", &b, &dir).unwrap();
+        assert_eq!(KeptCapture::load(&p).unwrap().check(&p).unwrap(), 1);
+        std::fs::write(dir.join("other.pcap"), b"not this one").unwrap();
+        std::fs::rename(dir.join("other.pcap"), dir.join("k2.pcap")).unwrap();
+        assert!(
+            keep(&kept, 102, "k2", &b, &dir)
+                .unwrap_err()
+                .contains("another capture")
+        );
+        std::fs::write(&p, "schema = 1\n").unwrap();
+        assert!(
+            KeptCapture::load(&p)
+                .unwrap_err()
+                .contains("not a kept capture")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -334,6 +334,16 @@ pub struct HostileReport {
     pub log: Vec<(u64, u32, String)>,
 }
 
+impl HostileReport {
+    /// The event log as text, one "ms<TAB>id<TAB>text" line per event.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .map(|(at, id, t)| format!("{at}\t{id}\t{t}"))
+            .collect()
+    }
+}
+
 /// Run every peer of the library (then a connection flood, then a well-behaved peer) against an
 /// MTA of `build`.
 pub fn run(build: Build, seed: u64) -> HostileReport {
@@ -585,7 +595,7 @@ mod tests {
             std::fs::create_dir_all(&dir).unwrap();
             let pcap = dir.join("hostile.pcap");
             crate::pcap::write(&pcap, &capture).unwrap();
-            let streams = crate::import::read(&pcap).unwrap();
+            let streams = crate::import::read(&pcap, crate::import::ISO_TSAP_PORT).unwrap();
             let _ = std::fs::remove_dir_all(&dir);
             assert!(
                 streams.len() >= library().len() + 50,

@@ -167,11 +167,11 @@ impl Direction {
     }
 }
 
-/// One TCP connection to port 102.
+/// One TCP connection to the MTA's port.
 pub struct Stream {
     /// Caller.
     pub client: SocketAddr,
-    /// Server (port 102).
+    /// Server (the MTA's port).
     pub server: SocketAddr,
     /// The capture's first packet, ms since the Unix epoch.
     pub origin_ms: u64,
@@ -192,8 +192,12 @@ pub struct Stream {
 /// A connection being read: first seen, caller → server, server → caller.
 type Conn = (At, Direction, Direction);
 
-/// Read the port-102 streams of a capture, in the order their connections appear.
-pub fn read(path: &Path) -> Result<Vec<Stream>, String> {
+/// ISO transport over TCP listens on port 102 (RFC 1006).
+pub const ISO_TSAP_PORT: u16 = 102;
+
+/// Read the streams to `port` (102 unless the MTA listened elsewhere) of a capture, in the order
+/// their connections appear.
+pub fn read(path: &Path, port: u16) -> Result<Vec<Stream>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut r =
         PcapReader::new(file).map_err(|e| format!("{}: not a pcap file: {e}", path.display()))?;
@@ -230,9 +234,9 @@ pub fn read(path: &Path) -> Result<Vec<Stream>, String> {
             (ip.header().source_addr(), ip.header().destination_addr());
         let a = SocketAddr::V4(SocketAddrV4::new(src, tcp.source_port()));
         let b = SocketAddr::V4(SocketAddrV4::new(dst, tcp.destination_port()));
-        let (client, server, from_client) = if b.port() == 102 {
+        let (client, server, from_client) = if b.port() == port {
             (a, b, true)
-        } else if a.port() == 102 {
+        } else if a.port() == port {
             (b, a, false)
         } else {
             continue;
@@ -407,7 +411,7 @@ mod tests {
         let _ = std::fs::create_dir_all(&dir);
         let pcap = dir.join("run.pcap");
         crate::pcap::write(&pcap, &rec.capture).unwrap();
-        let streams = read(&pcap).unwrap();
+        let streams = read(&pcap, ISO_TSAP_PORT).unwrap();
         // Every connection of the capture, with exactly the octets each side wrote, and the
         // caller's writes one for one (PSH ends each, also those of more than one segment).
         let mut want: BTreeMap<(SocketAddr, SocketAddr), Vec<u8>> = BTreeMap::new();

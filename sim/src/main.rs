@@ -252,6 +252,20 @@ enum Command {
         /// Output directory.
         #[arg(long, default_value = "target/mta-lab/import")]
         out: PathBuf,
+        /// The MTA's TCP port in the capture.
+        #[arg(long, default_value_t = import::ISO_TSAP_PORT)]
+        port: u16,
+        /// Keep the capture as regression NAME: a copy and its replay on each --build under
+        /// CORPORA/regressions/captures/ (cargo test replays it), and each caller's octets as an
+        /// inbound_stack seed under CORPORA/fuzz/inbound_stack/.
+        #[arg(long, value_name = "NAME")]
+        keep: Option<String>,
+        /// With --keep: the builds to record the replay on.
+        #[arg(long, requires = "keep", default_value = "2000-sp3-rollup", num_args = 1..)]
+        build: Vec<Build>,
+        /// With --keep: the corpora directory.
+        #[arg(long, requires = "keep", default_value = "corpora")]
+        corpora: PathBuf,
     },
     /// Print the build table: every per-build constant and defect switch with its source.
     Builds {
@@ -285,8 +299,9 @@ enum Command {
         findings: PathBuf,
     },
     /// Replay one input file through a target's harness.
-    /// Replay a fuzz input (`replay TARGET FILE`) or a simulation finding (`replay FINDING.toml`,
-    /// bit-identical on the same model version).
+    /// Replay a fuzz input (`replay TARGET FILE`), a simulation finding (`replay FINDING.toml`,
+    /// bit-identical on the same model version) or a kept capture
+    /// (`replay corpora/regressions/captures/NAME.toml`: the recorded event log on each build).
     Replay {
         /// Target name (a TARGETS entry), or a finding file.
         target: String,
@@ -509,7 +524,17 @@ fn main() -> ExitCode {
             no_faults,
         } => bench_sim(&what, seeds, !no_faults),
         Command::Shrink { finding } => shrink(&finding),
-        Command::Import { capture, out } => import_cmd(&capture, &out),
+        Command::Import {
+            capture,
+            out,
+            port,
+            keep,
+            build,
+            corpora,
+        } => import_cmd(&capture, &out, port).and_then(|code| match keep {
+            Some(name) => keep_capture(&capture, port, &name, &build, &corpora),
+            None => Ok(code),
+        }),
         Command::Probe(a) => probe::run(&a).map(|r| {
             probe::print_table(&r);
             println!("verdicts: {}; pcap: {}", a.json.display(), a.pcap.display());
@@ -598,13 +623,7 @@ fn main() -> ExitCode {
                 }
             }
             if let Some(p) = &event_log {
-                let text = r
-                    .log
-                    .iter()
-                    .map(|(at, id, t)| format!("{at}\t{id}\t{t}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-                    + "\n";
+                let text = r.log_lines().join("\n") + "\n";
                 if let Err(e) = std::fs::write(p, text) {
                     eprintln!("error: {}: {e}", p.display());
                     return ExitCode::from(2);
@@ -962,11 +981,15 @@ fn diff_cmd(a: &DiffArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::FAILURE)
 }
 
-fn import_cmd(capture: &std::path::Path, out: &std::path::Path) -> Result<ExitCode, String> {
-    let streams = import::read(capture)?;
+fn import_cmd(
+    capture: &std::path::Path,
+    out: &std::path::Path,
+    port: u16,
+) -> Result<ExitCode, String> {
+    let streams = import::read(capture, port)?;
     if streams.is_empty() {
         return Err(format!(
-            "{}: no TCP port-102 connections",
+            "{}: no TCP connections to port {port}",
             capture.display()
         ));
     }
@@ -987,10 +1010,50 @@ fn import_cmd(capture: &std::path::Path, out: &std::path::Path) -> Result<ExitCo
     println!(
         "{} files in {}: replay the callers as captured (the same event log) with `mta-lab hostile \
          --script {}/conn-*.peer.toml --as-captured`, or as hostile peers without \
-         --as-captured; add conn-*.inbound_stack to corpora/fuzz/inbound_stack/ as seeds",
+         --as-captured; keep it as a regression test and corpus entries with --keep NAME",
         files.len(),
         out.display(),
         out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `import --keep NAME`: the capture as a regression (replayed by `cargo test`) and its callers'
+/// distinct octet streams as `inbound_stack` seeds.
+fn keep_capture(
+    capture: &std::path::Path,
+    port: u16,
+    name: &str,
+    builds: &[Build],
+    corpora: &std::path::Path,
+) -> Result<ExitCode, String> {
+    let kept = capture_replay::keep(
+        capture,
+        port,
+        name,
+        builds,
+        &corpora.join("regressions").join("captures"),
+    )?;
+    let seeds = corpora.join("fuzz").join("inbound_stack");
+    std::fs::create_dir_all(&seeds).map_err(|e| format!("{}: {e}", seeds.display()))?;
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, s) in import::read(capture, port)?.iter().enumerate() {
+        if s.client_data.is_empty() || !seen.insert(s.client_data.clone()) {
+            continue;
+        }
+        let p = seeds.join(format!("capture-{name}-conn-{i}"));
+        std::fs::write(&p, &s.client_data).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    println!(
+        "kept as {} (replayed by cargo test on {}); {} inbound_stack seeds in {}",
+        kept.display(),
+        builds
+            .iter()
+            .map(|b| b.cli_name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        seen.len(),
+        seeds.display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -1341,8 +1404,33 @@ fn replay_until(path: &std::path::Path, until: simulate::Until) -> Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
+/// `replay corpora/regressions/captures/NAME.toml`: the kept capture's replay on each recorded
+/// build against what was recorded.
+fn replay_kept(k: &capture_replay::KeptCapture, path: &std::path::Path) -> ExitCode {
+    match k.check(path) {
+        Ok(n) => {
+            println!(
+                "{}: the same event log, findings and ending on {n} recorded build(s)",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("DIFFERS: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn replay_finding(path: &std::path::Path) -> Result<ExitCode, String> {
-    let f = finding::Finding::load(path)?;
+    let f = match finding::Finding::load(path) {
+        Ok(f) => f,
+        Err(not_finding) => {
+            let k = capture_replay::KeptCapture::load(path)
+                .map_err(|not_kept| format!("{not_finding}; and {not_kept}"))?;
+            return Ok(replay_kept(&k, path));
+        }
+    };
     let w = f.world(None)?;
     if f.model_version != env!("CARGO_PKG_VERSION") {
         println!(
