@@ -367,16 +367,7 @@ pub fn keep(
 impl KeptCapture {
     /// Read and check a kept capture.
     pub fn load(path: &Path) -> Result<KeptCapture, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let k: KeptCapture = toml::from_str(&text)
-            .map_err(|e| format!("{}: not a kept capture: {e}", path.display()))?;
-        if k.schema != 1 {
-            return Err(format!(
-                "{}: schema {} (this lab reads 1)",
-                path.display(),
-                k.schema
-            ));
-        }
+        let k = crate::input::load_toml(path, "a kept capture", 1, |k: &KeptCapture| k.schema)?;
         for b in &k.build {
             b.name
                 .parse::<Build>()

@@ -123,17 +123,7 @@ impl Finding {
 
     /// Read and validate a finding file.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let f: Finding =
-            toml::from_str(&text).map_err(|e| format!("{}: not a finding: {e}", path.display()))?;
-        if f.schema != SCHEMA {
-            return Err(format!(
-                "{}: schema {} (this lab reads {SCHEMA})",
-                path.display(),
-                f.schema
-            ));
-        }
-        Ok(f)
+        crate::input::load_toml(path, "a finding", SCHEMA, |f: &Finding| f.schema)
     }
 
     /// Write atomically into `dir` (temp file + rename); returns the path.

@@ -331,16 +331,7 @@ impl Stream {
 impl PeerScript {
     /// Read and check a script file.
     pub fn load(path: &Path) -> Result<PeerScript, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let s: PeerScript = toml::from_str(&text)
-            .map_err(|e| format!("{}: not a peer script: {e}", path.display()))?;
-        if s.schema != 1 {
-            return Err(format!(
-                "{}: schema {} (this lab reads 1)",
-                path.display(),
-                s.schema
-            ));
-        }
+        let s = crate::input::load_toml(path, "a peer script", 1, |s: &PeerScript| s.schema)?;
         for (i, w) in s.write.iter().enumerate() {
             hex::decode(&w.hex).map_err(|e| format!("{}: write {}: {e}", path.display(), i + 1))?;
         }

@@ -1,6 +1,28 @@
-//! Reading user input files (`<file|->`, binary or `--hex`) with clear errors.
+//! Reading user input files (`<file|->`, binary or `--hex`, schema-versioned TOML) with clear
+//! errors.
 
 use std::io::Read as _;
+use std::path::Path;
+
+/// Read a TOML file of kind `what` ("a finding", "a peer script", …) whose `schema` field must be
+/// `want`.
+pub fn load_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+    want: u32,
+    schema: impl Fn(&T) -> u32,
+) -> Result<T, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v: T = toml::from_str(&text).map_err(|e| format!("{}: not {what}: {e}", path.display()))?;
+    if schema(&v) != want {
+        return Err(format!(
+            "{}: schema {} (this lab reads {want})",
+            path.display(),
+            schema(&v)
+        ));
+    }
+    Ok(v)
+}
 
 /// Read a file or standard input; with `hex`, decode hex text (whitespace and `0x`-free).
 pub fn read(file: &str, hex: bool) -> Result<Vec<u8>, String> {
