@@ -16,9 +16,9 @@
 //!
 //! A capture ends with some callers still connected: when it ends, they leave (FIN) — else every
 //! replay of a cut-off field capture would end with blocks held by callers that never go, and the
-//! block oracle could not tell a leak (KB Q811406) from a capture's end. The edge records what the
-//! model consumed, so a caller that left while its block's receive window stayed closed shows up
-//! the same way; its leave then waits behind the closed window on the captured build as it did.
+//! block oracle could not tell a leak (KB Q811406) from a capture's end. In the hostile runner's
+//! captures every caller left connected is one the model refused (no block), so the event log is
+//! unchanged; a leave that meets a closed receive window waits behind it like any octets.
 
 use crate::import::{Ending, PeerScript};
 use mta_bufmgr::ControlBlockId;
