@@ -315,11 +315,12 @@ pub fn expected(build: Build, scripts: &[PeerScript]) -> Result<Expected, String
     })
 }
 
-/// Keep `pcap` as regression `name` under `dir` (`corpora/regressions/captures`): a copy of the
-/// capture and its replay on each of `builds`. Refuses to overwrite a different capture of the
+/// Keep `pcap` (read into `streams`) as regression `name` under `dir`
+/// (`corpora/regressions/captures`): a copy of the capture and its replay on each of `builds`. Refuses to overwrite a different capture of the
 /// same name. Returns the file written.
 pub fn keep(
     pcap: &Path,
+    streams: &[crate::import::Stream],
     port: u16,
     name: &str,
     builds: &[Build],
@@ -334,7 +335,6 @@ pub fn keep(
             "regression name {name:?}: letters, digits, '-', '_' and '.' only"
         ));
     }
-    let streams = crate::import::read(pcap, port)?;
     let scripts: Vec<PeerScript> = streams.iter().map(crate::import::Stream::script).collect();
     let build = builds
         .iter()
@@ -500,17 +500,17 @@ mod tests {
         let kept = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../corpora/regressions/captures/hostile-library-2000-sp3.pcap");
         let b = [Build::Ex2000Sp3Rollup];
+        let s = crate::import::read(&kept, 102).unwrap();
         assert!(
-            keep(&kept, 102, "../x", &b, &dir)
+            keep(&kept, &s, 102, "../x", &b, &dir)
                 .unwrap_err()
                 .contains("name")
         );
-        let p = keep(&kept, 102, "k", &b, &dir).unwrap();
+        let p = keep(&kept, &s, 102, "k", &b, &dir).unwrap();
         assert_eq!(KeptCapture::load(&p).unwrap().check(&p).unwrap(), 1);
-        std::fs::write(dir.join("other.pcap"), b"not this one").unwrap();
-        std::fs::rename(dir.join("other.pcap"), dir.join("k2.pcap")).unwrap();
+        std::fs::write(dir.join("k2.pcap"), b"not this one").unwrap();
         assert!(
-            keep(&kept, 102, "k2", &b, &dir)
+            keep(&kept, &s, 102, "k2", &b, &dir)
                 .unwrap_err()
                 .contains("another capture")
         );

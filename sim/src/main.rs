@@ -531,9 +531,9 @@ fn main() -> ExitCode {
             keep,
             build,
             corpora,
-        } => import_cmd(&capture, &out, port).and_then(|code| match keep {
-            Some(name) => keep_capture(&capture, port, &name, &build, &corpora),
-            None => Ok(code),
+        } => import_cmd(&capture, &out, port).and_then(|streams| match keep {
+            Some(name) => keep_capture(&capture, &streams, port, &name, &build, &corpora),
+            None => Ok(ExitCode::SUCCESS),
         }),
         Command::Probe(a) => probe::run(&a).map(|r| {
             probe::print_table(&r);
@@ -985,7 +985,7 @@ fn import_cmd(
     capture: &std::path::Path,
     out: &std::path::Path,
     port: u16,
-) -> Result<ExitCode, String> {
+) -> Result<Vec<import::Stream>, String> {
     let streams = import::read(capture, port)?;
     if streams.is_empty() {
         return Err(format!(
@@ -1015,13 +1015,14 @@ fn import_cmd(
         out.display(),
         out.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(streams)
 }
 
 /// `import --keep NAME`: the capture as a regression (replayed by `cargo test`) and its callers'
 /// distinct octet streams as `inbound_stack` seeds.
 fn keep_capture(
     capture: &std::path::Path,
+    streams: &[import::Stream],
     port: u16,
     name: &str,
     builds: &[Build],
@@ -1029,6 +1030,7 @@ fn keep_capture(
 ) -> Result<ExitCode, String> {
     let kept = capture_replay::keep(
         capture,
+        streams,
         port,
         name,
         builds,
@@ -1037,7 +1039,7 @@ fn keep_capture(
     let seeds = corpora.join("fuzz").join("inbound_stack");
     std::fs::create_dir_all(&seeds).map_err(|e| format!("{}: {e}", seeds.display()))?;
     let mut seen = std::collections::BTreeSet::new();
-    for (i, s) in import::read(capture, port)?.iter().enumerate() {
+    for (i, s) in streams.iter().enumerate() {
         if s.client_data.is_empty() || !seen.insert(s.client_data.clone()) {
             continue;
         }
