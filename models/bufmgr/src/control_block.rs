@@ -6,7 +6,6 @@
 //! lets the LPI decoder tell a stale or reused LPI from a live one.
 
 use mta_build::Profile;
-use std::collections::BTreeSet;
 use std::fmt;
 
 /// Control-block index of the listening socket.
@@ -103,7 +102,9 @@ struct Slot {
 #[derive(Debug, Clone)]
 pub struct ControlBlockTable {
     slots: Vec<Slot>,
-    free: BTreeSet<u16>,
+    /// Free indices as a bit set (bit `i % 64` of word `i / 64`): the lowest free index is the
+    /// first set bit, found a word at a time.
+    free: Vec<u64>,
     capacity: [u16; 2],
     in_use: [u16; 2],
     allocations: u64,
@@ -118,22 +119,48 @@ impl ControlBlockTable {
             u16::try_from(total).is_ok(),
             "control-block table too large"
         );
-        let mut slots = vec![
-            Slot {
-                generation: 0,
-                in_use: None
-            };
-            total
-        ];
-        slots[0].in_use = Some(Direction::Inbound); // the listener; never allocated or freed
-        ControlBlockTable {
-            slots,
-            free: (1..total as u16).collect(),
+        let mut t = ControlBlockTable {
+            slots: Vec::with_capacity(total),
+            free: Vec::with_capacity(total.div_ceil(64)),
             capacity: [inbound, outbound],
             in_use: [0, 0],
             allocations: 0,
             exhausted: 0,
+        };
+        t.reset();
+        t
+    }
+
+    /// Back to the state [`ControlBlockTable::new`] gives (every block free, every generation 0,
+    /// counters zero), keeping the allocations: how a fuzz harness reuses one table per process.
+    pub fn reset(&mut self) {
+        let total = 1 + usize::from(self.capacity[0]) + usize::from(self.capacity[1]);
+        self.slots.clear();
+        self.slots.resize(
+            total,
+            Slot {
+                generation: 0,
+                in_use: None,
+            },
+        );
+        self.slots[0].in_use = Some(Direction::Inbound); // the listener; never allocated or freed
+        self.free.clear();
+        self.free.resize(total.div_ceil(64), u64::MAX);
+        self.free[0] &= !1; // index 0 is the listener's
+        if total % 64 != 0 {
+            *self.free.last_mut().expect("total >= 1") &= (1u64 << (total % 64)) - 1;
         }
+        self.in_use = [0, 0];
+        self.allocations = 0;
+        self.exhausted = 0;
+    }
+
+    /// The lowest free index, taken out of the free set.
+    fn take_lowest_free(&mut self) -> Option<u16> {
+        let (w, word) = self.free.iter_mut().enumerate().find(|(_, w)| **w != 0)?;
+        let bit = word.trailing_zeros();
+        *word &= !(1u64 << bit);
+        Some((w * 64) as u16 + bit as u16)
     }
 
     /// A table sized by a build profile.
@@ -177,8 +204,7 @@ impl ControlBlockTable {
             });
         }
         let index = self
-            .free
-            .pop_first()
+            .take_lowest_free()
             .expect("pool counts guarantee a free slot");
         let slot = &mut self.slots[usize::from(index)];
         debug_assert!(slot.in_use.is_none());
@@ -200,7 +226,7 @@ impl ControlBlockTable {
         match self.resolve(id.index, id.generation) {
             Resolution::Live(direction) => {
                 self.slots[usize::from(id.index)].in_use = None;
-                self.free.insert(id.index);
+                self.free[usize::from(id.index) / 64] |= 1u64 << (id.index % 64);
                 self.in_use[direction.pool()] -= 1;
                 Ok(direction)
             }
@@ -290,5 +316,30 @@ mod tests {
         );
         assert_eq!(t.resolve(99, 1), Resolution::OutOfRange);
         assert_eq!(t.resolve(0, 0), Resolution::Listener);
+    }
+
+    #[test]
+    fn indices_past_one_word_are_handed_out_lowest_first_and_reset_restores_new() {
+        let mut t = ControlBlockTable::new(100, 30);
+        let fresh = format!("{t:?}");
+        let ids: Vec<ControlBlockId> = (0..130)
+            .map(|i| {
+                let d = if i < 100 {
+                    Direction::Inbound
+                } else {
+                    Direction::Outbound
+                };
+                t.allocate(d).unwrap()
+            })
+            .collect();
+        let got: Vec<u16> = ids.iter().map(|id| id.index).collect();
+        assert_eq!(got, (1..=130).collect::<Vec<u16>>());
+        assert!(t.allocate(Direction::Inbound).is_err());
+        t.release(ids[64]).unwrap();
+        t.release(ids[3]).unwrap();
+        assert_eq!(t.allocate(Direction::Inbound).unwrap().index, 4);
+        assert_eq!(t.allocate(Direction::Inbound).unwrap().index, 65);
+        t.reset();
+        assert_eq!(format!("{t:?}"), fresh);
     }
 }

@@ -289,6 +289,19 @@ impl BufferManager {
         Self::new(Limits::from_profile(p))
     }
 
+    /// Back to the state [`BufferManager::new`] gives (nothing granted, no slot ever used,
+    /// counters zero), keeping the vectors' capacity: how a fuzz harness reuses one manager per
+    /// process. Element storage written since is dropped, so unwritten elements read as zeros again.
+    pub fn reset(&mut self) {
+        self.headers.clear();
+        self.free_headers.clear();
+        self.element_next.clear();
+        self.free_elements.clear();
+        self.storage.clear();
+        self.outstanding = Outstanding::default();
+        self.stats = Stats::default();
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.limits
@@ -351,6 +364,37 @@ impl BufferManager {
         headers: u32,
         elements: u32,
     ) -> Result<Vec<BufferHandle>, BufferError> {
+        self.admit(component, headers, elements)?;
+        let per = elements / headers;
+        let extra = elements % headers;
+        let mut grant = Vec::with_capacity(headers as usize);
+        for i in 0..headers {
+            let n = per + u32::from(i < extra);
+            grant.push(self.grant_one(component, n));
+        }
+        Ok(grant)
+    }
+
+    /// One buffer with room for `len` octets (`ceil(len / element_size)` elements, at least one).
+    pub fn request_for_len(
+        &mut self,
+        component: Component,
+        len: usize,
+    ) -> Result<BufferHandle, BufferError> {
+        let es = self.limits.element_size as usize;
+        let elements = u32::try_from(len.div_ceil(es).max(1)).unwrap_or(u32::MAX);
+        self.admit(component, 1, elements)?;
+        Ok(self.grant_one(component, elements))
+    }
+
+    /// Check a request against the per-request limit and the free pools, and if it is granted
+    /// count it (the caller then takes `headers` slots and `elements` elements).
+    fn admit(
+        &mut self,
+        component: Component,
+        headers: u32,
+        elements: u32,
+    ) -> Result<(), BufferError> {
         if let Err(e) = self.check_request(component, headers, elements) {
             if matches!(e, BufferError::IllegalRequest { .. }) {
                 self.stats.illegal += 1;
@@ -369,13 +413,6 @@ impl BufferManager {
                 free_elements: free.elements,
             });
         }
-        let per = elements / headers;
-        let extra = elements % headers;
-        let mut grant = Vec::with_capacity(headers as usize);
-        for i in 0..headers {
-            let n = per + u32::from(i < extra);
-            grant.push(self.grant_one(component, n));
-        }
         self.outstanding.headers += headers;
         self.outstanding.elements += elements;
         self.stats.granted += 1;
@@ -386,19 +423,7 @@ impl BufferManager {
             .max(self.outstanding.elements);
         debug_assert!(self.outstanding.headers <= self.limits.headers);
         debug_assert!(self.outstanding.elements <= self.limits.elements);
-        Ok(grant)
-    }
-
-    /// One buffer with room for `len` octets (`ceil(len / element_size)` elements, at least one).
-    pub fn request_for_len(
-        &mut self,
-        component: Component,
-        len: usize,
-    ) -> Result<BufferHandle, BufferError> {
-        let es = self.limits.element_size as usize;
-        let elements = u32::try_from(len.div_ceil(es).max(1)).unwrap_or(u32::MAX);
-        let mut grant = self.request(component, 1, elements)?;
-        Ok(grant.pop().expect("a one-header grant holds one buffer"))
+        Ok(())
     }
 
     fn grant_one(&mut self, owner: Component, elements: u32) -> BufferHandle {
@@ -554,26 +579,24 @@ impl BufferManager {
                 capacity,
             });
         }
-        let mut pos = 0usize; // offset of the current element's first octet
-        let mut written = 0usize;
+        // Skip the elements before `offset`, then copy element by element.
         let mut e = chain.first;
-        while e != NIL && written < data.len() {
-            let elem_end = pos + es;
-            let at = offset + written;
-            if at < elem_end {
-                let within = at - pos;
-                let n = (es - within).min(data.len() - written);
-                let elem = &mut self.storage[e as usize];
-                if elem.is_empty() {
-                    *elem = vec![0u8; es].into_boxed_slice();
-                }
-                elem[within..within + n].copy_from_slice(&data[written..written + n]);
-                written += n;
-            }
-            pos = elem_end;
+        for _ in 0..offset / es {
             e = self.element_next[e as usize];
         }
-        debug_assert_eq!(written, data.len());
+        let mut within = offset % es;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let (now, later) = rest.split_at(rest.len().min(es - within));
+            let elem = &mut self.storage[e as usize];
+            if elem.is_empty() {
+                *elem = vec![0u8; es].into_boxed_slice();
+            }
+            elem[within..within + now.len()].copy_from_slice(now);
+            rest = later;
+            within = 0;
+            e = self.element_next[e as usize];
+        }
         Ok(())
     }
 

@@ -15,7 +15,8 @@ pub mod mta;
 pub mod osi;
 pub mod p1_decode;
 
-use mta_build::Build;
+use mta_build::{BUILD_COUNT, Build};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 /// Environment variable that selects the build a harness runs on.
@@ -78,6 +79,120 @@ impl Failure {
     }
 }
 
+/// Everything a harness needs that does not depend on the input — buffer manager, control-block
+/// table, driver, POP4, parsed configurations — for one build. Built once per build and process
+/// ([`Worlds`]) and reset between inputs, so a fuzzer's executions spend their time (and their
+/// coverage features) on the input, not on set-up.
+pub trait World: std::fmt::Debug {
+    /// Build the world of `build` (the slow part).
+    fn new(build: Build) -> Self;
+    /// Back to exactly the state [`World::new`] gave, keeping allocations. Must not read the old
+    /// state for anything but capacity: a run may have stopped anywhere (an oracle, a model
+    /// panic). The reset-equivalence property (`tests/reset_equivalence.rs`) checks that running
+    /// B after A and a reset leaves the same outcome and the same `Debug` state as B on a new world.
+    fn reset(&mut self);
+}
+
+/// One world per build for one thread (use it from a `thread_local!`): [`Worlds::with`] hands out
+/// the build's world, reset.
+pub struct Worlds<W> {
+    slots: RefCell<[Option<W>; BUILD_COUNT]>,
+}
+
+impl<W: World> Worlds<W> {
+    /// No world built yet.
+    pub const fn new() -> Self {
+        Worlds {
+            slots: RefCell::new([const { None }; BUILD_COUNT]),
+        }
+    }
+
+    /// Run `f` on `build`'s world, reset first (built on first use). A re-entrant call (a harness
+    /// that runs itself) gets a new world of its own.
+    pub fn with<R>(&self, build: Build, f: impl FnOnce(&mut W) -> R) -> R {
+        let Ok(mut slots) = self.slots.try_borrow_mut() else {
+            return f(&mut W::new(build));
+        };
+        let w = slots[build.index()].get_or_insert_with(|| W::new(build));
+        w.reset();
+        f(w)
+    }
+}
+
+impl<W: World> Default for Worlds<W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The reset-equivalence check of one harness: run `b` on a new world of `build`; run `a`, reset
+/// and run `b` on another; the outcomes (Ok class or failure text) and the worlds' whole `Debug`
+/// state (event logs, buffer accounting, control-block generations…) must be identical.
+pub fn reset_equivalence<W: World>(
+    build: Build,
+    a: &[u8],
+    b: &[u8],
+    run_in: impl Fn(&mut W, &[u8]) -> Result<&'static str, Failure>,
+) -> Result<(), String> {
+    let mut fresh = W::new(build);
+    let want = run_in(&mut fresh, b);
+    let mut reused = W::new(build);
+    let _ = run_in(&mut reused, a);
+    reused.reset();
+    let got = run_in(&mut reused, b);
+    if got != want {
+        return Err(format!(
+            "outcome after a reset {got:?}, on a new world {want:?}"
+        ));
+    }
+    let (want, got) = (format!("{fresh:#?}"), format!("{reused:#?}"));
+    if got != want {
+        let line = want
+            .lines()
+            .zip(got.lines())
+            .position(|(w, g)| w != g)
+            .unwrap_or(0);
+        let at = |s: &str| {
+            s.lines()
+                .skip(line.saturating_sub(3))
+                .take(6)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        return Err(format!(
+            "state after a reset differs from a new world's at line {line}:\nnew:\n{}\nreset:\n{}",
+            at(&want),
+            at(&got)
+        ));
+    }
+    Ok(())
+}
+
+/// The world of a harness that keeps nothing between inputs (the codec targets): the build only.
+/// Its reset check still runs B after A, which catches state hidden in statics.
+#[derive(Debug)]
+pub struct Stateless(pub Build);
+
+impl World for Stateless {
+    fn new(build: Build) -> Self {
+        Stateless(build)
+    }
+    fn reset(&mut self) {}
+}
+
+/// [`reset_equivalence`] for a stateless harness.
+pub fn stateless_check(
+    run: fn(Build, &[u8]) -> Result<&'static str, Failure>,
+    build: Build,
+    a: &[u8],
+    b: &[u8],
+) -> Result<(), String> {
+    reset_equivalence(build, a, b, |w: &mut Stateless, input| run(w.0, input))
+}
+
+/// A target's reset-equivalence check: (build, input A, input B).
+pub type ResetCheck = fn(Build, &[u8], &[u8]) -> Result<(), String>;
+
 /// One fuzz target: name and byte-level entry point.
 #[derive(Clone, Copy)]
 pub struct Target {
@@ -91,6 +206,8 @@ pub struct Target {
     /// with this profile. `false` where the target's oracle can fire on a KB defect of that build;
     /// findings there are expected and reported, not failures of the campaign.
     pub clean_on: fn(&mta_build::Profile) -> bool,
+    /// [`reset_equivalence`] on this target's world: (build, input A, input B).
+    pub reset_check: ResetCheck,
 }
 
 /// For targets that must pass on every build.
@@ -105,60 +222,70 @@ pub const TARGETS: &[Target] = &[
         run: bufmgr_ops::run_bytes,
         seeds: bufmgr_ops::seeds,
         clean_on: always_clean,
+        reset_check: bufmgr_ops::reset_check,
     },
     Target {
         name: "ber_decode",
         run: ber_decode::run_bytes,
         seeds: ber_decode::seeds,
         clean_on: always_clean,
+        reset_check: |b, x, y| stateless_check(ber_decode::run_bytes, b, x, y),
     },
     Target {
         name: "lpi_decode",
         run: lpi_decode::run_bytes,
         seeds: lpi_decode::seeds,
         clean_on: always_clean,
+        reset_check: lpi_decode::reset_check,
     },
     Target {
         name: "tpkt_stream",
         run: osi::tpkt_stream,
         seeds: osi::tpkt_stream_seeds,
         clean_on: always_clean,
+        reset_check: |b, x, y| stateless_check(osi::tpkt_stream, b, x, y),
     },
     Target {
         name: "cotp_parse",
         run: osi::cotp_parse,
         seeds: osi::cotp_parse_seeds,
         clean_on: always_clean,
+        reset_check: |b, x, y| stateless_check(osi::cotp_parse, b, x, y),
     },
     Target {
         name: "session_parse",
         run: osi::session_parse,
         seeds: osi::session_parse_seeds,
         clean_on: always_clean,
+        reset_check: |b, x, y| stateless_check(osi::session_parse, b, x, y),
     },
     Target {
         name: "presentation_parse",
         run: osi::presentation_parse,
         seeds: osi::presentation_parse_seeds,
         clean_on: always_clean,
+        reset_check: |b, x, y| stateless_check(osi::presentation_parse, b, x, y),
     },
     Target {
         name: "rtse_parse",
         run: osi::rtse_parse,
         seeds: osi::rtse_parse_seeds,
         clean_on: always_clean,
+        reset_check: |b, x, y| stateless_check(osi::rtse_parse, b, x, y),
     },
     Target {
         name: "association",
         run: osi::association,
         seeds: osi::association_seeds,
         clean_on: always_clean,
+        reset_check: |b, x, y| stateless_check(osi::association, b, x, y),
     },
     Target {
         name: "p1_decode",
         run: p1_decode::run_bytes,
         seeds: p1_decode::seeds,
         clean_on: always_clean,
+        reset_check: |b, x, y| stateless_check(p1_decode::run_bytes, b, x, y),
     },
     Target {
         name: "driver_events",
@@ -166,6 +293,7 @@ pub const TARGETS: &[Target] = &[
         seeds: mta::driver_events_seeds,
         // Q182619: 4.0 – 5.5 SP1 can die with 9404.
         clean_on: |p| p.tcp_recovery_splits_buffer_request,
+        reset_check: |b, x, y| stateless_check(mta::driver_events, b, x, y),
     },
     Target {
         name: "nsi_pop4",
@@ -173,6 +301,7 @@ pub const TARGETS: &[Target] = &[
         seeds: mta::nsi_pop4_seeds,
         // Q811406: 2000 SP3 leaks control blocks.
         clean_on: |p| p.pop4_bad_lpi_releases_control_block,
+        reset_check: |b, x, y| stateless_check(mta::nsi_pop4, b, x, y),
     },
     Target {
         name: "x25_up",
@@ -180,6 +309,7 @@ pub const TARGETS: &[Target] = &[
         seeds: mta::x25_up_seeds,
         // Q225157: 5.5 – 5.5 SP2 pass malformed buffers up (4.0/5.0 do not use that transport).
         clean_on: |p| p.x25_adapter_validates_buffers || !p.x25_winsock_transport,
+        reset_check: |b, x, y| stateless_check(mta::x25_up, b, x, y),
     },
     Target {
         name: "inbound_stack",
@@ -188,6 +318,7 @@ pub const TARGETS: &[Target] = &[
         // Q811406: a caller that hangs up before POP4 has an association for it (even one that
         // sends nothing) leaks its control block on 2000 SP3.
         clean_on: |p| p.pop4_bad_lpi_releases_control_block,
+        reset_check: |b, x, y| stateless_check(mta::inbound_stack, b, x, y),
     },
 ];
 

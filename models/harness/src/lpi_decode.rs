@@ -7,9 +7,9 @@
 //! Input layout: `[n][n churn octets][message octets…]`. A churn octet with bit 7 set releases the
 //! live block picked by its low bits; otherwise it allocates (bit 0: 0 inbound, 1 outbound).
 
-use crate::Failure;
+use crate::{Failure, World, Worlds};
 use mta_bufmgr::{BufferManager, Component, ControlBlockId, ControlBlockTable, Direction};
-use mta_build::Build;
+use mta_build::{Build, Profile};
 use mta_lpi::{
     DecodeError, Interface, Lpi, LpiStatus, MessageRepr, MessageType, decode, decode_buffer,
     encode_into_buffer,
@@ -27,6 +27,7 @@ pub enum Model {
 }
 
 /// The independent model of the table: per index, generation and direction if live.
+#[derive(Debug)]
 struct TableModel {
     slots: Vec<(u16, Option<Direction>)>,
     caps: [u16; 2],
@@ -67,6 +68,54 @@ impl TableModel {
     }
 }
 
+/// The harness's world: the build's control-block table and buffer manager, the independent
+/// model, and the list of live blocks.
+#[derive(Debug)]
+pub struct LpiWorld {
+    p: Profile,
+    table: ControlBlockTable,
+    model: TableModel,
+    mgr: BufferManager,
+    live: Vec<ControlBlockId>,
+}
+
+impl World for LpiWorld {
+    fn new(build: Build) -> Self {
+        let p = build.profile();
+        let table = ControlBlockTable::for_profile(&p);
+        LpiWorld {
+            model: TableModel {
+                slots: vec![(0, None); table.len()],
+                caps: [p.tcp_control_blocks_inbound, p.tcp_control_blocks_outbound],
+                used: [0, 0],
+            },
+            table,
+            mgr: BufferManager::for_profile(&p),
+            live: Vec::new(),
+            p,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.table.reset();
+        self.model.slots.fill((0, None));
+        self.model.used = [0, 0];
+        self.mgr.reset();
+        self.live.clear();
+    }
+}
+
+thread_local! {
+    static WORLDS: Worlds<LpiWorld> = const { Worlds::new() };
+}
+
+/// [`crate::reset_equivalence`] for this harness.
+pub fn reset_check(build: Build, a: &[u8], b: &[u8]) -> Result<(), String> {
+    crate::reset_equivalence(build, a, b, |w: &mut LpiWorld, input| {
+        run_in(w, input, Model::Faithful)
+    })
+}
+
 fn fail(what: impl Into<String>) -> Failure {
     Failure::new(TARGET, what)
 }
@@ -80,26 +129,30 @@ fn class(s: LpiStatus) -> &'static str {
     }
 }
 
-/// Run a byte input on `build` (the fuzz-target entry point).
+/// Run a byte input on `build` (the fuzz-target entry point), on this thread's world of `build`.
 pub fn run_bytes(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
-    run(build, input, Model::Faithful)
+    WORLDS.with(|w| w.with(build, |w| run_in(w, input, Model::Faithful)))
 }
 
-/// Run one input against the chosen model.
+/// Run one input against the chosen model on a new world.
 pub fn run(build: Build, input: &[u8], model: Model) -> Result<&'static str, Failure> {
-    let p = build.profile();
-    let mut table = ControlBlockTable::for_profile(&p);
-    let mut m = TableModel {
-        slots: vec![(0, None); table.len()],
-        caps: [p.tcp_control_blocks_inbound, p.tcp_control_blocks_outbound],
-        used: [0, 0],
-    };
-    let mut mgr = BufferManager::for_profile(&p);
+    run_in(&mut LpiWorld::new(build), input, model)
+}
+
+/// Run one input against the chosen model on a (new or reset) world.
+pub fn run_in(w: &mut LpiWorld, input: &[u8], model: Model) -> Result<&'static str, Failure> {
+    let LpiWorld {
+        p,
+        table,
+        model: m,
+        mgr,
+        live,
+    } = w;
+    let p = &*p;
     let (n, rest) = input
         .split_first()
         .map_or((0, input), |(n, r)| (usize::from(*n), r));
     let (churn, raw) = rest.split_at(n.min(rest.len()));
-    let mut live: Vec<ControlBlockId> = Vec::new();
     for &c in churn {
         if c & 0x80 != 0 {
             if live.is_empty() {
@@ -131,12 +184,12 @@ pub fn run(build: Build, input: &[u8], model: Model) -> Result<&'static str, Fai
     }
 
     // Contiguous path.
-    let direct = decode(raw, &table, Interface::TcpIp);
+    let direct = decode(raw, table, Interface::TcpIp);
     // Buffer path: the same octets laid out in a buffer-manager buffer.
     let via_buffer = match mgr.request_for_len(Component::Nsi, raw.len()) {
         Ok(h) => {
             mgr.fill(h, raw).map_err(|e| fail(format!("fill: {e}")))?;
-            let d = decode_buffer(&mgr, h, &table, Interface::TcpIp);
+            let d = decode_buffer(mgr, h, table, Interface::TcpIp);
             mgr.release(h).map_err(|e| fail(e.to_string()))?;
             Some(d)
         }
@@ -164,7 +217,7 @@ pub fn run(build: Build, input: &[u8], model: Model) -> Result<&'static str, Fai
                     return Err(fail("re-emitted message differs from the input"));
                 }
             }
-            if d.status.is_bad() && d.report_events(&p, 0).len() != 2 {
+            if d.status.is_bad() && d.report_events(p, 0).len() != 2 {
                 return Err(fail("a bad LPI must log two events"));
             }
             class(d.status)
@@ -183,9 +236,9 @@ pub fn run(build: Build, input: &[u8], model: Model) -> Result<&'static str, Fai
         );
         let data = &raw[8..];
         if t.is_nsi_pop4() {
-            let h = encode_into_buffer(&mut mgr, Component::Nsi, t, lpi, raw[4] & 1 == 1, data);
+            let h = encode_into_buffer(mgr, Component::Nsi, t, lpi, raw[4] & 1 == 1, data);
             if let Ok(h) = h {
-                let d = decode_buffer(&mgr, h, &table, Interface::TcpIp)
+                let d = decode_buffer(mgr, h, table, Interface::TcpIp)
                     .map_err(|e| fail(format!("own message does not decode: {e}")))?;
                 mgr.release(h).map_err(|e| fail(e.to_string()))?;
                 if d.repr.message_type != t

@@ -149,32 +149,70 @@ pub enum MalformedKind {
     NotNsiPop4(u16),
 }
 
+/// The header's fields read from its [`HEADER_LEN`] octets (little-endian, fixed offsets).
+#[derive(Clone, Copy)]
+struct Fields {
+    code: u16,
+    header_len: u16,
+    lpi: Lpi,
+    flags: u16,
+    data_len: u32,
+}
+
+impl Fields {
+    /// One bounds check for the whole header, then fixed offsets (no per-field checks).
+    fn read(h: &[u8; HEADER_LEN]) -> Fields {
+        let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
+        Fields {
+            code: u16_at(field::TYPE.start),
+            header_len: u16_at(field::HEADER_LEN.start),
+            lpi: Lpi::new(
+                u16_at(field::INTERFACE.start),
+                u16_at(field::GENERATION.start),
+                u16_at(field::INDEX.start),
+            ),
+            flags: u16_at(field::FLAGS.start),
+            data_len: u32::from_le_bytes([h[12], h[13], h[14], h[15]]),
+        }
+    }
+
+    /// The checks of [`check_header`] on fields already read.
+    fn check(&self, total_len: usize) -> Result<(), MalformedKind> {
+        let hl = usize::from(self.header_len);
+        if hl < HEADER_LEN || hl > total_len {
+            return Err(MalformedKind::BadHeaderLength(self.header_len));
+        }
+        if self.flags & !FLAG_MORE != 0 {
+            return Err(MalformedKind::ReservedFlags(self.flags));
+        }
+        let available = total_len - hl;
+        if usize::try_from(self.data_len).ok() != Some(available) {
+            return Err(MalformedKind::DataLength {
+                declared: self.data_len,
+                available,
+            });
+        }
+        let t = MessageType::from_code(self.code);
+        if !t.is_nsi_pop4() {
+            return Err(MalformedKind::NotNsiPop4(self.code));
+        }
+        Ok(())
+    }
+}
+
+/// The first [`HEADER_LEN`] octets of `head`, if a message of `total_len` octets has them.
+fn header_octets(head: &[u8], total_len: usize) -> Result<&[u8; HEADER_LEN], MalformedKind> {
+    match head.first_chunk::<HEADER_LEN>() {
+        Some(h) if total_len >= HEADER_LEN => Ok(h),
+        _ => Err(MalformedKind::Truncated(head.len().min(total_len))),
+    }
+}
+
 /// Check a header held in `head` (at least the first [`HEADER_LEN`] octets of the message) for a
 /// message of `total_len` octets in all. Used on contiguous bytes and on the first element of a
 /// buffer-manager buffer alike.
 pub fn check_header(head: &[u8], total_len: usize) -> Result<(), MalformedKind> {
-    if head.len() < HEADER_LEN || total_len < HEADER_LEN {
-        return Err(MalformedKind::Truncated(head.len().min(total_len)));
-    }
-    let m = InternalMessage::new_unchecked(head);
-    let hl = m.header_len();
-    if usize::from(hl) < HEADER_LEN || usize::from(hl) > total_len {
-        return Err(MalformedKind::BadHeaderLength(hl));
-    }
-    if m.flags() & !FLAG_MORE != 0 {
-        return Err(MalformedKind::ReservedFlags(m.flags()));
-    }
-    let available = total_len - usize::from(hl);
-    if usize::try_from(m.data_len()).ok() != Some(available) {
-        return Err(MalformedKind::DataLength {
-            declared: m.data_len(),
-            available,
-        });
-    }
-    if !m.message_type().is_nsi_pop4() {
-        return Err(MalformedKind::NotNsiPop4(m.message_type().code()));
-    }
-    Ok(())
+    Fields::read(header_octets(head, total_len)?).check(total_len)
 }
 
 impl MalformedKind {
@@ -301,8 +339,14 @@ impl MessageRepr {
 
     /// Parse the header at the start of `head` for a message of `total_len` octets.
     pub fn parse_header(head: &[u8], total_len: usize) -> Result<MessageRepr, MalformedKind> {
-        check_header(head, total_len)?;
-        Ok(Self::from_checked(&InternalMessage::new_unchecked(head)))
+        let f = Fields::read(header_octets(head, total_len)?);
+        f.check(total_len)?;
+        Ok(MessageRepr {
+            message_type: MessageType::from_code(f.code),
+            lpi: f.lpi,
+            more: f.flags & FLAG_MORE != 0,
+            data_len: f.data_len,
+        })
     }
 
     fn from_checked<T: AsRef<[u8]>>(m: &InternalMessage<T>) -> MessageRepr {
@@ -324,20 +368,30 @@ impl MessageRepr {
         HEADER_LEN + self.data_len as usize
     }
 
+    /// The header's [`HEADER_LEN`] octets.
+    pub fn header_octets(&self) -> [u8; HEADER_LEN] {
+        let [t0, t1] = self.message_type.code().to_le_bytes();
+        let [h0, h1] = (HEADER_LEN as u16).to_le_bytes();
+        let [i0, i1] = self.lpi.interface.to_le_bytes();
+        let [g0, g1] = self.lpi.generation.to_le_bytes();
+        let [x0, x1] = self.lpi.index.to_le_bytes();
+        let [f0, f1] = (if self.more { FLAG_MORE } else { 0 }).to_le_bytes();
+        let [d0, d1, d2, d3] = self.data_len.to_le_bytes();
+        [
+            t0, t1, h0, h1, i0, i1, g0, g1, x0, x1, f0, f1, d0, d1, d2, d3,
+        ]
+    }
+
     /// Write the header into the first [`HEADER_LEN`] octets of `m` (the caller writes the data).
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, m: &mut InternalMessage<T>) {
-        m.set_message_type(self.message_type);
-        m.set_header_len(HEADER_LEN as u16);
-        m.set_lpi(self.lpi);
-        m.set_flags(if self.more { FLAG_MORE } else { 0 });
-        m.set_data_len(self.data_len);
+        m.buffer.as_mut()[..HEADER_LEN].copy_from_slice(&self.header_octets());
     }
 
     /// Header plus `data` as one vector.
     pub fn to_bytes(&self, data: &[u8]) -> Vec<u8> {
         debug_assert_eq!(data.len(), self.data_len as usize);
-        let mut v = vec![0u8; HEADER_LEN];
-        self.emit(&mut InternalMessage::new_unchecked(&mut v[..]));
+        let mut v = Vec::with_capacity(HEADER_LEN + data.len());
+        v.extend_from_slice(&self.header_octets());
         v.extend_from_slice(data);
         v
     }
