@@ -28,6 +28,8 @@ for src in fuzz_targets/*.rs; do
     rm -f "$OUT/${name}_seed_corpus.zip"
     (cd "$seeds" && zip -q -j "$OUT/${name}_seed_corpus.zip" ./*)
   fi
+  # The dictionary `mta-lab corpus seed` writes (OSS-Fuzz picks up <name>.dict next to the binary).
+  [ -f "$here/corpora/dict/$t.dict" ] && cp "$here/corpora/dict/$t.dict" "$OUT/$name.dict"
   printf '[libfuzzer]\ntimeout = 10\nrss_limit_mb = 2048\n' > "$OUT/$name.options"
 done
 echo "ClusterFuzzLite build: $(ls "$OUT" | grep -vc '\.\(zip\|options\)$') targets in $OUT"

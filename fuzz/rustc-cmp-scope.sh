@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# rustc wrapper for the fuzz build (fuzz/.cargo/config.toml): SanitizerCoverage comparison tracing
-# (`-sanitizer-coverage-trace-compares`, what libFuzzer's -use_value_profile=1 feeds on) only for
-# the model crates a target fuzzes; every other crate — the harnesses' reference models, worlds
-# and oracles, and third-party code (toml, tracing, asn1-rs…) — keeps edge coverage only.
+# rustc wrapper for the fuzz build (fuzz/.cargo/config.toml): SanitizerCoverage goes where the
+# fuzzing is aimed, in three tiers by crate:
+#   - edges and comparisons (`-sanitizer-coverage-trace-compares`, what libFuzzer's
+#     -use_value_profile=1 feeds on): the model crates that parse untrusted input — BER, the LPI
+#     decoder, the OSI stack, P1, the MTA core — and the fuzz target binaries (three lines each,
+#     and the `trivial` reference, which must be instrumented as any target is);
+#   - edges only: the other model crates (buffer manager, event log, build table);
+#   - nothing: the harnesses (reference models, worlds, oracles) and third-party code (asn1-rs as
+#     the differential reference, tracing, toml…).
 #
-# Why: with value profile on, every comparison a run executes becomes one or two features that
-# libFuzzer hashes into its tables on every execution. Comparisons in bookkeeping code say nothing
-# about the input but cost as much as the decoder's; measured on lpi_decode they were a quarter of
-# all features. Edge coverage (`cov:`) is unchanged. Override the list with MTA_LAB_CMP_CRATES
-# (space-separated crate names; cargo does not see the variable, so build into a separate
-# --target-dir when changing it).
+# Why: libFuzzer turns every counter hit and, with value profile, every executed comparison into a
+# feature and looks each one up in its tables on every execution — measured here, three quarters
+# of lpi_decode's time. Features from bookkeeping say nothing about the input but cost as much as
+# the decoder's. Override the tiers with MTA_LAB_CMP_CRATES / MTA_LAB_EDGE_CRATES (space-separated
+# crate names). Cargo sees neither these variables nor this script's contents: after changing
+# either, build into a fresh --target-dir (or remove fuzz/target).
 set -euo pipefail
 rustc=$1
 shift
@@ -17,15 +22,28 @@ crate=""
 prev=""
 for a in "$@"; do
   [ "$prev" = "--crate-name" ] && crate=$a
+  # A fuzz target binary is its own crate, named after the target.
+  case "$a" in */fuzz_targets/*.rs | fuzz_targets/*.rs) crate=fuzz_target ;; esac
   prev=$a
 done
-traced=" ${MTA_LAB_CMP_CRATES:-mta_ber mta_lpi mta_osi mta_p1 mta_mta} "
-case "$traced" in
+cmp=" ${MTA_LAB_CMP_CRATES:-mta_ber mta_lpi mta_osi mta_p1 mta_mta fuzz_target} "
+edges=" ${MTA_LAB_EDGE_CRATES:-mta_bufmgr mta_eventlog mta_build} "
+case "$cmp" in
   *" $crate "*) exec "$rustc" "$@" ;;
 esac
 args=()
-for a in "$@"; do
-  [ "$a" = "-Cllvm-args=-sanitizer-coverage-trace-compares" ] && continue
-  args+=("$a")
-done
+case "$edges" in
+  *" $crate "*)
+    for a in "$@"; do
+      [ "$a" = "-Cllvm-args=-sanitizer-coverage-trace-compares" ] && continue
+      args+=("$a")
+    done ;;
+  *)
+    for a in "$@"; do
+      case "$a" in
+        -Cpasses=sancov-module | -Cllvm-args=-sanitizer-coverage-*) continue ;;
+      esac
+      args+=("$a")
+    done ;;
+esac
 exec "$rustc" "${args[@]}"

@@ -431,6 +431,7 @@ impl Harness<'_> {
                 .wrapping_mul(31)
                 .wrapping_add(self.build.index() as u64 + 1),
             flags: Vec::new(),
+            binary: None,
         };
         match libfuzzer::run(&job) {
             Ok(stats) => s.spent += stats.execs,

@@ -58,6 +58,32 @@ pub fn binary(target: &str) -> Result<PathBuf, String> {
     })
 }
 
+/// The committed libFuzzer dictionary of a target (`corpora/dict/<target>.dict`, written by
+/// `mta-lab corpus seed` from the harness's tokens), if it has one.
+pub fn dictionary(target: &str) -> Option<PathBuf> {
+    let p = mta_harness::corpora_dir()
+        .join("dict")
+        .join(format!("{target}.dict"));
+    p.is_file().then(|| abs(&p))
+}
+
+/// The flags every campaign gives a target (the nightly, the KB finders, `bench fuzz`): value
+/// profile, the target's `-max_len`, and its dictionary unless `dict` is false.
+pub fn campaign_flags(target: &str, dict: bool) -> Vec<String> {
+    let max_len = mta_harness::TARGETS
+        .iter()
+        .find(|t| t.name == target)
+        .map_or(mta_harness::DEFAULT_MAX_LEN, |t| t.max_len);
+    let mut flags = vec![
+        "-use_value_profile=1".to_string(),
+        format!("-max_len={max_len}"),
+    ];
+    if dict && let Some(d) = dictionary(target) {
+        flags.push(format!("-dict={}", d.display()));
+    }
+    flags
+}
+
 /// One point of a run's progress, from libFuzzer's status lines (`#N NEW cov: … corp: …/… exec/s: …`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Point {
@@ -109,6 +135,8 @@ pub struct Job<'a> {
     pub seed: u64,
     /// Extra libFuzzer flags.
     pub flags: Vec<String>,
+    /// The binary to run instead of the built target (`bench` runs another commit's binaries).
+    pub binary: Option<PathBuf>,
 }
 
 /// What a run did.
@@ -134,7 +162,10 @@ fn abs(p: &Path) -> PathBuf {
 
 /// Run libFuzzer once (it stops at the first crash, writing it under `artifacts`).
 pub fn run(job: &Job<'_>) -> Result<RunStats, String> {
-    let bin = binary(job.target)?;
+    let bin = match &job.binary {
+        Some(b) => b.clone(),
+        None => binary(job.target)?,
+    };
     for d in job.corpora.iter().take(1).chain([&job.artifacts]) {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }

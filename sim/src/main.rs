@@ -2,6 +2,7 @@
 //! internal messages, print the build
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
+mod bench;
 mod capture_replay;
 mod chart;
 mod diff;
@@ -197,16 +198,12 @@ enum Command {
     /// two builds and report the first point where their behaviour diverges; -o X.html writes
     /// both sequence charts side by side. Exit status 1 when they differ (as diff(1)).
     Diff(DiffArgs),
-    /// Benchmarks: `bench sim` — seeds/s of the standard world on one core and simulated/wall time.
+    /// Benchmarks, each one table plus JSON: `bench fuzz` (every fuzz target's exec/s beside the
+    /// trivial target, with the campaign's flags), `bench find` (time-to-find of a KB from an empty
+    /// corpus), `bench sim` (seeds/s of the standard world).
     Bench {
-        /// What to measure (sim).
-        what: String,
-        /// Seeds to run.
-        #[arg(long, default_value_t = 500)]
-        seeds: u64,
-        /// Without fault plans.
-        #[arg(long)]
-        no_faults: bool,
+        #[command(subcommand)]
+        command: bench::BenchCommand,
     },
     /// Shrink a simulation finding: drop faults and messages while the same signature fires;
     /// writes the reduced finding next to the original.
@@ -401,7 +398,8 @@ enum LpiCommand {
 
 #[derive(Subcommand)]
 enum CorpusCommand {
-    /// Write every harness's seed inputs into corpora/fuzz/<target>/.
+    /// Write every harness's seed inputs into corpora/fuzz/<target>/ and its libFuzzer dictionary
+    /// into corpora/dict/<target>.dict.
     Seed {
         /// The corpora directory.
         #[arg(long, default_value = "corpora")]
@@ -518,11 +516,11 @@ fn main() -> ExitCode {
             out,
             baseline,
         } => merge_cmd(&shards, &out, &baseline),
-        Command::Bench {
-            what,
-            seeds,
-            no_faults,
-        } => bench_sim(&what, seeds, !no_faults),
+        Command::Bench { command } => match command {
+            bench::BenchCommand::Fuzz(a) => bench::fuzz(&a),
+            bench::BenchCommand::Find(a) => bench::find(&a),
+            bench::BenchCommand::Sim(a) => bench::sim(&a),
+        },
         Command::Shrink { finding } => shrink(&finding),
         Command::Import {
             capture,
@@ -1230,48 +1228,6 @@ fn run_world(
         path.display()
     );
     Ok(ExitCode::FAILURE)
-}
-
-#[allow(clippy::disallowed_types)] // wall clock for the seeds/s figure only
-fn bench_sim(what: &str, seeds: u64, faults: bool) -> Result<ExitCode, String> {
-    if what != "sim" {
-        return Err(format!(
-            "bench {what:?}: only `sim` (criterion benches: cargo bench)"
-        ));
-    }
-    let w = make_world("standard", Some(Build::Ex2000Sp3Rollup), Some(20))?;
-    println!("{} faults={faults}", w.describe());
-    let started = std::time::Instant::now();
-    let mut sim_ms = 0u64;
-    let mut failed = 0;
-    for seed in 0..seeds {
-        let r = simulate::run(&w, seed, faults);
-        sim_ms += r.sim_ms;
-        failed += usize::from(!r.findings.is_empty());
-    }
-    let wall = started.elapsed().as_secs_f64();
-    println!(
-        "{seeds} seeds in {wall:.2} s: {:.0} seeds/s on one core; simulated {:.0} s, sim/wall {:.0}x; {failed} with findings",
-        seeds as f64 / wall,
-        sim_ms as f64 / 1000.0,
-        sim_ms as f64 / 1000.0 / wall
-    );
-    // Baseline: the same hosts, tick rhythm and flows' bytes with bare echo peers.
-    let started = std::time::Instant::now();
-    let mut echo_ms = 0u64;
-    for seed in 0..seeds {
-        echo_ms += simulate::run_echo(&w, seed);
-    }
-    let echo_wall = started.elapsed().as_secs_f64();
-    println!(
-        "echo peers (same hosts, ticks and bytes, no MTA models): {:.0} seeds/s, simulated {:.0} s, sim/wall {:.0}x; per seed the MTA world costs {:.1}x the bare harness ({:.1}x per simulated second)",
-        seeds as f64 / echo_wall,
-        echo_ms as f64 / 1000.0,
-        echo_ms as f64 / 1000.0 / echo_wall,
-        wall / echo_wall.max(1e-9),
-        (wall / (sim_ms as f64).max(1.0)) / (echo_wall / (echo_ms as f64).max(1.0))
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 fn shrink(finding: &std::path::Path) -> Result<ExitCode, String> {

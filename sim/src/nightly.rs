@@ -677,7 +677,8 @@ fn fuzz_unit(
             artifacts: artifacts.clone(),
             seconds: left,
             seed: u64::from(f.runs) * 7919 + b.index() as u64 * 104_729 + 1,
-            flags: vec!["-use_value_profile=1".into()],
+            flags: libfuzzer::campaign_flags(target, true),
+            binary: None,
         };
         let s = libfuzzer::run(&job)?;
         f.runs += 1;

@@ -263,6 +263,8 @@ pub fn replay(target: &str, file: &Path, build: Build) -> Result<ExitCode, Strin
 
 /// Write the harnesses' seed inputs into `dir/fuzz/<target>/`.
 pub fn seed_corpora(dir: &Path) -> Result<ExitCode, String> {
+    let dicts = dir.join("dict");
+    std::fs::create_dir_all(&dicts).map_err(|e| format!("{}: {e}", dicts.display()))?;
     for t in TARGETS {
         let d = dir.join("fuzz").join(t.name);
         std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
@@ -271,6 +273,10 @@ pub fn seed_corpora(dir: &Path) -> Result<ExitCode, String> {
             std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
             println!("wrote {}", p.display());
         }
+        let p = dicts.join(format!("{}.dict", t.name));
+        std::fs::write(&p, mta_harness::dict::render(t.name))
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+        println!("wrote {}", p.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -155,21 +155,27 @@ impl EventLog {
         }
     }
 
-    /// Append an event and emit it through `tracing`.
+    /// Forget every event (a fuzz harness reusing one log between inputs).
+    pub fn clear(&mut self) {
+        self.events.clear();
+    }
+
+    /// Append an event and emit it through `tracing`. The text is rendered only when a
+    /// subscriber wants the event (a fuzz harness has none: no formatting on the hot path).
     pub fn log(&mut self, event: Event) {
-        let text = event.description(self.era, self.epoch_unix_s);
+        let text = || event.description(self.era, self.epoch_unix_s);
         match event.event_type {
             EventType::Error => tracing::error!(
                 host = %self.host, event_id = event.id, fatal = event.fatal,
-                component = event.component.name, at_ms = event.at_ms, "{text}"
+                component = event.component.name, at_ms = event.at_ms, "{}", text()
             ),
             EventType::Warning => tracing::warn!(
                 host = %self.host, event_id = event.id,
-                component = event.component.name, at_ms = event.at_ms, "{text}"
+                component = event.component.name, at_ms = event.at_ms, "{}", text()
             ),
             EventType::Information => tracing::info!(
                 host = %self.host, event_id = event.id,
-                component = event.component.name, at_ms = event.at_ms, "{text}"
+                component = event.component.name, at_ms = event.at_ms, "{}", text()
             ),
         }
         self.events.push(event);

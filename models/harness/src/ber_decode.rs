@@ -238,6 +238,19 @@ pub fn run(input: &[u8], model: Model) -> Result<&'static str, Failure> {
 }
 
 /// Meaningful seed inputs: (file name, bytes).
+/// An OCTET STRING of `n` octets in the minimal length form.
+fn boundary_octet_string(n: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    mta_ber::write_header(
+        &mut v,
+        Tag::new(Class::Universal, false, 4),
+        mta_ber::Length::Definite(n),
+    );
+    v.extend(std::iter::repeat_n(0x5a, n));
+    v
+}
+
+/// Meaningful seed inputs: (file name, bytes).
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         (
@@ -266,6 +279,13 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             v
         }),
         ("reserved-length-0xff", vec![0x30, 0xff, 0x00]),
+        // X.690 8.1.3 boundaries: the longest short form, the first long forms.
+        ("length-boundary-0", vec![0x04, 0x00]),
+        ("length-boundary-1", vec![0x04, 0x01, 0x5a]),
+        ("length-boundary-127", boundary_octet_string(127)),
+        ("length-boundary-128", boundary_octet_string(128)),
+        ("length-boundary-254", boundary_octet_string(254)),
+        ("length-boundary-255", boundary_octet_string(255)),
         ("missing-eoc", vec![0x30, 0x80, 0x05, 0x00]),
         ("eoc-in-definite", vec![0x30, 0x02, 0x00, 0x00]),
         (

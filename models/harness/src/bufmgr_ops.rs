@@ -110,6 +110,11 @@ impl Op {
     }
 }
 
+/// The longest input libFuzzer gives this target: 256 ops. Enough to exhaust the largest pools
+/// (2000 SP3: 2,048 elements take 74 requests of 28) with room to release and reuse; longer
+/// streams repeat the same states at a cost per execution.
+pub const MAX_LEN: usize = 256 * 4;
+
 /// Which reference model to check against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Model {

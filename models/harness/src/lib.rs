@@ -10,6 +10,7 @@
 
 pub mod ber_decode;
 pub mod bufmgr_ops;
+pub mod dict;
 pub mod lpi_decode;
 pub mod mta;
 pub mod osi;
@@ -208,7 +209,15 @@ pub struct Target {
     pub clean_on: fn(&mta_build::Profile) -> bool,
     /// [`reset_equivalence`] on this target's world: (build, input A, input B).
     pub reset_check: ResetCheck,
+    /// libFuzzer's `-max_len` for this target in every campaign (nightly, KB finders, `bench
+    /// fuzz`, ClusterFuzzLite): the longest input the harness reads. libFuzzer's own default is
+    /// 4096; targets whose harness stops reading earlier say so, so no execution is spent on
+    /// octets the harness ignores.
+    pub max_len: usize,
 }
+
+/// libFuzzer's default `-max_len`, for targets that read every octet they are given.
+pub const DEFAULT_MAX_LEN: usize = 4096;
 
 /// For targets that must pass on every build.
 pub fn always_clean(_: &mta_build::Profile) -> bool {
@@ -223,6 +232,7 @@ pub const TARGETS: &[Target] = &[
         seeds: bufmgr_ops::seeds,
         clean_on: always_clean,
         reset_check: bufmgr_ops::reset_check,
+        max_len: bufmgr_ops::MAX_LEN,
     },
     Target {
         name: "ber_decode",
@@ -230,6 +240,7 @@ pub const TARGETS: &[Target] = &[
         seeds: ber_decode::seeds,
         clean_on: always_clean,
         reset_check: |b, x, y| stateless_check(ber_decode::run_bytes, b, x, y),
+        max_len: DEFAULT_MAX_LEN,
     },
     Target {
         name: "lpi_decode",
@@ -237,6 +248,7 @@ pub const TARGETS: &[Target] = &[
         seeds: lpi_decode::seeds,
         clean_on: always_clean,
         reset_check: lpi_decode::reset_check,
+        max_len: DEFAULT_MAX_LEN,
     },
     Target {
         name: "tpkt_stream",
@@ -244,20 +256,23 @@ pub const TARGETS: &[Target] = &[
         seeds: osi::tpkt_stream_seeds,
         clean_on: always_clean,
         reset_check: |b, x, y| stateless_check(osi::tpkt_stream, b, x, y),
+        max_len: DEFAULT_MAX_LEN,
     },
     Target {
         name: "cotp_parse",
         run: osi::cotp_parse,
         seeds: osi::cotp_parse_seeds,
         clean_on: always_clean,
-        reset_check: |b, x, y| stateless_check(osi::cotp_parse, b, x, y),
+        reset_check: osi::cotp_parse_reset_check,
+        max_len: DEFAULT_MAX_LEN,
     },
     Target {
         name: "session_parse",
         run: osi::session_parse,
         seeds: osi::session_parse_seeds,
         clean_on: always_clean,
-        reset_check: |b, x, y| stateless_check(osi::session_parse, b, x, y),
+        reset_check: osi::session_parse_reset_check,
+        max_len: DEFAULT_MAX_LEN,
     },
     Target {
         name: "presentation_parse",
@@ -265,6 +280,7 @@ pub const TARGETS: &[Target] = &[
         seeds: osi::presentation_parse_seeds,
         clean_on: always_clean,
         reset_check: |b, x, y| stateless_check(osi::presentation_parse, b, x, y),
+        max_len: DEFAULT_MAX_LEN,
     },
     Target {
         name: "rtse_parse",
@@ -272,6 +288,7 @@ pub const TARGETS: &[Target] = &[
         seeds: osi::rtse_parse_seeds,
         clean_on: always_clean,
         reset_check: |b, x, y| stateless_check(osi::rtse_parse, b, x, y),
+        max_len: DEFAULT_MAX_LEN,
     },
     Target {
         name: "association",
@@ -279,6 +296,7 @@ pub const TARGETS: &[Target] = &[
         seeds: osi::association_seeds,
         clean_on: always_clean,
         reset_check: |b, x, y| stateless_check(osi::association, b, x, y),
+        max_len: DEFAULT_MAX_LEN,
     },
     Target {
         name: "p1_decode",
@@ -286,6 +304,7 @@ pub const TARGETS: &[Target] = &[
         seeds: p1_decode::seeds,
         clean_on: always_clean,
         reset_check: |b, x, y| stateless_check(p1_decode::run_bytes, b, x, y),
+        max_len: DEFAULT_MAX_LEN,
     },
     Target {
         name: "driver_events",
@@ -293,7 +312,8 @@ pub const TARGETS: &[Target] = &[
         seeds: mta::driver_events_seeds,
         // Q182619: 4.0 – 5.5 SP1 can die with 9404.
         clean_on: |p| p.tcp_recovery_splits_buffer_request,
-        reset_check: |b, x, y| stateless_check(mta::driver_events, b, x, y),
+        reset_check: mta::driver_events_reset_check,
+        max_len: mta::DRIVER_EVENTS_MAX_LEN,
     },
     Target {
         name: "nsi_pop4",
@@ -301,7 +321,8 @@ pub const TARGETS: &[Target] = &[
         seeds: mta::nsi_pop4_seeds,
         // Q811406: 2000 SP3 leaks control blocks.
         clean_on: |p| p.pop4_bad_lpi_releases_control_block,
-        reset_check: |b, x, y| stateless_check(mta::nsi_pop4, b, x, y),
+        reset_check: mta::nsi_pop4_reset_check,
+        max_len: DEFAULT_MAX_LEN,
     },
     Target {
         name: "x25_up",
@@ -309,7 +330,8 @@ pub const TARGETS: &[Target] = &[
         seeds: mta::x25_up_seeds,
         // Q225157: 5.5 – 5.5 SP2 pass malformed buffers up (4.0/5.0 do not use that transport).
         clean_on: |p| p.x25_adapter_validates_buffers || !p.x25_winsock_transport,
-        reset_check: |b, x, y| stateless_check(mta::x25_up, b, x, y),
+        reset_check: mta::x25_up_reset_check,
+        max_len: mta::X25_UP_MAX_LEN,
     },
     Target {
         name: "inbound_stack",
@@ -318,7 +340,8 @@ pub const TARGETS: &[Target] = &[
         // Q811406: a caller that hangs up before POP4 has an association for it (even one that
         // sends nothing) leaks its control block on 2000 SP3.
         clean_on: |p| p.pop4_bad_lpi_releases_control_block,
-        reset_check: |b, x, y| stateless_check(mta::inbound_stack, b, x, y),
+        reset_check: mta::inbound_stack_reset_check,
+        max_len: DEFAULT_MAX_LEN,
     },
 ];
 

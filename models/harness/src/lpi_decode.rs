@@ -9,7 +9,7 @@
 
 use crate::{Failure, World, Worlds};
 use mta_bufmgr::{BufferManager, Component, ControlBlockId, ControlBlockTable, Direction};
-use mta_build::{Build, Profile};
+use mta_build::Build;
 use mta_lpi::{
     DecodeError, Interface, Lpi, LpiStatus, MessageRepr, MessageType, decode, decode_buffer,
     encode_into_buffer,
@@ -72,7 +72,6 @@ impl TableModel {
 /// model, and the list of live blocks.
 #[derive(Debug)]
 pub struct LpiWorld {
-    p: Profile,
     table: ControlBlockTable,
     model: TableModel,
     mgr: BufferManager,
@@ -92,7 +91,6 @@ impl World for LpiWorld {
             table,
             mgr: BufferManager::for_profile(&p),
             live: Vec::new(),
-            p,
         }
     }
 
@@ -142,13 +140,12 @@ pub fn run(build: Build, input: &[u8], model: Model) -> Result<&'static str, Fai
 /// Run one input against the chosen model on a (new or reset) world.
 pub fn run_in(w: &mut LpiWorld, input: &[u8], model: Model) -> Result<&'static str, Failure> {
     let LpiWorld {
-        p,
         table,
         model: m,
         mgr,
         live,
+        ..
     } = w;
-    let p = &*p;
     let (n, rest) = input
         .split_first()
         .map_or((0, input), |(n, r)| (usize::from(*n), r));
@@ -211,13 +208,15 @@ pub fn run_in(w: &mut LpiWorld, input: &[u8], model: Model) -> Result<&'static s
                     d.repr.lpi, d.status
                 )));
             }
-            if raw.len() >= 4 && u16::from_le_bytes([raw[2], raw[3]]) == 16 {
-                let again = d.repr.to_bytes(&raw[16..]);
-                if again != raw {
-                    return Err(fail("re-emitted message differs from the input"));
-                }
+            // A well-formed message with the standard header length re-emits byte-identically:
+            // the data is carried as is, so the header octets must be the input's.
+            if raw.len() >= 4
+                && u16::from_le_bytes([raw[2], raw[3]]) == 16
+                && raw[..16] != d.repr.header_octets()
+            {
+                return Err(fail("re-emitted message differs from the input"));
             }
-            if d.status.is_bad() && d.report_events(p, 0).len() != 2 {
+            if d.status.is_bad() && d.report_event_ids().len() != 2 {
                 return Err(fail("a bad LPI must log two events"));
             }
             class(d.status)
@@ -316,6 +315,35 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             m[12] = 0x40;
             with(&[0], m)
         }),
+        // Data lengths at the boundaries of the header's 32-bit length field's low octets.
+        (
+            "data-length-boundary-127",
+            with(
+                &[0],
+                message(MessageType::DataIndication, Lpi::new(1, 1, 1), &[0x5a; 127]),
+            ),
+        ),
+        (
+            "data-length-boundary-128",
+            with(
+                &[0],
+                message(MessageType::DataIndication, Lpi::new(1, 1, 1), &[0x5a; 128]),
+            ),
+        ),
+        (
+            "data-length-boundary-255",
+            with(
+                &[0],
+                message(MessageType::DataIndication, Lpi::new(1, 1, 1), &[0x5a; 255]),
+            ),
+        ),
+        (
+            "data-length-boundary-256",
+            with(
+                &[0],
+                message(MessageType::DataIndication, Lpi::new(1, 1, 1), &[0x5a; 256]),
+            ),
+        ),
         (
             "driver-internal-769-is-not-nsi-pop4",
             with(&[0], {
@@ -348,6 +376,10 @@ mod tests {
                 "reused",
                 "unknown",
                 "malformed",
+                "live",
+                "live",
+                "live",
+                "live",
                 "malformed"
             ]
         );

@@ -4,7 +4,7 @@
 //! fire (the KB unit tests in models/mta show each one from a realistic sequence); each target's
 //! `clean_on` in the TARGETS table says on which builds a clean run is expected.
 
-use crate::Failure;
+use crate::{Failure, World, Worlds};
 use mta_bufmgr::{BufferManager, ControlBlockId};
 use mta_build::{Build, Profile};
 use mta_eventlog::EventLog;
@@ -47,63 +47,136 @@ fn quiesce(bm: &mut BufferManager, d: &mut TcpDriver, lpis: &[Lpi]) {
     }
 }
 
+/// The harness reads at most this many octets (512 two-octet ops); libFuzzer's `-max_len`.
+pub const DRIVER_EVENTS_MAX_LEN: usize = 1024;
+
+/// The world of `driver_events` and `nsi_pop4`: one MTA's buffer manager, event log, TCP driver
+/// and POP4 (with the build's Exchange responder configuration), and the harness's handle list.
+#[derive(Debug)]
+pub struct DriverWorld {
+    p: Profile,
+    bm: BufferManager,
+    log: EventLog,
+    d: TcpDriver,
+    pop4: Pop4,
+    lpis: Vec<Lpi>,
+    callers: Vec<ControlBlockId>,
+}
+
+impl World for DriverWorld {
+    fn new(build: Build) -> Self {
+        let p = Profile::of(build);
+        DriverWorld {
+            bm: BufferManager::for_profile(&p),
+            log: EventLog::new("mta", p.event_era, 0),
+            d: TcpDriver::new(&p),
+            pop4: Pop4::new(
+                &p,
+                Config::exchange(build, Mode::X410, Address::default(), Address::default()),
+            ),
+            lpis: Vec::new(),
+            callers: Vec::new(),
+            p,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.bm.reset();
+        self.log.clear();
+        self.d.reset();
+        self.pop4.reset();
+        self.lpis.clear();
+        self.callers.clear();
+    }
+}
+
+thread_local! {
+    static DRIVER_WORLDS: Worlds<DriverWorld> = const { Worlds::new() };
+    static X25_WORLDS: Worlds<X25World> = const { Worlds::new() };
+    static STACK_WORLDS: Worlds<StackWorld> = const { Worlds::new() };
+}
+
+/// [`crate::reset_equivalence`] for `driver_events`.
+pub fn driver_events_reset_check(build: Build, a: &[u8], b: &[u8]) -> Result<(), String> {
+    crate::reset_equivalence(build, a, b, driver_events_in)
+}
+
+/// [`crate::reset_equivalence`] for `nsi_pop4`.
+pub fn nsi_pop4_reset_check(build: Build, a: &[u8], b: &[u8]) -> Result<(), String> {
+    crate::reset_equivalence(build, a, b, nsi_pop4_in)
+}
+
+/// [`crate::reset_equivalence`] for `x25_up`.
+pub fn x25_up_reset_check(build: Build, a: &[u8], b: &[u8]) -> Result<(), String> {
+    crate::reset_equivalence(build, a, b, |w: &mut X25World, input| {
+        tracing::dispatcher::with_default(&mta_mta::fault::span_recorder(), || x25_up_in(w, input))
+    })
+}
+
+/// [`crate::reset_equivalence`] for `inbound_stack`.
+pub fn inbound_stack_reset_check(build: Build, a: &[u8], b: &[u8]) -> Result<(), String> {
+    crate::reset_equivalence(build, a, b, inbound_stack_in)
+}
+
 /// `driver_events`: 2-octet ops (socket results, TPDUs from upper layers, timers, recoveries) on
 /// one TCP driver. Oracles: no fatal event; buffer accounting zero once every block is released.
 pub fn driver_events(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    DRIVER_WORLDS.with(|w| w.with(build, |w| driver_events_in(w, input)))
+}
+
+fn driver_events_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, Failure> {
     const T: &str = "driver_events";
-    let p = Profile::of(build);
-    let mut bm = BufferManager::for_profile(&p);
-    let mut log = EventLog::new("mta", p.event_era, 0);
-    let mut d = TcpDriver::new(&p);
-    let mut lpis: Vec<Lpi> = Vec::new();
+    let DriverWorld {
+        bm, log, d, lpis, ..
+    } = w;
     let mut now = 0u64;
     let mut conn = 0u64;
-    for op in input.chunks(2).take(512) {
+    for op in input.chunks(2).take(DRIVER_EVENTS_MAX_LEN / 2) {
         let (o, a) = (op[0], op.get(1).copied().unwrap_or(0));
         let pick = |lpis: &[Lpi]| (!lpis.is_empty()).then(|| lpis[usize::from(a) % lpis.len()]);
         match o % 9 {
             0 => {
                 if let Some(l) = d.connect(remote(4)) {
-                    let _ = d.send(&mut bm, l, &tpkt(&[0x06, 0xe0, 0, 0, 0, 1, 0]));
+                    let _ = d.send(bm, l, &tpkt(&[0x06, 0xe0, 0, 0, 0, 1, 0]));
                     lpis.push(l);
                 }
             }
             1 => {
-                if let Some(l) = pick(&lpis) {
-                    d.connected(&mut bm, cb(l));
+                if let Some(l) = pick(lpis) {
+                    d.connected(bm, cb(l));
                 }
             }
             2 => {
-                if let Some(l) = pick(&lpis) {
+                if let Some(l) = pick(lpis) {
                     let e = if a & 0x80 != 0 {
                         winsock::TIMEDOUT
                     } else {
                         winsock::CONNREFUSED
                     };
-                    d.connect_failed(&mut bm, &mut log, now, cb(l), e);
+                    d.connect_failed(bm, log, now, cb(l), e);
                 }
             }
             3 => {
-                if let Some(l) = pick(&lpis) {
+                if let Some(l) = pick(lpis) {
                     let mut dt = vec![0x02, 0xf0, 0x80];
                     dt.resize(3 + usize::from(a) * 8, a);
-                    let _ = d.send(&mut bm, l, &tpkt(&dt));
+                    let _ = d.send(bm, l, &tpkt(&dt));
                 }
             }
             4 => {
-                if let Some(l) = pick(&lpis) {
+                if let Some(l) = pick(lpis) {
                     let e = if a & 1 == 1 { winsock::CONNRESET } else { 0 };
-                    d.remote_closed(&mut bm, &mut log, now, cb(l), e);
+                    d.remote_closed(bm, log, now, cb(l), e);
                 }
             }
             5 => {
-                if let Some(l) = pick(&lpis) {
+                if let Some(l) = pick(lpis) {
                     let tpdu: &[u8] = match a % 3 {
                         0 => &[0x06, 0xd0, 0, 1, 0, 2, 0],
                         1 => &[0x02, 0xf0, 0x80, 1, 2, 3],
                         _ => &[0x06, 0x80, 0, 1, 0, 2, 0],
                     };
-                    d.received(&mut bm, cb(l), &tpkt(tpdu));
+                    d.received(bm, cb(l), &tpkt(tpdu));
                 }
             }
             6 => {
@@ -117,8 +190,8 @@ pub fn driver_events(build: Build, input: &[u8]) -> Result<&'static str, Failure
                 }
             }
             _ => {
-                if let Some(l) = pick(&lpis) {
-                    d.release(&mut bm, l);
+                if let Some(l) = pick(lpis) {
+                    d.release(bm, l);
                 }
             }
         }
@@ -130,7 +203,7 @@ pub fn driver_events(build: Build, input: &[u8]) -> Result<&'static str, Failure
             ));
         }
     }
-    quiesce(&mut bm, &mut d, &lpis);
+    quiesce(bm, d, lpis);
     if let Some(r) = bm.leak_report() {
         return Err(Failure::new(
             T,
@@ -152,16 +225,21 @@ pub fn driver_events(build: Build, input: &[u8]) -> Result<&'static str, Failure
 /// raw internal-message octets. Oracles: after every caller has gone and POP4 has drained its
 /// queue, no control block is left, the listener still accepts, buffer accounting is zero.
 pub fn nsi_pop4(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    DRIVER_WORLDS.with(|w| w.with(build, |w| nsi_pop4_in(w, input)))
+}
+
+fn nsi_pop4_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, Failure> {
     const T: &str = "nsi_pop4";
-    let p = Profile::of(build);
-    let mut bm = BufferManager::for_profile(&p);
-    let mut log = EventLog::new("mta", p.event_era, 0);
-    let mut d = TcpDriver::new(&p);
-    let mut pop4 = Pop4::new(
-        &p,
-        Config::exchange(build, Mode::X410, Address::default(), Address::default()),
-    );
-    let mut callers: Vec<ControlBlockId> = Vec::new();
+    let DriverWorld {
+        p,
+        bm,
+        log,
+        d,
+        pop4,
+        callers,
+        ..
+    } = w;
+    let p = &*p;
     let mut now = 0u64;
     let mut conn = 0u64;
     let mut rest = input;
@@ -176,33 +254,33 @@ pub fn nsi_pop4(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
                         Config::new(Mode::X410, Address::default(), Address::default()),
                     );
                     c.bind(&[]);
-                    d.received(&mut bm, id, &c.transmit());
+                    d.received(bm, id, &c.transmit());
                     callers.push(id);
                 }
             }
             1 => {
                 now += u64::from(*a) * 10;
-                let _ = pop4.tick(&mut bm, &mut d, &mut log, now);
+                let _ = pop4.tick(bm, d, log, now);
             }
             2 if !callers.is_empty() => {
                 let id = callers.remove(usize::from(*a) % callers.len());
-                d.remote_closed(&mut bm, &mut log, now, id, 0);
+                d.remote_closed(bm, log, now, id, 0);
             }
             2 => {}
             _ => {
                 let n = usize::from(*a).min(rest.len());
-                let _ = d.post_raw(&mut bm, &rest[..n]);
+                let _ = d.post_raw(bm, &rest[..n]);
                 rest = &rest[n..];
             }
         }
         let _ = d.take_actions();
     }
     for id in callers.drain(..) {
-        d.remote_closed(&mut bm, &mut log, now, id, 0);
+        d.remote_closed(bm, log, now, id, 0);
     }
     for _ in 0..10_000 {
         now += p.pop4_tick_ms;
-        let _ = pop4.tick(&mut bm, &mut d, &mut log, now);
+        let _ = pop4.tick(bm, d, log, now);
         let _ = d.take_actions();
         if pop4.depth() == 0
             && d.pop_for_pop4().is_none_or(|h| {
@@ -229,11 +307,11 @@ pub fn nsi_pop4(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
             "the listener no longer accepts connections",
         ));
     };
-    d.remote_closed(&mut bm, &mut log, now, probe, 0);
+    d.remote_closed(bm, log, now, probe, 0);
     while let Some(h) = d.pop_for_pop4() {
         let _ = bm.release(h);
     }
-    d.release(&mut bm, Lpi::new(1, probe.generation, probe.index));
+    d.release(bm, Lpi::new(1, probe.generation, probe.index));
     if let Some(r) = bm.leak_report() {
         return Err(Failure::new(
             T,
@@ -247,28 +325,58 @@ pub fn nsi_pop4(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
     })
 }
 
+/// The harness reads at most this many octets: the two parameters and one connect-data length
+/// for each of at most 24 circuits; libFuzzer's `-max_len`.
+pub const X25_UP_MAX_LEN: usize = 2 + 24;
+
 /// `x25_up`: `[circuits][service period][connect-data lengths…]` — circuits calling at once
 /// through the third-party transport and the adapter into the session input path, with the
 /// transport serviced every `period` arrival rounds (window pressure). Oracle: no fault.
 pub fn x25_up(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
     // The fault's layer stack is read from tracing spans: record them whatever the process's own
-    // subscriber is (a fuzzer installs none; the CLI's filters them).
-    use tracing_subscriber::layer::SubscriberExt;
-    let recorder = tracing_subscriber::registry().with(mta_mta::fault::SpanStack);
-    tracing::subscriber::with_default(recorder, || x25_up_run(build, input))
+    // subscriber is (a fuzzer installs none; the CLI's filters them). One recorder per thread.
+    tracing::dispatcher::with_default(&mta_mta::fault::span_recorder(), || {
+        X25_WORLDS.with(|w| w.with(build, |w| x25_up_in(w, input)))
+    })
 }
 
-fn x25_up_run(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+/// The world of `x25_up`: the build's third-party X.25 transport, the adapter above it and an
+/// event log.
+#[derive(Debug)]
+pub struct X25World {
+    p: Profile,
+    t: WinsockX25,
+    a: X25Adapter,
+    log: EventLog,
+}
+
+impl World for X25World {
+    fn new(build: Build) -> Self {
+        let p = Profile::of(build);
+        X25World {
+            t: WinsockX25::new(&p),
+            a: X25Adapter::new(&p),
+            log: EventLog::new("mta", p.event_era, 0),
+            p,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.t.reset();
+        self.a.reset();
+        self.log.clear();
+    }
+}
+
+fn x25_up_in(w: &mut X25World, input: &[u8]) -> Result<&'static str, Failure> {
     const T: &str = "x25_up";
     let [n, period, lens @ ..] = input else {
         return Ok("short");
     };
-    let p = Profile::of(build);
+    let X25World { p, t, a, log } = w;
+    let p = &*p;
     let circuits = u16::from(*n % 24) + 1;
     let period = usize::from(*period % 4) + 1;
-    let mut t = WinsockX25::new(&p);
-    let mut a = X25Adapter::new(&p);
-    let mut log = EventLog::new("mta", p.event_era, 0);
     let calls: Vec<Vec<Packet>> = (0..circuits)
         .map(|lcn| {
             let len = usize::from(lens.get(usize::from(lcn)).copied().unwrap_or(40)) * 2;
@@ -295,7 +403,7 @@ fn x25_up_run(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
         if round % period == 0 {
             let (bufs, _) = t.service();
             for b in bufs {
-                match mta_mta::fault::catch_fault(|| a.deliver(&mut log, 0, &b)) {
+                match mta_mta::fault::catch_fault(|| a.deliver(log, 0, &b)) {
                     Err(f) => {
                         return Err(Failure::new(
                             T,
@@ -362,19 +470,50 @@ pub fn x25_up_seeds() -> Vec<(&'static str, Vec<u8>)> {
 /// hangs up (a caller that sends no CR at all is a port scanner's connection). Oracles: no fatal event, no fault, no leaked control block, the listener still
 /// accepts, buffer accounting zero.
 pub fn inbound_stack(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    STACK_WORLDS.with(|w| w.with(build, |w| inbound_stack_in(w, input)))
+}
+
+/// The world of `inbound_stack`: the lab MTA's configuration (its connector file parsed once)
+/// and the MTA built from it.
+#[derive(Debug)]
+pub struct StackWorld {
+    p: Profile,
+    cfg: mta_mta::core::MtaConfig,
+    m: mta_mta::core::Mta,
+}
+
+impl World for StackWorld {
+    fn new(build: Build) -> Self {
+        let p = Profile::of(build);
+        let connectors = mta_mta::connector::parse_connectors(
+            "[[connector]]\nname = \"peer\"\nlocal_mta_name = \"LAB\"\nremote_mta_name = \"PEER\"\nstack_address = \"10.0.0.9\"\naddress_space = [\"/C=US/A= /P=PEER/\"]\n",
+        )
+        .expect("static config");
+        let cfg = mta_mta::core::MtaConfig::new(
+            "LAB",
+            mta_p1::GlobalDomainIdentifier::new("US", " ", Some("LAB")),
+            vec!["10.0.0.1".into()],
+            connectors,
+        );
+        StackWorld {
+            m: mta_mta::core::Mta::new(&p, cfg.clone()),
+            cfg,
+            p,
+        }
+    }
+
+    /// A new MTA from the parsed configuration: the MTA core has many parts (queues, routing,
+    /// outcomes, POP4's associations) and building it is cheap next to parsing its configuration,
+    /// so exactness comes by construction.
+    fn reset(&mut self) {
+        self.m = mta_mta::core::Mta::new(&self.p, self.cfg.clone());
+    }
+}
+
+fn inbound_stack_in(w: &mut StackWorld, input: &[u8]) -> Result<&'static str, Failure> {
     const T: &str = "inbound_stack";
-    let p = Profile::of(build);
-    let connectors = mta_mta::connector::parse_connectors(
-        "[[connector]]\nname = \"peer\"\nlocal_mta_name = \"LAB\"\nremote_mta_name = \"PEER\"\nstack_address = \"10.0.0.9\"\naddress_space = [\"/C=US/A= /P=PEER/\"]\n",
-    )
-    .expect("static config");
-    let cfg = mta_mta::core::MtaConfig::new(
-        "LAB",
-        mta_p1::GlobalDomainIdentifier::new("US", " ", Some("LAB")),
-        vec!["10.0.0.1".into()],
-        connectors,
-    );
-    let mut m = mta_mta::core::Mta::new(&p, cfg);
+    let p = w.p;
+    let m = &mut w.m;
     let r = mta_mta::fault::catch_fault(|| {
         let mut now = 0;
         let Some(cb) = m.accept(1, "10.0.0.9") else {

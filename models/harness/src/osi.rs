@@ -3,7 +3,7 @@
 //! parse is the identity for input the parser accepts (byte-identical where the layer keeps every
 //! encoding choice: TPKT, COTP, session); the state machines accept any input without panicking.
 
-use crate::Failure;
+use crate::{Failure, World, Worlds};
 use mta_build::{Build, Profile};
 use mta_osi::association::{AbortReason, Address, Association, Config, Event, Phase, Role};
 use mta_osi::cotp::{self, Tpdu, Transport};
@@ -94,6 +94,10 @@ pub fn tpkt_stream(_build: Build, input: &[u8]) -> Result<&'static str, Failure>
 
 /// `cotp_parse`: the TPDU parser (byte-identical re-emit) and the class-0 machine in every state.
 pub fn cotp_parse(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    COTP_WORLDS.with(|w| w.with(build, |w| cotp_parse_in(w, input)))
+}
+
+fn cotp_parse_in(w: &mut CotpWorld, input: &[u8]) -> Result<&'static str, Failure> {
     const T: &str = "cotp_parse";
     let class = match Tpdu::parse(input) {
         Ok(t) => {
@@ -112,20 +116,57 @@ pub fn cotp_parse(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
     // Feed it, framed, to a responder in Idle and to both ends of an open connection.
     let mut framed = Vec::new();
     Writer::conforming().write(&mut framed, input, SendFlags::NONE);
-    let mut cfg = cotp::Config::new(b"B");
-    cfg.writer = Writer::new(&Profile::of(build));
-    let mut idle = Transport::new(cfg.clone(), 2);
-    idle.receive(&framed);
-    let (mut a, mut b) = (
-        Transport::new(cotp::Config::new(b"A"), 1),
-        Transport::new(cfg, 2),
-    );
-    a.connect(b"B");
-    b.receive(&a.transmit());
-    b.accept(b"A", b"B");
-    a.receive(&b.transmit());
-    for t in [&mut idle, &mut a, &mut b] {
-        t.receive(&framed);
+    cotp_machines(w, &framed)?;
+    Ok(class)
+}
+
+/// The machines `cotp_parse` feeds: a responder in Idle (the build's TPKT writer) and both ends of
+/// an open connection, as built and connected once per build; `live` is what an input changes.
+#[derive(Debug)]
+pub struct CotpWorld {
+    pristine: [Transport; 3],
+    live: [Transport; 3],
+}
+
+impl World for CotpWorld {
+    fn new(build: Build) -> Self {
+        let mut cfg = cotp::Config::new(b"B");
+        cfg.writer = Writer::new(&Profile::of(build));
+        let idle = Transport::new(cfg.clone(), 2);
+        let (mut a, mut b) = (
+            Transport::new(cotp::Config::new(b"A"), 1),
+            Transport::new(cfg, 2),
+        );
+        a.connect(b"B");
+        b.receive(&a.transmit());
+        b.accept(b"A", b"B");
+        a.receive(&b.transmit());
+        let pristine = [idle, a, b];
+        CotpWorld {
+            live: pristine.clone(),
+            pristine,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.live.clone_from(&self.pristine);
+    }
+}
+
+/// [`crate::reset_equivalence`] for `cotp_parse`.
+pub fn cotp_parse_reset_check(build: Build, a: &[u8], b: &[u8]) -> Result<(), String> {
+    crate::reset_equivalence(build, a, b, cotp_parse_in)
+}
+
+thread_local! {
+    static COTP_WORLDS: Worlds<CotpWorld> = const { Worlds::new() };
+    static SESSION_WORLDS: Worlds<SessionWorld> = const { Worlds::new() };
+}
+
+fn cotp_machines(w: &mut CotpWorld, framed: &[u8]) -> Result<(), Failure> {
+    const T: &str = "cotp_parse";
+    for t in &mut w.live {
+        t.receive(framed);
         while t.poll_indication().is_some() {}
         if t.wants_close() != (t.state() == cotp::State::Closed) {
             return Err(fail(
@@ -134,12 +175,16 @@ pub fn cotp_parse(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
             ));
         }
     }
-    Ok(class)
+    Ok(())
 }
 
 /// `session_parse`: TSDU parse with byte-identical re-emit, then the session machine as a
 /// responder (idle) and in data transfer with and without the tokens.
-pub fn session_parse(_build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+pub fn session_parse(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    SESSION_WORLDS.with(|w| w.with(build, |w| session_parse_in(w, input)))
+}
+
+fn session_parse_in(w: &mut SessionWorld, input: &[u8]) -> Result<&'static str, Failure> {
     const T: &str = "session_parse";
     let class = match Tsdu::parse(input) {
         Ok(t) => {
@@ -152,23 +197,53 @@ pub fn session_parse(_build: Build, input: &[u8]) -> Result<&'static str, Failur
         }
         Err(_) => "malformed",
     };
-    let mut idle = Session::new(session::Config::new(b""));
-    idle.input(TData::new(input));
-    let (mut a, mut b) = (
-        Session::new(session::Config::new(b"A")),
-        Session::new(session::Config::new(b"B")),
-    );
-    a.connect(b"B", b"x");
-    b.input(TData::new(&a.poll_tsdu().expect("CN")));
-    while b.poll_indication().is_some() {}
-    b.accept(b"y");
-    a.input(TData::new(&b.poll_tsdu().expect("AC")));
-    for s in [&mut idle, &mut a, &mut b] {
+    session_machines(w, input);
+    Ok(class)
+}
+
+/// The machines `session_parse` feeds: a responder (idle) and both ends of a connection in data
+/// transfer, connected once per process; `live` is what an input changes.
+#[derive(Debug)]
+pub struct SessionWorld {
+    pristine: [Session; 3],
+    live: [Session; 3],
+}
+
+impl World for SessionWorld {
+    fn new(_build: Build) -> Self {
+        let idle = Session::new(session::Config::new(b""));
+        let (mut a, mut b) = (
+            Session::new(session::Config::new(b"A")),
+            Session::new(session::Config::new(b"B")),
+        );
+        a.connect(b"B", b"x");
+        b.input(TData::new(&a.poll_tsdu().expect("CN")));
+        while b.poll_indication().is_some() {}
+        b.accept(b"y");
+        a.input(TData::new(&b.poll_tsdu().expect("AC")));
+        let pristine = [idle, a, b];
+        SessionWorld {
+            live: pristine.clone(),
+            pristine,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.live.clone_from(&self.pristine);
+    }
+}
+
+/// [`crate::reset_equivalence`] for `session_parse`.
+pub fn session_parse_reset_check(build: Build, a: &[u8], b: &[u8]) -> Result<(), String> {
+    crate::reset_equivalence(build, a, b, session_parse_in)
+}
+
+fn session_machines(w: &mut SessionWorld, input: &[u8]) {
+    for s in &mut w.live {
         s.input(TData::new(input));
         while s.poll_indication().is_some() {}
         while s.poll_tsdu().is_some() {}
     }
-    Ok(class)
 }
 
 /// `presentation_parse`: `[selector][ppdu…]`; the selector picks CP/CPA, CPR, ARU/ARP, User-data or
@@ -456,13 +531,95 @@ pub fn seeds_for(target: &str) -> Vec<(&'static str, Vec<u8>)> {
     }
     if target == "cotp_parse" {
         out.push(("kb-q151626-connect-confirm", KB_Q151626_CC[4..].to_vec()));
+        out.extend(cotp_boundary_seeds());
     }
     if target == "tpkt_stream" {
         let mut v = vec![1u8, 3];
         v.extend_from_slice(&KB_Q151626_CC);
         out.push(("kb-q151626-cc-reserved-0x11", v));
+        out.extend(tpkt_boundary_seeds());
+    }
+    if target == "session_parse" {
+        out.extend(session_boundary_seeds());
     }
     out
+}
+
+/// A DT TPDU (EOT) whose TPKT length field is `total`.
+fn dt_in_tpkt(total: usize) -> Vec<u8> {
+    let mut tpdu = vec![0x02, cotp::code::DT, 0x80];
+    tpdu.resize(total - 4, 0x5a);
+    let mut v = Vec::new();
+    Writer::conforming().write(&mut v, &tpdu, SendFlags::NONE);
+    v
+}
+
+/// TPKT length boundaries (RFC 1006: 7 is the least; 127/128 and 255/256 cross octet values of
+/// the 16-bit length field).
+fn tpkt_boundary_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    [7, 127, 128, 254, 255, 256]
+        .into_iter()
+        .map(|total| {
+            let mut v = vec![0u8, 1];
+            v.extend(dt_in_tpkt(total));
+            let name: &'static str =
+                Box::leak(format!("tpkt-length-boundary-{total}").into_boxed_str());
+            (name, v)
+        })
+        .collect()
+}
+
+/// COTP boundaries: a CR whose LI is 254 (the largest), DTs of 255 and 256 data octets.
+fn cotp_boundary_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let fill = vec![0x5a; 254 - 6 - 2];
+    let mut cr = Vec::new();
+    Tpdu::Cr(cotp::Connect {
+        dst_ref: 0,
+        src_ref: 1,
+        class_option: 0,
+        params: vec![cotp::Param {
+            code: cotp::param::CALLED_TSAP,
+            value: &fill,
+        }],
+        user_data: &[],
+    })
+    .emit(&mut cr);
+    let dt = |n: usize| {
+        let data = vec![0x5a; n];
+        let mut v = Vec::new();
+        Tpdu::Dt {
+            eot: true,
+            data: &data,
+        }
+        .emit(&mut v);
+        v
+    };
+    vec![
+        ("li-boundary-254-cr", cr),
+        ("dt-data-255", dt(255)),
+        ("dt-data-256", dt(256)),
+    ]
+}
+
+/// Session length forms (ISO 8327-1 8.2.5): a CN whose user data is 254 octets (one-octet length),
+/// 255 (three-octet), and 1 octet sent in the three-octet form.
+fn session_boundary_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let cn = |n: usize, long: bool| {
+        let data = vec![0x5a; n];
+        let mut p = session::Param::octets(session::pi::USER_DATA, &data);
+        p.long_len |= long;
+        let mut v = Vec::new();
+        Tsdu {
+            spdus: vec![session::Spdu::new(session::si::CN, vec![p])],
+        }
+        .emit(&mut v);
+        v
+    };
+    vec![
+        ("cn-user-data-254-one-octet-length", cn(254, false)),
+        ("cn-user-data-255-three-octet-length", cn(255, false)),
+        ("cn-user-data-1-three-octet-length", cn(1, true)),
+    ]
 }
 
 /// KB Q151626's CONNECT CONFIRM from the TPKT header on (reserved octet 0x11).

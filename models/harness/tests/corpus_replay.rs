@@ -46,3 +46,19 @@ fn committed_corpora_contain_every_seed() {
         }
     }
 }
+
+#[test]
+fn committed_dictionaries_are_current() {
+    let root = corpora_dir().join("dict");
+    for t in TARGETS {
+        let p = root.join(format!("{}.dict", t.name));
+        let on_disk = std::fs::read_to_string(&p)
+            .unwrap_or_else(|e| panic!("{}: {e} (run `mta-lab corpus seed`)", p.display()));
+        assert_eq!(
+            on_disk,
+            mta_harness::dict::render(t.name),
+            "{} is stale (run `mta-lab corpus seed`)",
+            p.display()
+        );
+    }
+}

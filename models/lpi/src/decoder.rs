@@ -53,6 +53,16 @@ pub struct Decoded {
 }
 
 impl Decoded {
+    /// The IDs of the events [`Decoded::report_events`] gives, without rendering them: none for a
+    /// live LPI, 4258 and 4283 for a stale or unknown one, 4258 and 1209 for a reused one.
+    pub fn report_event_ids(&self) -> &'static [u32] {
+        match self.status {
+            LpiStatus::Live(_) => &[],
+            LpiStatus::Stale | LpiStatus::Unknown => &[4258, 4283],
+            LpiStatus::Reused { .. } => &[4258, 1209],
+        }
+    }
+
     /// The events POP4 logs for this message: none for a live LPI; for a stale or unknown one, 4258
     /// (the message it got) then 4283 "Bad LPIs in message"; for a reused one, 4258 then 1209 (the
     /// LPI does not match its control block). The mapping is ours; the texts are the KBs'.
@@ -95,6 +105,9 @@ fn resolve(lpi: Lpi, table: &ControlBlockTable, interface: Interface) -> LpiStat
 }
 
 /// Decode a contiguous message and resolve its LPI for the NSI of `interface`.
+///
+/// Both decoders share one out-of-line header parser ([`MessageRepr::parse_header`]), so a
+/// fuzzer's comparison tracing sees one set of header checks, not one per caller.
 pub fn decode(
     bytes: &[u8],
     table: &ControlBlockTable,
@@ -251,5 +264,18 @@ mod tests {
             ..d
         };
         assert_eq!(reused.report_events(&p, 0)[1].id, 1209);
+        // The IDs without rendering agree with the events, for every status.
+        for status in [
+            LpiStatus::Live(Direction::Inbound),
+            LpiStatus::Stale,
+            LpiStatus::Unknown,
+            LpiStatus::Reused {
+                current_generation: 2,
+            },
+        ] {
+            let d = Decoded { status, ..d };
+            let ids: Vec<u32> = d.report_events(&p, 0).iter().map(|e| e.id).collect();
+            assert_eq!(ids, d.report_event_ids(), "{status:?}");
+        }
     }
 }

@@ -338,6 +338,7 @@ impl MessageRepr {
     }
 
     /// Parse the header at the start of `head` for a message of `total_len` octets.
+    #[inline(never)]
     pub fn parse_header(head: &[u8], total_len: usize) -> Result<MessageRepr, MalformedKind> {
         let f = Fields::read(header_octets(head, total_len)?);
         f.check(total_len)?;

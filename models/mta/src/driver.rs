@@ -219,6 +219,17 @@ impl TcpDriver {
         }
     }
 
+    /// Back to the state [`TcpDriver::new`] gives for the same profile (no block, no queue, no
+    /// fatal event, counters zero), keeping allocations: how a fuzz harness reuses one driver.
+    pub fn reset(&mut self) {
+        self.table.reset();
+        self.cbs.clear();
+        self.actions.clear();
+        self.to_pop4.clear();
+        self.fatal = None;
+        self.counters = DriverCounters::default();
+    }
+
     /// The control-block table (POP4's LPI decoder resolves against it).
     pub fn table(&self) -> &ControlBlockTable {
         &self.table

@@ -43,6 +43,26 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanStack {
     }
 }
 
+fn spans_only(m: &tracing::Metadata<'_>) -> bool {
+    m.is_span()
+}
+
+/// A dispatcher with only the [`SpanStack`] recorder, built once per thread: what a harness
+/// installs around [`catch_fault`] when no other subscriber records spans.
+/// Events are filtered out (only spans matter), so a model's `tracing` events cost nothing — no
+/// field is formatted — while only this recorder is installed.
+pub fn span_recorder() -> tracing::Dispatch {
+    use tracing_subscriber::layer::{Layer as _, SubscriberExt};
+    thread_local! {
+        static RECORDER: tracing::Dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry().with(
+                SpanStack.with_filter(tracing_subscriber::filter::filter_fn(spans_only)),
+            ),
+        );
+    }
+    RECORDER.with(Clone::clone)
+}
+
 /// A model fault: what panicked and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {

@@ -63,6 +63,16 @@ impl Pop4 {
         }
     }
 
+    /// Back to the state [`Pop4::new`] gives for the same profile and responder configuration (no
+    /// queue, no association, counters zero), keeping allocations.
+    pub fn reset(&mut self) {
+        self.queue.clear();
+        self.assocs.clear();
+        self.next_tick = 0;
+        self.finished.clear();
+        self.counters = Pop4Counters::default();
+    }
+
     /// One line per association: LPI and phase.
     pub fn describe(&self) -> Vec<String> {
         self.assocs

@@ -232,6 +232,13 @@ impl WinsockX25 {
         }
     }
 
+    /// Back to the state [`WinsockX25::new`] gives for the same profile, keeping allocations.
+    pub fn reset(&mut self) {
+        self.queue.clear();
+        self.assembling.clear();
+        self.counters = TransportCounters::default();
+    }
+
     /// A packet arrives from the network (interrupt level).
     pub fn arrive(&mut self, p: Packet) {
         if let Packet::Data { lcn, data, .. } = &p
@@ -333,6 +340,13 @@ impl X25Adapter {
             next_ps: BTreeMap::new(),
             to_network: Vec::new(),
         }
+    }
+
+    /// Back to the state [`X25Adapter::new`] gives for the same profile, keeping allocations.
+    pub fn reset(&mut self) {
+        self.sessions.clear();
+        self.next_ps.clear();
+        self.to_network.clear();
     }
 
     /// Sessions open.
