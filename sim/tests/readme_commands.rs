@@ -94,7 +94,8 @@ fn concrete(doc: &str) -> Vec<String> {
             .chars()
             .filter(|c| !matches!(c, '[' | ']' | '(' | ')' | '…'))
             .collect();
-        let w = w.split('|').next().unwrap_or("").to_string();
+        // `B,…` (a comma-separated list): one element.
+        let w = w.split('|').next().unwrap_or("").trim_end_matches(',').to_string();
         if w.is_empty() {
             continue;
         }
