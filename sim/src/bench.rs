@@ -75,6 +75,10 @@ pub struct FindArgs {
     /// Without the dictionary.
     #[arg(long)]
     pub no_dict: bool,
+    /// libFuzzer as the KB matrix's finder ran it before this lab had campaign flags: no value
+    /// profile, libFuzzer's default -max_len, no dictionary.
+    #[arg(long)]
+    pub plain: bool,
     /// Also run without the dictionary, side by side.
     #[arg(long)]
     pub compare_dict: bool,
@@ -470,8 +474,8 @@ pub fn find(a: &FindArgs) -> Result<ExitCode, String> {
     }
     build_targets(a.no_build, &[target_name])?;
     let mut variants: Vec<(String, bool, Option<PathBuf>)> =
-        vec![("current".into(), !a.no_dict, None)];
-    if a.compare_dict && !a.no_dict {
+        vec![("current".into(), !a.no_dict && !a.plain, None)];
+    if a.compare_dict && !a.no_dict && !a.plain {
         variants.push(("current, no dict".into(), false, None));
     }
     if let Some(b) = baseline_binary(a.baseline.as_deref(), target_name)? {
@@ -497,7 +501,11 @@ pub fn find(a: &FindArgs) -> Result<ExitCode, String> {
     for &b in &builds {
         for seed in 1..=a.seeds {
             for (name, dict, bin) in &variants {
-                let mut flags = libfuzzer::campaign_flags(target_name, *dict);
+                let mut flags = if a.plain {
+                    Vec::new()
+                } else {
+                    libfuzzer::campaign_flags(target_name, *dict)
+                };
                 if bin.is_some() {
                     // A baseline binary runs with the same flags minus the dictionary (which
                     // did not exist before this lab had dictionaries).

@@ -95,7 +95,12 @@ fn concrete(doc: &str) -> Vec<String> {
             .filter(|c| !matches!(c, '[' | ']' | '(' | ')' | '…'))
             .collect();
         // `B,…` (a comma-separated list): one element.
-        let w = w.split('|').next().unwrap_or("").trim_end_matches(',').to_string();
+        let w = w
+            .split('|')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(',')
+            .to_string();
         if w.is_empty() {
             continue;
         }

@@ -427,12 +427,7 @@ impl BufferManager {
     }
 
     fn grant_one(&mut self, owner: Component, elements: u32) -> BufferHandle {
-        let mut first = NIL;
-        for _ in 0..elements {
-            let e = self.take_element();
-            self.element_next[e as usize] = first;
-            first = e;
-        }
+        let first = self.take_chain(elements);
         let chain = Some(Chain {
             owner,
             first,
@@ -457,15 +452,34 @@ impl BufferManager {
         }
     }
 
-    fn take_element(&mut self) -> u32 {
-        if let Some(e) = self.free_elements.pop() {
-            return e;
+    /// Take `n` elements and link them into a chain; returns its first element (`NIL` for none).
+    ///
+    /// Free elements are taken last-freed first, then never-used ones lowest first; each taken
+    /// element is put in front of the chain, so the chain lists the never-used ones (newest
+    /// first) and then the free ones in the order they sit on the free list. Done a run at a time
+    /// (a grant of 28 elements is two loops, not 28 pops).
+    fn take_chain(&mut self, n: u32) -> u32 {
+        let n = n as usize;
+        let from_free = n.min(self.free_elements.len());
+        let start = self.free_elements.len() - from_free;
+        let mut next = NIL;
+        for &e in self.free_elements[start..].iter().rev() {
+            self.element_next[e as usize] = next;
+            next = e;
         }
-        let e = self.element_next.len() as u32;
-        assert!(e < self.limits.elements, "element accounting out of step");
-        self.element_next.push(NIL);
-        self.storage.push(Box::default());
-        e
+        self.free_elements.truncate(start);
+        let fresh = n - from_free;
+        let base = self.element_next.len();
+        assert!(
+            base + fresh <= self.limits.elements as usize,
+            "element accounting out of step"
+        );
+        for k in 0..fresh {
+            self.element_next.push(next);
+            self.storage.push(Box::default());
+            next = (base + k) as u32;
+        }
+        next
     }
 
     /// The chain of a live buffer, or why the handle is not live.

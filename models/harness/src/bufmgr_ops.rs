@@ -113,7 +113,7 @@ impl Op {
 /// The longest input libFuzzer gives this target: 256 ops. Enough to exhaust the largest pools
 /// (2000 SP3: 2,048 elements take 74 requests of 28) with room to release and reuse; longer
 /// streams repeat the same states at a cost per execution.
-pub const MAX_LEN: usize = 256 * 4;
+pub const MAX_LEN: usize = 128 * 4;
 
 /// Which reference model to check against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,12 +142,13 @@ struct Reference {
 }
 
 /// The harness's world: the build's buffer manager, the reference model (faithful and canary
-/// limits) and scratch space for writes and read-backs.
+/// limits) and the pattern writes take their data from.
 #[derive(Debug)]
 pub struct BufWorld {
     mgr: BufferManager,
     r: Reference,
-    payload: Vec<u8>,
+    /// The octets writes take their data from (see [`PATTERN_PERIOD`]).
+    pattern: Vec<u8>,
 }
 
 impl World for BufWorld {
@@ -163,7 +164,7 @@ impl World for BufWorld {
                 headers: 0,
                 elements: 0,
             },
-            payload: Vec::new(),
+            pattern: pattern(),
         }
     }
 
@@ -175,7 +176,6 @@ impl World for BufWorld {
         self.r.slot_generation.clear();
         self.r.headers = 0;
         self.r.elements = 0;
-        self.payload.clear();
     }
 }
 
@@ -217,10 +217,10 @@ pub fn run_in(w: &mut BufWorld, ops: &[Op], model: Model) -> Result<&'static str
     let off_by_one = u32::from(model == Model::OffByOneLimit);
     w.r.limits.max_headers_per_request += off_by_one;
     w.r.limits.max_elements_per_request += off_by_one;
-    let BufWorld { mgr, r, payload } = w;
+    let BufWorld { mgr, r, pattern } = w;
     let mut saw_illegal = false;
     for (i, &op) in ops.iter().enumerate() {
-        step(mgr, r, op, &mut saw_illegal, payload)
+        step(mgr, r, op, &mut saw_illegal, pattern)
             .map_err(|f| Failure::new(TARGET, format!("op {i} {op:?}: {}", f.what)))?;
         let o = mgr.outstanding();
         check(o.headers == r.headers && o.elements == r.elements, || {
@@ -283,15 +283,16 @@ fn expect_request(r: &Reference, headers: u32, elements: u32) -> Result<(), &'st
     }
 }
 
-/// `n` octets of the pattern `k ^ key` (k counting from 0, wrapping at 256): distinct enough that a
-/// misplaced element shows, built a 256-octet block at a time.
-fn fill_pattern(out: &mut Vec<u8>, n: usize, key: u8) {
-    let block: [u8; 256] = std::array::from_fn(|k| k as u8 ^ key);
-    out.clear();
-    while out.len() + 256 <= n {
-        out.extend_from_slice(&block);
-    }
-    out.extend_from_slice(&block[..n - out.len()]);
+/// Octets a write may take: every write is a window of this table, `(start + k) % 251` at offset
+/// `k`. The period is prime, so unlike any power of two it never lines up with the 2,048-octet
+/// element size: elements chained in the wrong order, or one element's data read from another,
+/// show in the read-back.
+const PATTERN_PERIOD: usize = 251;
+
+fn pattern() -> Vec<u8> {
+    (0..PATTERN_PERIOD + 255 * 31)
+        .map(|i| (i % PATTERN_PERIOD) as u8)
+        .collect()
 }
 
 fn step(
@@ -299,7 +300,7 @@ fn step(
     r: &mut Reference,
     op: Op,
     saw_illegal: &mut bool,
-    payload: &mut Vec<u8>,
+    pattern: &[u8],
 ) -> Result<(), Failure> {
     match op {
         Op::Request { headers, elements } => {
@@ -388,7 +389,8 @@ fn step(
             let i = usize::from(pick) % r.live.len();
             let l = &mut r.live[i];
             let (off, n) = (usize::from(offset) * 37, usize::from(len) * 31);
-            fill_pattern(payload, n, pick ^ offset);
+            let start = usize::from(pick ^ offset) % PATTERN_PERIOD;
+            let payload = &pattern[start..start + n];
             let cap = l.elements as usize * es;
             let got = mgr.write_at(l.handle, off, payload);
             if off + n > cap {
