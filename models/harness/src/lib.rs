@@ -295,7 +295,7 @@ pub const TARGETS: &[Target] = &[
         run: osi::association,
         seeds: osi::association_seeds,
         clean_on: always_clean,
-        reset_check: |b, x, y| stateless_check(osi::association, b, x, y),
+        reset_check: osi::association_reset_check,
         max_len: DEFAULT_MAX_LEN,
     },
     Target {

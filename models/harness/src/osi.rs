@@ -301,16 +301,66 @@ pub fn rtse_parse(_build: Build, input: &[u8]) -> Result<&'static str, Failure> 
 /// segmentation. Oracles: no livelock; both ends end in the same phase; the responder delivers
 /// exactly the APDUs the initiator had confirmed, in order, plus at most the ones in flight.
 pub fn association(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
+    ASSOCIATION_WORLDS.with(|w| w.with(build, |w| association_in(w, input)))
+}
+
+/// Most post-bind pairs [`AssociationWorld`] keeps; when full it starts again (deterministic).
+const BOUND_PAIRS: usize = 1024;
+
+/// The world of `association`: the build and the pairs as they stand right after their bind,
+/// keyed by the four octets that choose the configuration, segmentation and pipe seed. Binding
+/// (P-CONNECT through every layer and back, segmented) is a pure function of those octets and
+/// the build, and most of an execution's cost when the op script is short; each input starts from
+/// a clone of its bound pair. The memo is not state: `Debug` shows the build and the live pair,
+/// and the reset-equivalence property compares exactly that.
+pub struct AssociationWorld {
+    build: Build,
+    bound: std::collections::BTreeMap<[u8; 4], Pair>,
+    live: Option<Pair>,
+}
+
+impl std::fmt::Debug for AssociationWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssociationWorld")
+            .field("build", &self.build)
+            .field("live", &self.live)
+            .finish_non_exhaustive()
+    }
+}
+
+impl World for AssociationWorld {
+    fn new(build: Build) -> Self {
+        AssociationWorld {
+            build,
+            bound: std::collections::BTreeMap::new(),
+            live: None,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.live = None;
+    }
+}
+
+thread_local! {
+    static ASSOCIATION_WORLDS: Worlds<AssociationWorld> = const { Worlds::new() };
+}
+
+/// [`crate::reset_equivalence`] for `association`.
+pub fn association_reset_check(build: Build, a: &[u8], b: &[u8]) -> Result<(), String> {
+    crate::reset_equivalence(build, a, b, association_in)
+}
+
+/// Two Exchange stacks (the harness build and the peer build) configured by `key`, bound.
+fn bind_pair(build: Build, key: [u8; 4]) -> Result<Pair, Failure> {
     const T: &str = "association";
-    let [flags, peer, seg, seed, ops @ ..] = input else {
-        return Ok("short");
-    };
+    let [flags, peer, seg, seed] = key;
     let mode = if flags & 1 == 0 {
         Mode::X410
     } else {
         Mode::Normal
     };
-    let peer = Build::ALL[usize::from(*peer) % Build::ALL.len()];
+    let peer = Build::ALL[usize::from(peer) % Build::ALL.len()];
     let addr = |t: &[u8]| Address {
         tsap: t.to_vec(),
         ssap: t.to_vec(),
@@ -321,24 +371,46 @@ pub fn association(build: Build, input: &[u8]) -> Result<&'static str, Failure> 
     ac.checkpoint_size = i64::from(flags >> 4); // 0 (no checkpointing) ..= 15 KiB
     ac.window_size = i64::from((flags >> 2) & 3) + 1;
     let bc = Config::exchange(peer, mode, addr(b"B"), Address::default());
-    let max_seg = if *seg == 0 { 1 } else { usize::from(*seg) * 8 };
+    let max_seg = if seg == 0 { 1 } else { usize::from(seg) * 8 };
     let mut p = Pair::new(
         Association::new(Role::Initiator, ac),
         Association::new(Role::Responder, bc),
-        u64::from(*seed),
+        u64::from(seed),
         max_seg,
     );
-    let pump = |p: &mut Pair| {
-        p.pump(ROUNDS)
-            .ok_or_else(|| fail(T, "no quiescence (livelock)"))
-    };
     p.a.bind(&[0x05, 0x00]);
-    pump(&mut p)?;
+    p.pump(ROUNDS)
+        .ok_or_else(|| fail(T, "no quiescence (livelock)"))?;
     if !matches!(p.b_events.as_slice(), [Event::BindRequest { .. }]) {
         return Err(fail(T, format!("no bind request: {:?}", p.b_events)));
     }
     p.b.accept_bind(&[0x05, 0x00]);
-    pump(&mut p)?;
+    p.pump(ROUNDS)
+        .ok_or_else(|| fail(T, "no quiescence (livelock)"))?;
+    Ok(p)
+}
+
+fn association_in(w: &mut AssociationWorld, input: &[u8]) -> Result<&'static str, Failure> {
+    const T: &str = "association";
+    let [flags, peer, seg, seed, ops @ ..] = input else {
+        return Ok("short");
+    };
+    let key = [*flags, *peer, *seg, *seed];
+    let p = if let Some(p) = w.bound.get(&key) {
+        w.live.insert(p.clone())
+    } else {
+        let p = bind_pair(w.build, key)?;
+        if w.bound.len() >= BOUND_PAIRS {
+            w.bound.clear();
+        }
+        w.bound.insert(key, p.clone());
+        w.live.insert(p)
+    };
+    let flags = *flags;
+    let pump = |p: &mut Pair| {
+        p.pump(ROUNDS)
+            .ok_or_else(|| fail(T, "no quiescence (livelock)"))
+    };
     let mut sent = Vec::new();
     let mut now = 0u64;
     let mut released = false;
@@ -368,12 +440,12 @@ pub fn association(build: Build, input: &[u8]) -> Result<&'static str, Failure> 
                 p.tick(now);
             }
         }
-        pump(&mut p)?;
+        pump(p)?;
     }
     if !released && p.a.phase() == Phase::Open {
         p.a.release();
     }
-    pump(&mut p)?;
+    pump(p)?;
     let delivered: Vec<Vec<u8>> = p
         .b_events
         .iter()
