@@ -210,6 +210,8 @@ struct FuzzRow {
     max_len: usize,
     dict: bool,
     run: Run,
+    /// The reference: the mean of the trivial runs just before and just after this target.
+    trivial_exec_s: u64,
     ratio: f64,
     goal: f64,
     met: bool,
@@ -266,63 +268,56 @@ pub fn fuzz(a: &FuzzArgs) -> Result<ExitCode, String> {
     build_targets(a.no_build, &targets)?;
     let runs_per_target = 1 + usize::from(a.baseline.is_some());
     println!(
-        "bench fuzz: {} targets × {} run(s) × {} s, trivial every 4 runs; flags: value profile, \
-         per-target -max_len{}",
+        "bench fuzz: {} targets × {} run(s) × {} s, each between two trivial runs; flags: value \
+         profile, per-target -max_len{}",
         targets.len(),
         runs_per_target,
         a.seconds,
         if a.no_dict { "" } else { ", dictionaries" }
     );
+    // Each target (and its baseline) runs between two trivial runs, and its ratio is taken
+    // against their mean: the machine's speed drifts over minutes, so a reference measured
+    // next to the target is the fair one.
     let mut trivial = vec![measure(TRIVIAL, None, a.seconds, false)?.exec_s];
-    let mut raw: Vec<(&str, Run, Option<Run>)> = Vec::new();
-    let mut since_trivial = 0;
+    let mut rows = Vec::new();
     for t in &targets {
         let run = measure(t, None, a.seconds, !a.no_dict)?;
         let base = match baseline_binary(a.baseline.as_deref(), t)? {
             Some(b) => Some(measure(t, Some(b), a.seconds, !a.no_dict)?),
             None => None,
         };
+        let before = *trivial.last().expect("measured first");
+        let after = measure(TRIVIAL, None, a.seconds, false)?.exec_s;
+        trivial.push(after);
+        let reference = ((before + after) as f64 / 2.0).max(1.0);
+        let goal = GOALS.iter().find(|(n, _)| n == t).map_or(0.0, |g| g.1);
+        let ratio = run.exec_s as f64 / reference;
         eprintln!(
-            "  {t:<20} {:>9} exec/s{}",
+            "  {t:<20} {:>9} exec/s {ratio:.3}x{}",
             run.exec_s,
             base.as_ref().map_or(String::new(), |b| format!(
                 "  (baseline {} exec/s)",
                 b.exec_s
             ))
         );
-        raw.push((t, run, base));
-        since_trivial += runs_per_target;
-        if since_trivial >= 4 {
-            trivial.push(measure(TRIVIAL, None, a.seconds, false)?.exec_s);
-            since_trivial = 0;
-        }
-    }
-    trivial.push(measure(TRIVIAL, None, a.seconds, false)?.exec_s);
-    let denom = median(trivial.clone()).max(1) as f64;
-    let rows: Vec<FuzzRow> = raw
-        .into_iter()
-        .map(|(t, run, base)| {
-            let goal = GOALS.iter().find(|(n, _)| *n == t).map_or(0.0, |g| g.1);
-            let ratio = run.exec_s as f64 / denom;
-            let baseline_ratio = base.as_ref().map(|b| b.exec_s as f64 / denom);
-            let speedup = base
+        rows.push(FuzzRow {
+            target: (*t).to_string(),
+            build: ci_build(t).cli_name().to_string(),
+            max_len: target_by_name(t).map_or(0, |x| x.max_len),
+            dict: !a.no_dict && libfuzzer::dictionary(t).is_some(),
+            met: ratio >= goal,
+            trivial_exec_s: reference as u64,
+            baseline_ratio: base.as_ref().map(|b| b.exec_s as f64 / reference),
+            speedup: base
                 .as_ref()
-                .map(|b| run.exec_s as f64 / (b.exec_s.max(1)) as f64);
-            FuzzRow {
-                target: t.to_string(),
-                build: ci_build(t).cli_name().to_string(),
-                max_len: target_by_name(t).map_or(0, |x| x.max_len),
-                dict: !a.no_dict && libfuzzer::dictionary(t).is_some(),
-                met: ratio >= goal,
-                run,
-                ratio,
-                goal,
-                baseline: base,
-                baseline_ratio,
-                speedup,
-            }
-        })
-        .collect();
+                .map(|b| run.exec_s as f64 / (b.exec_s.max(1)) as f64),
+            run,
+            ratio,
+            goal,
+            baseline: base,
+        });
+    }
+    let denom = median(trivial.clone()).max(1) as f64;
     let report = FuzzReport {
         seconds: a.seconds,
         trivial_median: denom as u64,
@@ -343,8 +338,8 @@ fn print_fuzz(r: &FuzzReport) {
     );
     let with_base = r.rows.iter().any(|x| x.baseline.is_some());
     print!(
-        "{:<20} {:<16} {:>7} {:>10} {:>7} {:>6}  met",
-        "target", "build", "max_len", "exec/s", "ratio", "goal"
+        "{:<20} {:<16} {:>7} {:>10} {:>10} {:>7} {:>6}  met",
+        "target", "build", "max_len", "exec/s", "trivial", "ratio", "goal"
     );
     if with_base {
         print!("  {:>10} {:>7} {:>8}", "baseline", "ratio", "speed-up");
@@ -352,11 +347,12 @@ fn print_fuzz(r: &FuzzReport) {
     println!();
     for x in &r.rows {
         print!(
-            "{:<20} {:<16} {:>7} {:>10} {:>6.3}x {:>5.3}x  {}",
+            "{:<20} {:<16} {:>7} {:>10} {:>10} {:>6.3}x {:>5.3}x  {}",
             x.target,
             x.build,
             x.max_len,
             x.run.exec_s,
+            x.trivial_exec_s,
             x.ratio,
             x.goal,
             if x.run.crashed {

@@ -6,7 +6,7 @@
 #![allow(missing_docs)]
 
 use mta_build::Build;
-use mta_harness::{TARGETS, corpora_dir, corpus_files};
+use mta_harness::{TARGETS, corpora_dir, corpus_files, kb_reproducers};
 use std::process::Command;
 
 /// Run every committed input of `target` on `build` in this process (warming its world).
@@ -31,28 +31,17 @@ fn replay_in_new_process(target: &str, file: &std::path::Path, build: Build) -> 
 #[test]
 fn kb_reproducers_fail_the_same_in_a_warm_world_and_in_a_new_process() {
     let mut checked = 0;
-    for kb in std::fs::read_dir(corpora_dir().join("kb")).unwrap() {
-        let kb = kb.unwrap().path();
-        if !kb.is_dir() {
-            continue;
-        }
-        for f in std::fs::read_dir(&kb).unwrap() {
-            let f = f.unwrap().path();
-            let name = f.file_name().unwrap().to_string_lossy().to_string();
-            let (target, build) = name.split_once('@').unwrap();
-            let build: Build = build.parse().unwrap();
-            let t = TARGETS.iter().find(|t| t.name == target).unwrap();
-            warm(target, build);
-            let failure = (t.run)(build, &std::fs::read(&f).unwrap())
-                .expect_err("a KB reproducer fails on its build");
-            let printed = replay_in_new_process(target, &f, build);
-            assert!(
-                printed.contains(&format!("FAILED: {failure}")),
-                "{}: in-process `{failure}`, new process printed `{printed}`",
-                f.display()
-            );
-            checked += 1;
-        }
+    for (f, t, build) in kb_reproducers(&corpora_dir()).unwrap() {
+        warm(t.name, build);
+        let failure = (t.run)(build, &std::fs::read(&f).unwrap())
+            .expect_err("a KB reproducer fails on its build");
+        let printed = replay_in_new_process(t.name, &f, build);
+        assert!(
+            printed.contains(&format!("FAILED: {failure}")),
+            "{}: in-process `{failure}`, new process printed `{printed}`",
+            f.display()
+        );
+        checked += 1;
     }
     assert!(checked >= 4, "only {checked} KB reproducers");
 }

@@ -369,6 +369,40 @@ pub fn corpus_files(root: &Path, target: &str) -> std::io::Result<Vec<PathBuf>> 
     Ok(files)
 }
 
+/// The KB reproducers `corpora/kb/<KB>/<target>@<build>` under `root` (the corpora directory),
+/// sorted: (file, its target, the build it reproduces on). A file named for no target or build is
+/// an error.
+pub fn kb_reproducers(root: &Path) -> Result<Vec<(PathBuf, &'static Target, Build)>, String> {
+    let kb_dir = root.join("kb");
+    let read = |d: &Path| std::fs::read_dir(d).map_err(|e| format!("{}: {e}", d.display()));
+    let mut out = Vec::new();
+    for kb in read(&kb_dir)? {
+        let kb = kb.map_err(|e| e.to_string())?.path();
+        if !kb.is_dir() {
+            continue;
+        }
+        for f in read(&kb)? {
+            let f = f.map_err(|e| e.to_string())?.path();
+            let name = f
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            let Some((target, build)) = name.split_once('@') else {
+                continue;
+            };
+            let t = TARGETS
+                .iter()
+                .find(|t| t.name == target)
+                .ok_or_else(|| format!("{}: no target {target}", f.display()))?;
+            let b: Build = build.parse().map_err(|e| format!("{}: {e}", f.display()))?;
+            out.push((f, t, b));
+        }
+    }
+    out.sort_by(|x, y| x.0.cmp(&y.0));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,45 +5,28 @@
 #![allow(missing_docs)]
 
 use mta_build::Build;
-use mta_harness::{TARGETS, corpora_dir};
+use mta_harness::{corpora_dir, kb_reproducers};
 
 #[test]
 fn kb_reproducers_fire_on_their_build_and_pass_on_fixed_builds() {
-    let root = corpora_dir().join("kb");
     let mut checked = 0;
-    for kb in std::fs::read_dir(&root).unwrap() {
-        let kb = kb.unwrap().path();
-        if !kb.is_dir() {
-            continue;
-        }
-        for f in std::fs::read_dir(&kb).unwrap() {
-            let f = f.unwrap().path();
-            let name = f.file_name().unwrap().to_string_lossy().to_string();
-            let Some((target, build)) = name.split_once('@') else {
-                continue;
-            };
-            let t = TARGETS
-                .iter()
-                .find(|t| t.name == target)
-                .unwrap_or_else(|| panic!("{name}: no target {target}"));
-            let build: Build = build.parse().unwrap();
-            let input = std::fs::read(&f).unwrap();
-            assert!(
-                (t.run)(build, &input).is_err(),
-                "{}: no longer reproduces on {build}",
-                f.display()
-            );
-            for b in Build::ALL {
-                if (t.clean_on)(&b.profile()) {
-                    assert!(
-                        (t.run)(b, &input).is_ok(),
-                        "{}: fires on fixed build {b}",
-                        f.display()
-                    );
-                }
+    for (f, t, build) in kb_reproducers(&corpora_dir()).unwrap() {
+        let input = std::fs::read(&f).unwrap();
+        assert!(
+            (t.run)(build, &input).is_err(),
+            "{}: no longer reproduces on {build}",
+            f.display()
+        );
+        for b in Build::ALL {
+            if (t.clean_on)(&b.profile()) {
+                assert!(
+                    (t.run)(b, &input).is_ok(),
+                    "{}: fires on fixed build {b}",
+                    f.display()
+                );
             }
-            checked += 1;
         }
+        checked += 1;
     }
     assert!(checked >= 3, "only {checked} KB reproducers");
 }

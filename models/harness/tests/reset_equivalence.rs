@@ -6,7 +6,7 @@
 #![allow(missing_docs)]
 
 use mta_build::Build;
-use mta_harness::{TARGETS, corpora_dir, corpus_files};
+use mta_harness::{TARGETS, corpora_dir, corpus_files, kb_reproducers};
 use proptest::prelude::*;
 
 /// Committed inputs of a target: seeds, regressions and KB reproducers.
@@ -17,16 +17,9 @@ fn committed(target: &str) -> Vec<Vec<u8>> {
         .iter()
         .map(|f| std::fs::read(f).unwrap())
         .collect();
-    for kb in std::fs::read_dir(root.join("kb")).unwrap() {
-        let kb = kb.unwrap().path();
-        if kb.is_dir() {
-            for f in std::fs::read_dir(&kb).unwrap() {
-                let f = f.unwrap().path();
-                let name = f.file_name().unwrap().to_string_lossy().to_string();
-                if name.split_once('@').is_some_and(|(t, _)| t == target) {
-                    v.push(std::fs::read(&f).unwrap());
-                }
-            }
+    for (f, t, _) in kb_reproducers(&root).unwrap() {
+        if t.name == target {
+            v.push(std::fs::read(&f).unwrap());
         }
     }
     v
