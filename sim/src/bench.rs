@@ -14,6 +14,7 @@
 //! [`crate::libfuzzer`]; it never touches the models except to judge a crash input.
 
 use crate::libfuzzer;
+use crate::nightly::ci_build;
 use crate::smoke::{run_one, target_by_name};
 use clap::{Args, Subcommand};
 use mta_build::Build;
@@ -125,16 +126,6 @@ pub const GOALS: &[(&str, f64)] = &[
     ("inbound_stack", 0.014),
     ("association", 0.014),
 ];
-
-/// The build a target is fuzzed on in CI and first in the nightly: the newest fixed build for the
-/// targets whose oracle depends on the build, 5.5 for the codecs.
-pub fn ci_build(target: &str) -> Build {
-    if crate::nightly::BUILD_TARGETS.contains(&target) {
-        Build::ALL[Build::ALL.len() - 1]
-    } else {
-        Build::Ex55
-    }
-}
 
 /// The reference target every ratio is taken against.
 pub const TRIVIAL: &str = "trivial";

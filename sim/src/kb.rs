@@ -430,6 +430,7 @@ impl Harness<'_> {
                 .seed
                 .wrapping_mul(31)
                 .wrapping_add(self.build.index() as u64 + 1),
+            // Plain libFuzzer, not the campaign's flags: see `libfuzzer::campaign_flags`.
             flags: Vec::new(),
             binary: None,
         };

@@ -299,18 +299,27 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The build a target is fuzzed on in CI and first in the nightly: the newest fixed build for the
+/// targets whose oracle depends on the build, 5.5 for the codecs.
+pub fn ci_build(target: &str) -> Build {
+    if BUILD_TARGETS.contains(&target) {
+        Build::ALL[Build::ALL.len() - 1]
+    } else {
+        Build::Ex55
+    }
+}
+
 /// The campaign's units, most important first: every target on its CI build and sweeps on the
 /// newest fixed build, then the build-dependent targets and sweeps on every other build.
 pub fn campaign_units() -> Vec<(String, Option<String>, String)> {
     let fixed = Build::ALL[Build::ALL.len() - 1].cli_name();
     let mut v: Vec<(String, Option<String>, String)> = Vec::new();
     for t in mta_harness::TARGETS {
-        let b = if BUILD_TARGETS.contains(&t.name) {
-            fixed
-        } else {
-            "5.5"
-        };
-        v.push(("fuzz".into(), Some(t.name.into()), b.into()));
+        v.push((
+            "fuzz".into(),
+            Some(t.name.into()),
+            ci_build(t.name).cli_name().into(),
+        ));
     }
     for w in SWEEP_WORLDS {
         v.push(("sweep".into(), Some((*w).into()), fixed.into()));
