@@ -5,6 +5,7 @@
 mod bench;
 mod capture_replay;
 mod chart;
+mod coverage;
 mod diff;
 mod edge;
 mod faults;
@@ -157,6 +158,10 @@ enum Command {
         /// Where new findings become regression files.
         #[arg(long, default_value = "corpora/regressions")]
         regressions: PathBuf,
+        /// Targets of the source-coverage phase (comma-separated) [default: every target];
+        /// `none` skips the phase.
+        #[arg(long, value_delimiter = ',')]
+        coverage_targets: Vec<String>,
     },
     /// Fold sharded sweep results (directories with sweep journals and finding files) into one
     /// report deduplicated by signature: OUT/merged.json, OUT/index.html, OUT/findings/.
@@ -205,6 +210,10 @@ enum Command {
         #[command(subcommand)]
         command: bench::BenchCommand,
     },
+    /// Source coverage: every fuzz target (or --target T…) built with -C instrument-coverage,
+    /// its corpora replayed, profiles merged; per-crate and per-file coverage, an HTML tree and
+    /// the model functions no target executed (coverage.json under --out).
+    Coverage(coverage::Args),
     /// Shrink a simulation finding: drop faults and messages while the same signature fires;
     /// writes the reduced finding next to the original.
     Shrink {
@@ -483,6 +492,7 @@ fn main() -> ExitCode {
             baseline,
             expected,
             regressions,
+            coverage_targets,
         } => nightly_cmd(&nightly::Options {
             budget_s: match nightly::parse_duration(&budget) {
                 Ok(b) => b,
@@ -503,6 +513,7 @@ fn main() -> ExitCode {
             baseline,
             expected,
             regressions,
+            coverage_targets,
         }),
         Command::Chart {
             source,
@@ -516,6 +527,7 @@ fn main() -> ExitCode {
             out,
             baseline,
         } => merge_cmd(&shards, &out, &baseline),
+        Command::Coverage(a) => coverage::cli(&a),
         Command::Bench { command } => match command {
             bench::BenchCommand::Fuzz(a) => bench::fuzz(&a),
             bench::BenchCommand::Find(a) => bench::find(&a),

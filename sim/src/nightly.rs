@@ -57,6 +57,8 @@ pub struct Options {
     pub expected: PathBuf,
     /// Where new findings become regression files (`corpora/regressions`).
     pub regressions: PathBuf,
+    /// Targets of the source-coverage phase (empty: every target; `none`: skip the phase).
+    pub coverage_targets: Vec<String>,
 }
 
 /// One piece of the night's work.
@@ -605,10 +607,36 @@ pub fn run(o: &Options) -> Result<bool, String> {
         return Err(e);
     }
     results.extend(out.into_inner().map_err(|e| e.to_string())?);
-    // 3. Triage and 4. the report.
+    // 3. Triage, 4. source coverage and 5. the report.
     let triaged = triage(&results, &baseline, o, &night)?;
-    let green = report(&plan, &results, &triaged, o, &night, &fuzz_ok)?;
+    let coverage = coverage_phase(o, &night);
+    let green = report(&plan, &results, &triaged, coverage, o, &night, &fuzz_ok)?;
     Ok(green)
+}
+
+/// Source coverage of the chosen targets over their committed corpora and the night's corpus on
+/// their CI build, into `<report>/coverage/`. `None` when the phase is skipped.
+fn coverage_phase(o: &Options, night: &Night) -> Option<crate::coverage::Summary> {
+    if o.coverage_targets.iter().any(|t| t == "none") {
+        return None;
+    }
+    let targets: Vec<&str> = if o.coverage_targets.is_empty() {
+        mta_harness::TARGETS.iter().map(|t| t.name).collect()
+    } else {
+        mta_harness::TARGETS
+            .iter()
+            .map(|t| t.name)
+            .filter(|n| o.coverage_targets.iter().any(|t| t == n))
+            .collect()
+    };
+    println!("source coverage: {} targets", targets.len());
+    let corpora = |t: &str| {
+        let night_corpus = corpus_dir(o, t, ci_build(t).cli_name());
+        crate::coverage::corpora_of(t, true, &[night_corpus])
+    };
+    let s = crate::coverage::run(&targets, &corpora, &night.report.join("coverage"));
+    print!("{}", crate::coverage::text(&s));
+    Some(s)
 }
 
 fn corpus_dir(o: &Options, target: &str, build: &str) -> PathBuf {
@@ -1064,6 +1092,9 @@ pub struct Summary {
     pub units: Vec<UnitRow>,
     /// Units left out for lack of budget.
     pub skipped: Vec<String>,
+    /// The source-coverage phase (absent when skipped, and in summaries older than the phase).
+    #[serde(default)]
+    pub source_coverage: Option<crate::coverage::Summary>,
 }
 
 /// A unit's row in the summary.
@@ -1089,6 +1120,7 @@ fn report(
     plan: &Plan,
     results: &[UnitResult],
     triaged: &[Triaged],
+    coverage: Option<crate::coverage::Summary>,
     o: &Options,
     night: &Night,
     fuzz_ok: &Result<(), String>,
@@ -1160,10 +1192,11 @@ fn report(
         findings: triaged.to_vec(),
         units,
         skipped: plan.skipped.clone(),
+        source_coverage: coverage,
     };
     write_json(&night.report.join("summary.json"), &summary)?;
     let history = history(&o.reports);
-    let html = crate::report::html(&summary, results, &history);
+    let html = crate::report::html(&summary, results, &history, &coverage_history(&o.reports));
     write_atomically(&night.report.join("index.html"), html.as_bytes())?;
     println!();
     for f in triaged {
@@ -1199,34 +1232,58 @@ fn report(
 /// Nights, oldest first: (date, per fuzz target (corpus files, coverage)).
 pub type History = Vec<(String, BTreeMap<String, (usize, u64)>)>;
 
-/// Earlier nights' summaries under the reports root, oldest first: (date, per target corpus, cov).
-pub fn history(reports: &Path) -> History {
-    let mut v = Vec::new();
+/// Nights with a source-coverage phase, oldest first: (date, per crate line coverage in %).
+pub type CoverageHistory = Vec<(String, BTreeMap<String, f64>)>;
+
+/// Earlier nights' (and this night's) per-crate line coverage under the reports root.
+pub fn coverage_history(reports: &Path) -> CoverageHistory {
+    nights(reports)
+        .into_iter()
+        .filter_map(|s| {
+            let c = s.source_coverage?;
+            (c.unavailable.is_none()).then(|| {
+                let per = c
+                    .crates
+                    .iter()
+                    .map(|(k, n)| (k.clone(), n.lines.percent()))
+                    .collect();
+                (s.date, per)
+            })
+        })
+        .collect()
+}
+
+/// Every night's summary under the reports root, oldest first (unreadable ones left out).
+fn nights(reports: &Path) -> Vec<Summary> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(reports)
         .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     dirs.sort();
-    for d in dirs {
-        let Ok(text) = std::fs::read_to_string(d.join("summary.json")) else {
-            continue;
-        };
-        let Ok(s) = serde_json::from_str::<Summary>(&text) else {
-            continue;
-        };
-        let mut per: BTreeMap<String, (usize, u64)> = BTreeMap::new();
-        for u in s.units.iter().filter(|u| u.id.starts_with("fuzz-")) {
-            let target = u.id["fuzz-".len()..]
-                .split('@')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            let e = per.entry(target).or_default();
-            e.0 += u.corpus;
-            e.1 = e.1.max(u.cov);
-        }
-        v.push((s.date, per));
-    }
-    v
+    dirs.iter()
+        .filter_map(|d| std::fs::read_to_string(d.join("summary.json")).ok())
+        .filter_map(|text| serde_json::from_str::<Summary>(&text).ok())
+        .collect()
+}
+
+/// Earlier nights' summaries under the reports root, oldest first: (date, per target corpus, cov).
+pub fn history(reports: &Path) -> History {
+    nights(reports)
+        .into_iter()
+        .map(|s| {
+            let mut per: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+            for u in s.units.iter().filter(|u| u.id.starts_with("fuzz-")) {
+                let target = u.id["fuzz-".len()..]
+                    .split('@')
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let e = per.entry(target).or_default();
+                e.0 += u.corpus;
+                e.1 = e.1.max(u.cov);
+            }
+            (s.date, per)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! The nightly report: one self-contained HTML page (no scripts, no network) with the KB matrix,
 //! the findings table with replay commands, per-unit numbers, and SVG plots — coverage over
-//! executions per target, exec/s per unit, corpus and coverage growth across nights.
+//! executions per target, exec/s per unit, corpus and coverage growth across nights — and the
+//! source-coverage phase: line coverage per crate night by night, never-executed functions.
 
 use crate::kb;
-use crate::nightly::{History, Summary, UnitResult};
+use crate::nightly::{CoverageHistory, History, Summary, UnitResult};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -131,8 +132,101 @@ pub fn bar_chart(title: &str, unit: &str, bars: &[(String, f64)]) -> String {
     s
 }
 
+/// The source-coverage section: per crate line/region/function coverage with its trend over
+/// nights, the HTML tree, and the never-executed functions of the listed crates.
+fn coverage_section(
+    c: Option<&crate::coverage::Summary>,
+    trend: &[(String, BTreeMap<String, f64>)],
+) -> String {
+    let mut h = String::from("<h2>Source coverage</h2>");
+    let Some(c) = c else {
+        h.push_str("<p>phase skipped (<code>--coverage-targets none</code>)</p>");
+        return h;
+    };
+    if let Some(why) = &c.unavailable {
+        let _ = write!(
+            h,
+            "<p class=\"bad\">source coverage unavailable: {}</p>",
+            esc(why)
+        );
+        return h;
+    }
+    let _ = write!(
+        h,
+        "<p>{} targets replayed over their committed corpora and tonight's{}.",
+        c.targets.len(),
+        c.html.as_deref().map_or(String::new(), |p| format!(
+            " — <a href=\"coverage/{}\">annotated sources</a>",
+            esc(p)
+        )),
+    );
+    for (t, why) in &c.failed {
+        let _ = write!(h, " Not measured: {} ({}).", esc(t), esc(why));
+    }
+    h.push_str("</p>");
+    h.push_str(
+        "<table><tr><th>crate</th><th>lines</th><th>regions</th><th>functions</th>\
+<th>lines, night by night</th></tr>",
+    );
+    for (k, n) in &c.crates {
+        let earlier: Vec<String> = trend
+            .iter()
+            .filter_map(|(d, m)| m.get(k).map(|v| format!("{}: {v:.1} %", esc(d))))
+            .collect();
+        let _ = write!(
+            h,
+            "<tr><td>models/{}</td><td>{}/{} ({:.1} %)</td><td>{:.1} %</td><td>{}/{}</td><td>{}</td></tr>",
+            esc(k),
+            n.lines.covered,
+            n.lines.count,
+            n.lines.percent(),
+            n.regions.percent(),
+            n.functions.covered,
+            n.functions.count,
+            earlier.join(" · ")
+        );
+    }
+    h.push_str("</table>");
+    if trend.len() > 1 {
+        let crates: std::collections::BTreeSet<&String> =
+            trend.iter().flat_map(|(_, m)| m.keys()).collect();
+        let series: Vec<Series> = crates
+            .into_iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    trend
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, (_, m))| m.get(k).map(|v| (i as f64, *v)))
+                        .collect(),
+                )
+            })
+            .collect();
+        h.push_str(&line_chart("line coverage per crate (%)", "night", &series));
+    }
+    for (k, fs) in &c.uncovered {
+        let _ = write!(
+            h,
+            "<details><summary>models/{}: {} functions no target executed</summary><ul>",
+            esc(k),
+            fs.len()
+        );
+        for f in fs {
+            let _ = write!(h, "<li><code>{}</code></li>", esc(f));
+        }
+        h.push_str("</ul></details>");
+    }
+    h
+}
+
 /// The page.
-pub fn html(s: &Summary, results: &[UnitResult], history: &History) -> String {
+pub fn html(
+    s: &Summary,
+    results: &[UnitResult],
+    history: &History,
+    coverage_trend: &CoverageHistory,
+) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
@@ -294,6 +388,10 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
         h.push_str(&line_chart("coverage", "night", &series(&|v| v.1 as f64)));
         h.push_str("</div>");
     }
+    h.push_str(&coverage_section(
+        s.source_coverage.as_ref(),
+        coverage_trend,
+    ));
     h.push_str(
         "<h2>Units</h2><table><tr><th>unit</th><th>seconds</th><th>execs / seeds</th><th>rate</th>\
 <th>coverage</th><th>corpus</th><th>error</th></tr>",
@@ -342,5 +440,48 @@ mod tests {
         assert!(c.contains("cov &lt;x&gt;") && c.contains("<polyline") && c.contains("<circle"));
         let b = bar_chart("exec/s", "exec/s", &[("a".into(), 5.0), ("b".into(), 0.0)]);
         assert_eq!(b.matches("<rect").count(), 2);
+    }
+
+    #[test]
+    fn the_coverage_section_shows_crates_their_trend_and_never_executed_functions() {
+        use crate::coverage::{Count, Counts, Summary as Cov};
+        let mut c = Cov {
+            targets: vec!["lpi_decode".into()],
+            html: Some("html/index.html".into()),
+            ..Cov::default()
+        };
+        c.crates.insert(
+            "lpi".into(),
+            Counts {
+                lines: Count {
+                    covered: 150,
+                    count: 300,
+                },
+                ..Counts::default()
+            },
+        );
+        c.uncovered.insert(
+            "lpi".into(),
+            vec!["mta_lpi::decoder::encode_into_buffer".into()],
+        );
+        let trend: CoverageHistory = vec![
+            ("n1".into(), [("lpi".to_string(), 40.0)].into()),
+            ("n2".into(), [("lpi".to_string(), 50.0)].into()),
+        ];
+        let h = coverage_section(Some(&c), &trend);
+        assert!(h.contains("models/lpi</td><td>150/300 (50.0 %)"), "{h}");
+        assert!(h.contains("n1: 40.0 % · n2: 50.0 %"));
+        assert!(h.contains("<polyline"), "trend chart");
+        assert!(h.contains("mta_lpi::decoder::encode_into_buffer"));
+        assert!(h.contains("coverage/html/index.html"));
+        let gone = Cov {
+            unavailable: Some("llvm-tools missing".into()),
+            ..Cov::default()
+        };
+        assert!(
+            coverage_section(Some(&gone), &[])
+                .contains("source coverage unavailable: llvm-tools missing")
+        );
+        assert!(coverage_section(None, &[]).contains("phase skipped"));
     }
 }

@@ -28,6 +28,9 @@ fn nightly(root: &Path) -> Command {
         "--no-libfuzzer",
         "--min-slice",
         "1",
+        // The coverage phase has its own test (tests/coverage.rs).
+        "--coverage-targets",
+        "none",
     ])
     .arg("--state")
     .arg(root.join("state"))
