@@ -1,8 +1,3 @@
 //! cargo-fuzz target `cotp_parse`: the shared harness on the build named by $MTA_LAB_BUILD (default 5.5).
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let build = mta_harness::build_from_env();
-    if let Err(failure) = mta_harness::osi::cotp_parse(build, data) {
-        panic!("{failure} (build {build})");
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mta_harness::fuzz_one("cotp_parse", data));

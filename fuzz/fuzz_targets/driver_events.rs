@@ -1,9 +1,4 @@
 //! cargo-fuzz target `driver_events`: the shared harness on the build named by $MTA_LAB_BUILD (default 5.5).
 //! On the builds a KB names, this oracle is meant to fire; CI fuzzes it on 2000-sp3-rollup.
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let build = mta_harness::build_from_env();
-    if let Err(failure) = mta_harness::mta::driver_events(build, data) {
-        panic!("{failure} (build {build})");
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mta_harness::fuzz_one("driver_events", data));

@@ -1,8 +1,3 @@
 //! cargo-fuzz target `p1_decode`: the shared harness on the build named by $MTA_LAB_BUILD (default 5.5).
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let build = mta_harness::build_from_env();
-    if let Err(failure) = mta_harness::p1_decode::run_bytes(build, data) {
-        panic!("{failure} (build {build})");
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mta_harness::fuzz_one("p1_decode", data));

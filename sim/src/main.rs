@@ -10,6 +10,7 @@ mod diff;
 mod edge;
 mod faults;
 mod finding;
+mod goals;
 mod hostile;
 mod import;
 mod input;
@@ -214,6 +215,9 @@ enum Command {
     /// its corpora replayed, profiles merged; per-crate and per-file coverage, an HTML tree and
     /// the model functions no target executed (coverage.json under --out).
     Coverage(coverage::Args),
+    /// Reachability goals: which committed inputs, random executions and sweep seeds reach each
+    /// catalogued goal, at what rate; --write keeps a reproducer per goal under corpora/goals/.
+    Goals(goals::Args),
     /// Shrink a simulation finding: drop faults and messages while the same signature fires;
     /// writes the reduced finding next to the original.
     Shrink {
@@ -528,6 +532,7 @@ fn main() -> ExitCode {
             baseline,
         } => merge_cmd(&shards, &out, &baseline),
         Command::Coverage(a) => coverage::cli(&a),
+        Command::Goals(a) => goals::cli(&a),
         Command::Bench { command } => match command {
             bench::BenchCommand::Fuzz(a) => bench::fuzz(&a),
             bench::BenchCommand::Find(a) => bench::find(&a),
@@ -1183,6 +1188,9 @@ pub(crate) fn report_text(r: &simulate::RunReport) -> String {
         .collect();
     if !triggers.is_empty() {
         let _ = writeln!(out, "  counters: {}", triggers.join(" "));
+    }
+    if !r.goals.is_empty() {
+        let _ = writeln!(out, "  goals reached: {}", r.goals.join(" · "));
     }
     if !r.findings.is_empty() {
         let _ = writeln!(out, "  {}", r.plan);

@@ -196,6 +196,8 @@ pub struct RunReport {
     pub alerts: BTreeMap<String, std::collections::BTreeSet<(u32, String)>>,
     /// Oracle violations (empty = pass).
     pub findings: Vec<String>,
+    /// Reachability goals the run reached (`mta_reach`), sorted; not part of the trace.
+    pub goals: Vec<String>,
 }
 
 pub(crate) fn message(m: &mut Mta, from: &str, to: &str, i: usize, size: usize) -> Apdu {
@@ -558,6 +560,19 @@ fn new_sim<'a>(world: &World, seed: u64) -> turmoil::Sim<'a> {
 
 /// Run, recording what `record` asks for.
 pub fn run_with(
+    world: &World,
+    seed: u64,
+    plan: FaultPlan,
+    record: Record,
+) -> (RunReport, Recorded) {
+    // Every machine of a turmoil world steps on this thread: one collector sees them all.
+    let ((mut report, recorded), goals) =
+        mta_reach::collect(|| run_collected(world, seed, plan, record));
+    report.goals = goals.into_iter().map(str::to_string).collect();
+    (report, recorded)
+}
+
+fn run_collected(
     world: &World,
     seed: u64,
     plan: FaultPlan,
@@ -1218,6 +1233,7 @@ pub fn run_with(
         counters,
         alerts,
         findings,
+        goals: Vec::new(),
     };
     (
         report,

@@ -397,6 +397,7 @@ impl BufferManager {
     ) -> Result<(), BufferError> {
         if let Err(e) = self.check_request(component, headers, elements) {
             if matches!(e, BufferError::IllegalRequest { .. }) {
+                mta_reach::reach!("bufmgr: illegal request refused");
                 self.stats.illegal += 1;
                 tracing::warn!(%component, headers, elements, "illegal buffer request");
             }
@@ -404,6 +405,7 @@ impl BufferManager {
         }
         let free = self.free();
         if headers > free.headers || elements > free.elements {
+            mta_reach::reach!("bufmgr: pools exhausted");
             self.stats.exhausted += 1;
             return Err(BufferError::Exhausted {
                 component,
@@ -413,8 +415,19 @@ impl BufferManager {
                 free_elements: free.elements,
             });
         }
+        if headers == self.limits.max_headers_per_request
+            || elements == self.limits.max_elements_per_request
+        {
+            mta_reach::reach!("bufmgr: request at the per-request limit");
+        }
         self.outstanding.headers += headers;
         self.outstanding.elements += elements;
+        if self.outstanding.elements == self.limits.elements {
+            mta_reach::reach!("bufmgr: last free element granted");
+        }
+        if self.outstanding.headers == self.limits.headers {
+            mta_reach::reach!("bufmgr: last free header granted");
+        }
         self.stats.granted += 1;
         self.stats.high_water_headers = self.stats.high_water_headers.max(self.outstanding.headers);
         self.stats.high_water_elements = self
@@ -469,6 +482,9 @@ impl BufferManager {
         }
         self.free_elements.truncate(start);
         let fresh = n - from_free;
+        if from_free > 0 && fresh > 0 {
+            mta_reach::reach!("bufmgr: chain of recycled and fresh elements");
+        }
         let base = self.element_next.len();
         assert!(
             base + fresh <= self.limits.elements as usize,
@@ -508,6 +524,15 @@ impl BufferManager {
         } = match self.live(handle) {
             Ok(chain) => chain,
             Err(e) => {
+                match e {
+                    ReleaseError::DoubleRelease(_) => {
+                        mta_reach::reach!("bufmgr: double release detected");
+                    }
+                    ReleaseError::Stale { .. } => {
+                        mta_reach::reach!("bufmgr: stale handle detected");
+                    }
+                    ReleaseError::Unknown(_) => {}
+                }
                 self.stats.bad_releases += 1;
                 tracing::error!(%handle, error = %e, "bad buffer release");
                 return Err(e);
@@ -600,6 +625,9 @@ impl BufferManager {
         }
         let mut within = offset % es;
         let mut rest = data;
+        if within + data.len() > 2 * es {
+            mta_reach::reach!("bufmgr: write across three elements");
+        }
         while !rest.is_empty() {
             let (now, later) = rest.split_at(rest.len().min(es - within));
             let elem = &mut self.storage[e as usize];

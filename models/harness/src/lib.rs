@@ -369,6 +369,47 @@ pub fn corpus_files(root: &Path, target: &str) -> std::io::Result<Vec<PathBuf>> 
     Ok(files)
 }
 
+/// Run one input and collect the reachability goals it reached (`mta_reach`).
+pub fn run_goals(
+    t: &Target,
+    build: Build,
+    input: &[u8],
+) -> (
+    Result<&'static str, Failure>,
+    std::collections::BTreeSet<&'static str>,
+) {
+    mta_reach::collect(|| (t.run)(build, input))
+}
+
+/// A fuzz target's body: run the input on the process's build; an oracle that fires is a crash.
+/// Each reachability goal is printed to stderr once per process (`GOAL <name>`), the first time an
+/// input reaches it, for the campaign to record.
+pub fn fuzz_one(target: &str, data: &[u8]) {
+    thread_local! {
+        static SEEN: RefCell<std::collections::BTreeSet<&'static str>> =
+            const { RefCell::new(std::collections::BTreeSet::new()) };
+    }
+    let build = build_from_env();
+    let t = TARGETS
+        .iter()
+        .find(|t| t.name == target)
+        .unwrap_or_else(|| panic!("no fuzz target {target}"));
+    let (result, reached) = run_goals(t, build, data);
+    if !reached.is_empty() {
+        SEEN.with(|seen| {
+            let mut seen = seen.borrow_mut();
+            for g in reached {
+                if seen.insert(g) {
+                    eprintln!("GOAL {g}");
+                }
+            }
+        });
+    }
+    if let Err(failure) = result {
+        panic!("{failure} (build {build})");
+    }
+}
+
 /// The KB reproducers `corpora/kb/<KB>/<target>@<build>` under `root` (the corpora directory),
 /// sorted: (file, its target, the build it reproduces on). A file named for no target or build is
 /// an error.

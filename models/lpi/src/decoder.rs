@@ -96,11 +96,21 @@ fn resolve(lpi: Lpi, table: &ControlBlockTable, interface: Interface) -> LpiStat
     }
     match table.resolve(lpi.index, lpi.generation) {
         Resolution::Live(d) => LpiStatus::Live(d),
-        Resolution::Free => LpiStatus::Stale,
-        Resolution::Reused { current } => LpiStatus::Reused {
-            current_generation: current,
-        },
-        Resolution::Listener | Resolution::OutOfRange => LpiStatus::Unknown,
+        Resolution::Free => {
+            mta_reach::reach!("lpi: stale LPI");
+            LpiStatus::Stale
+        }
+        Resolution::Reused { current } => {
+            mta_reach::reach!("lpi: reused LPI");
+            LpiStatus::Reused {
+                current_generation: current,
+            }
+        }
+        Resolution::Listener => {
+            mta_reach::reach!("lpi: LPI of the listener");
+            LpiStatus::Unknown
+        }
+        Resolution::OutOfRange => LpiStatus::Unknown,
     }
 }
 
@@ -130,6 +140,12 @@ pub fn decode_buffer(
 ) -> Result<Decoded, DecodeError> {
     let total = mgr.len(handle)?;
     let head = mgr.head(handle)?;
+    if total > head.len() {
+        mta_reach::reach!("lpi: data beyond the first element");
+        if total % head.len() == 0 {
+            mta_reach::reach!("lpi: message ends at an element boundary");
+        }
+    }
     let repr = MessageRepr::parse_header(head, total)?;
     Ok(Decoded {
         repr,

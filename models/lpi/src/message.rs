@@ -342,6 +342,9 @@ impl MessageRepr {
     pub fn parse_header(head: &[u8], total_len: usize) -> Result<MessageRepr, MalformedKind> {
         let f = Fields::read(header_octets(head, total_len)?);
         f.check(total_len)?;
+        if f.flags & FLAG_MORE != 0 {
+            mta_reach::reach!("lpi: message with the more flag");
+        }
         Ok(MessageRepr {
             message_type: MessageType::from_code(f.code),
             lpi: f.lpi,

@@ -475,6 +475,7 @@ impl Mta {
         match &mut apdu {
             Apdu::Message { envelope, .. } | Apdu::Probe(envelope) => {
                 if transferred_in && envelope.trace.iter().any(|t| t.domain == ours) {
+                    mta_reach::reach!("core: loop detected");
                     self.counters.loops += 1;
                     let rs = envelope.responsible_recipients();
                     let env = envelope.clone();
@@ -496,6 +497,7 @@ impl Mta {
                         let key = (envelope.id.to_string(), r.name.to_string());
                         if r.responsibility() && self.outcomes.contains_key(&key) {
                             r.indicators[1] &= !0x80;
+                            mta_reach::reach!("core: duplicate recipient dropped");
                             self.counters.duplicates += 1;
                         }
                     }
@@ -558,6 +560,9 @@ impl Mta {
     }
 
     fn non_deliver(&mut self, env: &Envelope, rs: &[Recipient], reason: i64, diag: i64) {
+        if !rs.is_empty() {
+            mta_reach::reach!("core: non-delivery report generated");
+        }
         if !rs.is_empty() {
             self.log.log(catalogue::non_delivery_report(
                 &self.profile,
@@ -703,6 +708,7 @@ impl Mta {
                     q.in_flight = false;
                     self.outbound.remove(&lpi);
                     if failed && !matches!(e, Event::Released) {
+                        mta_reach::reach!("core: open failure retried");
                         self.counters.open_failures += 1;
                         self.retry_or_give_up(c, now);
                     } else {
@@ -875,6 +881,7 @@ impl Mta {
             self.now,
         );
         let Some(lpi) = opened else {
+            mta_reach::reach!("core: open failure retried");
             self.counters.open_failures += 1;
             self.retry_or_give_up(c, self.now);
             return;

@@ -367,6 +367,7 @@ impl TcpDriver {
     /// The adapter accepted connection `conn` from `remote`: allocate an inbound block.
     pub fn accepted(&mut self, conn: u64, remote: Remote) -> Option<ControlBlockId> {
         let Ok(id) = self.table.allocate(Direction::Inbound) else {
+            mta_reach::reach!("driver: inbound control blocks exhausted");
             self.counters.refused_inbound += 1;
             self.actions.push(SocketAction::Refuse { conn });
             return None;
@@ -396,6 +397,9 @@ impl TcpDriver {
     pub fn connected(&mut self, bm: &mut BufferManager, cb: ControlBlockId) {
         let Some(c) = self.cb_mut(cb) else { return };
         let recovering = c.state == CbState::Recovering;
+        if recovering {
+            mta_reach::reach!("driver: reconnected after recovery");
+        }
         c.state = if recovering {
             CbState::Transfer
         } else {
@@ -450,6 +454,7 @@ impl TcpDriver {
         match c.state {
             CbState::Recovering | CbState::Connecting => {
                 if c.queue.len() + frames.len() > cap {
+                    mta_reach::reach!("driver: send queue full");
                     self.counters.busy += 1;
                     return Err(SendError::Busy);
                 }
@@ -530,6 +535,9 @@ impl TcpDriver {
         }
         let orderly = c.peer_sent_dr;
         let state = c.state;
+        if state == CbState::Connecting {
+            mta_reach::reach!("driver: reset while connecting");
+        }
         let locality = c.remote.locality;
         let cb_type = if c.direction == Direction::Inbound {
             1
@@ -611,6 +619,7 @@ impl TcpDriver {
         c.attempts += 1;
         self.counters.refused_reconnects += 1;
         if full {
+            mta_reach::reach!("driver: pending TPDU queue full at reconnect");
             self.counters.refused_reconnect_with_full_queue += 1;
         }
         if let Err(BufferError::IllegalRequest {
@@ -624,6 +633,7 @@ impl TcpDriver {
         }
         let c = self.cb_mut(cb).expect("live");
         if c.attempts >= MAX_RECOVERY_ATTEMPTS {
+            mta_reach::reach!("driver: recovery attempts exhausted");
             c.state = CbState::Closing;
             c.reconnect_at = None;
             let queued: Vec<BufferHandle> = c.queue.drain(..).collect();
@@ -656,6 +666,9 @@ impl TcpDriver {
         );
         let mut fresh = Vec::with_capacity(n as usize);
         if split {
+            if n > limit {
+                mta_reach::reach!("driver: recovery re-stages in several requests");
+            }
             let mut left = n;
             while left > 0 {
                 let k = left.min(limit);

@@ -151,6 +151,9 @@ impl Pop4 {
                 None => break,
             }
         }
+        if self.queue.len() == cap {
+            mta_reach::reach!("pop4: queue at capacity");
+        }
         self.counters.max_depth = self.counters.max_depth.max(self.queue.len());
         let mut events = Vec::new();
         for a in self.assocs.values_mut() {
@@ -187,6 +190,7 @@ impl Pop4 {
                         self.assocs.insert(lpi, a);
                         self.flush(bm, driver, lpi);
                     } else {
+                        mta_reach::reach!("pop4: late Connect Indication");
                         self.counters.late_connect_indications += 1;
                         for e in d.report_events(&self.profile, now) {
                             log.log(e);
@@ -209,8 +213,10 @@ impl Pop4 {
                     } else if driver.state(lpi).is_none() {
                         // The block is already gone (POP4 released it after a release or an
                         // abort, and the socket's close crossed with that): nothing to do.
+                        mta_reach::reach!("pop4: stale Close Request");
                         self.counters.stale_close_requests += 1;
                     } else {
+                        mta_reach::reach!("pop4: Close Request for an LPI POP4 does not know");
                         self.counters.close_for_unknown_lpi += 1;
                         self.bad_lpi(log, lpi, MessageType::CloseRequest, now);
                         if self.profile.pop4_bad_lpi_releases_control_block {

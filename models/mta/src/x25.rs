@@ -194,6 +194,8 @@ struct Assembly {
     chain: Vec<u8>,
     expected_ps: u8,
     accepted: usize,
+    /// Packets in the TSDU being reassembled.
+    in_tsdu: usize,
 }
 
 /// Counters of the transport model.
@@ -251,6 +253,7 @@ impl WinsockX25 {
             self.queue.push_back(p);
         } else if matches!(p, Packet::Data { .. }) {
             // … and the data is lost when the shared queue is full.
+            mta_reach::reach!("x25: receive queue overflow");
             self.counters.lost_packets += 1;
         }
     }
@@ -279,7 +282,12 @@ impl WinsockX25 {
                         a.declared += data.len();
                     }
                     a.chain.extend_from_slice(&data);
+                    a.in_tsdu += 1;
                     if !more {
+                        if a.in_tsdu >= 4 {
+                            mta_reach::reach!("x25: TSDU of four or more packets");
+                        }
+                        a.in_tsdu = 0;
                         self.counters.buffers += 1;
                         if a.declared != a.chain.len() {
                             self.counters.malformed_buffers += 1;
@@ -403,6 +411,7 @@ impl X25Adapter {
                 lcn: b.lcn,
                 cause: 0,
             });
+            mta_reach::reach!("x25: malformed buffer dropped");
             return AdapterOutcome::Dropped { lcn: b.lcn };
         }
         let s = self

@@ -485,6 +485,9 @@ impl Association {
                 self.transport.disconnect(cotp::reason::NORMAL);
                 self.phase = Phase::Closed;
             }
+            if self.out.is_some() {
+                mta_reach::reach!("association: transfer aborted by timeout");
+            }
             self.events.push_back(Event::Aborted(AbortReason::Timeout));
             self.drive();
         }
@@ -743,6 +746,7 @@ impl Association {
                 Err(e) => self.fail(e),
             },
             S::Refused { user_data, .. } => {
+                mta_reach::reach!("association: bind refused");
                 self.phase = Phase::Closed;
                 let (reason, data) = Self::on_cpr(&user_data).unwrap_or((None, None));
                 self.events.push_back(Event::BindRefused {
@@ -926,6 +930,9 @@ impl Association {
                 self.session.activity_end();
                 o.ended = true;
             }
+        }
+        if !o.ended {
+            mta_reach::reach!("rtse: checkpoint window full");
         }
     }
 

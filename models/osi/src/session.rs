@@ -180,7 +180,11 @@ fn read_len(b: &[u8], pos: usize) -> Result<(usize, bool, usize)> {
             if pos + 3 > b.len() {
                 return Err(err(pos, "truncated 3-octet length"));
             }
+            mta_reach::reach!("session: three-octet length");
             let v = usize::from(u16::from_be_bytes([b[pos + 1], b[pos + 2]]));
+            if v <= 254 {
+                mta_reach::reach!("session: three-octet form of a short length");
+            }
             Ok((v, true, 3))
         }
         Some(&v) => Ok((usize::from(v), false, 1)),
@@ -908,6 +912,7 @@ impl Session {
             (State::Idle, si::CN, false) => self.t_data(s, t),
             (State::AwaitAc, si::AC, false) => self.on_ac(s),
             (State::AwaitAc, si::RF, false) => {
+                mta_reach::reach!("session: refuse received");
                 let rc = s.pi(pi::REASON).unwrap_or_default();
                 self.state = State::Closed;
                 self.indications.push_back(Indication::Refused {
@@ -939,6 +944,9 @@ impl Session {
                 });
             }
             (_, si::AB, false) => {
+                if self.state == State::Open {
+                    mta_reach::reach!("session: abort received");
+                }
                 self.state = State::Closed;
                 self.indications.push_back(Indication::Abort {
                     user_data: s.user_data().to_vec(),

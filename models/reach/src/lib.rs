@@ -1,0 +1,173 @@
+//! Reachability goals (Antithesis's `sometimes` assertions): `reach!("pending TPDU queue full at
+//! reconnect")` marks a rare but legal situation in a model. A goal is not an oracle — nothing is
+//! wrong when it is missed — but a goal no campaign reaches is a gap in what the lab exercises.
+//!
+//! A run collects the goals it reached by calling [`collect`] around itself: collectors are per
+//! thread and per run (a stack, so runs nest), never process-global, so test threads and sweep
+//! workers do not see each other's goals. Without a collector `reach!` costs one thread-local
+//! read. Building with `--cfg mta_no_goals` compiles every `reach!` out (what `mta-lab bench fuzz`
+//! compares against). Every name used must be in [`CATALOGUE`] (a test in the harness greps the
+//! models for `reach!` and checks).
+//!
+//! May not touch: anything but its own thread-local set; it has no dependencies.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+/// One goal of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Goal {
+    /// The name `reach!` uses (also the goal's id in reports).
+    pub name: &'static str,
+    /// The component it lives in.
+    pub component: &'static str,
+    /// What situation it marks, for the report.
+    pub what: &'static str,
+}
+
+macro_rules! catalogue {
+    ($($component:literal: $name:literal => $what:literal;)*) => {
+        /// Every goal, by component.
+        pub const CATALOGUE: &[Goal] = &[$(Goal { name: $name, component: $component, what: $what }),*];
+    };
+}
+
+catalogue! {
+    "bufmgr": "bufmgr: request at the per-request limit" => "a request for exactly the build's most headers or elements per request, granted";
+    "bufmgr": "bufmgr: illegal request refused" => "a request over the per-request limit (the Q182619 fatal path when the caller is the driver's recovery)";
+    "bufmgr": "bufmgr: pools exhausted" => "a legal request refused because the headers or elements are all granted";
+    "bufmgr": "bufmgr: double release detected" => "a buffer released twice";
+    "bufmgr": "bufmgr: stale handle detected" => "a handle used after its slot was granted again";
+    "bufmgr": "bufmgr: chain of recycled and fresh elements" => "one grant taking both released and never-used elements";
+    "bufmgr": "bufmgr: write across three elements" => "one write spanning at least three elements of a chain";
+    "bufmgr": "bufmgr: last free element granted" => "a grant that leaves no element free";
+    "bufmgr": "bufmgr: last free header granted" => "a grant that leaves no header free";
+    "lpi": "lpi: reused LPI" => "an internal message whose LPI names a control block now owned by a later connection";
+    "lpi": "lpi: stale LPI" => "an internal message whose control block has been released";
+    "lpi": "lpi: LPI of the listener" => "an internal message addressed to the listening socket's block";
+    "lpi": "lpi: data beyond the first element" => "an internal message in a buffer whose data continues past its first element";
+    "lpi": "lpi: message ends at an element boundary" => "an internal message filling its buffer's elements exactly";
+    "lpi": "lpi: message with the more flag" => "a well-formed internal message whose unit continues in a later one";
+    "driver": "driver: pending TPDU queue full at reconnect" => "sockets recovery refused with the pending-TPDU queue full (Q182619's trigger)";
+    "driver": "driver: recovery re-stages in several requests" => "a fixed build splitting the re-staging request at the per-request limit";
+    "driver": "driver: recovery attempts exhausted" => "a recovering block given up after its last reconnect";
+    "driver": "driver: inbound control blocks exhausted" => "a caller refused because every inbound block is in use";
+    "driver": "driver: send queue full" => "a TPDU refused while its block connects or recovers: the pending queue is full (flow control)";
+    "driver": "driver: reset while connecting" => "an outbound connection closed by the peer before it was established";
+    "driver": "driver: reconnected after recovery" => "sockets recovery succeeding: the CR and the pending queue resent on the new connection";
+    "pop4": "pop4: Close Request for an LPI POP4 does not know" => "the Q811406 trigger: the caller gave up before POP4 read its Connect Indication";
+    "pop4": "pop4: late Connect Indication" => "a Connect Indication for a caller that has already gone";
+    "pop4": "pop4: queue at capacity" => "POP4's internal-message queue filled to the build's capacity";
+    "pop4": "pop4: stale Close Request" => "a Close Request crossing POP4's own release of the block";
+    "x25": "x25: receive queue overflow" => "the third-party transport's shared receive queue dropping a packet";
+    "x25": "x25: malformed buffer dropped" => "a fixed build's adapter refusing a malformed buffer (Q225157's fix at work)";
+    "x25": "x25: TSDU of four or more packets" => "M-bit reassembly of a TSDU spanning at least four packets";
+    "session": "session: three-octet length" => "an SPDU or parameter received with the three-octet length form";
+    "session": "session: three-octet form of a short length" => "a length of 254 or less received in the three-octet form (legal, but no Exchange encoder sends it)";
+    "session": "session: abort received" => "an AB SPDU received on an open connection";
+    "session": "session: refuse received" => "an RF SPDU answering a CN";
+    "rtse": "rtse: checkpoint window full" => "a sender waiting for a minor-synchronisation confirm with its window full";
+    "association": "association: transfer aborted by timeout" => "an association aborted by its timer in the middle of a transfer";
+    "association": "association: bind refused" => "a bind answered with a refusal";
+    "core": "core: loop detected" => "a message refused because its trace shows this MTA already";
+    "core": "core: duplicate recipient dropped" => "a retransmitted recipient whose outcome was already recorded";
+    "core": "core: non-delivery report generated" => "a report generated for recipients that cannot be delivered";
+    "core": "core: open failure retried" => "a connector's association failed to open and is retried";
+}
+
+/// Whether `name` is a catalogued goal.
+pub fn is_catalogued(name: &str) -> bool {
+    CATALOGUE.iter().any(|g| g.name == name)
+}
+
+thread_local! {
+    static COLLECTORS: RefCell<Vec<BTreeSet<&'static str>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Record that the running code reached `name`, in the innermost collector of this thread (if
+/// any). Use [`reach!`].
+#[inline]
+pub fn hit(name: &'static str) {
+    #[cfg(not(mta_no_goals))]
+    COLLECTORS.with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut()
+            && let Some(top) = c.last_mut()
+        {
+            top.insert(name);
+        }
+    });
+    #[cfg(mta_no_goals)]
+    let _ = name;
+}
+
+/// Run `f` with a fresh collector; returns its result and the goals it reached (also when `f`
+/// unwinds, the collector is removed). Nested collectors see only their own run's goals.
+pub fn collect<R>(f: impl FnOnce() -> R) -> (R, BTreeSet<&'static str>) {
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            COLLECTORS.with(|c| {
+                c.borrow_mut().pop();
+            });
+        }
+    }
+    COLLECTORS.with(|c| c.borrow_mut().push(BTreeSet::new()));
+    let guard = Pop;
+    let r = f();
+    let reached = COLLECTORS.with(|c| c.borrow_mut().last_mut().map(std::mem::take));
+    drop(guard);
+    (r, reached.unwrap_or_default())
+}
+
+/// Mark a catalogued rare-but-legal situation as reached (see the crate docs).
+#[macro_export]
+macro_rules! reach {
+    ($name:literal) => {
+        $crate::hit($name)
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collectors_are_per_run_and_nest() {
+        hit("bufmgr: pools exhausted"); // no collector: nothing recorded, no panic
+        let ((), outer) = collect(|| {
+            reach!("bufmgr: pools exhausted");
+            let ((), inner) = collect(|| reach!("lpi: stale LPI"));
+            assert_eq!(inner.into_iter().collect::<Vec<_>>(), ["lpi: stale LPI"]);
+        });
+        assert_eq!(
+            outer.into_iter().collect::<Vec<_>>(),
+            ["bufmgr: pools exhausted"]
+        );
+        let other = std::thread::spawn(|| collect(|| ()).1).join().unwrap();
+        assert!(other.is_empty(), "another thread's collector sees nothing");
+    }
+
+    #[test]
+    fn a_panicking_run_leaves_no_collector_behind() {
+        let r = std::panic::catch_unwind(|| collect(|| panic!("model fault")));
+        assert!(r.is_err());
+        COLLECTORS.with(|c| assert!(c.borrow().is_empty()));
+    }
+
+    #[test]
+    fn the_catalogue_has_unique_names_and_at_least_thirty_goals() {
+        assert!(CATALOGUE.len() >= 30);
+        for (i, g) in CATALOGUE.iter().enumerate() {
+            assert!(
+                CATALOGUE[i + 1..].iter().all(|h| h.name != g.name),
+                "{}",
+                g.name
+            );
+            assert!(
+                g.name.starts_with(&format!("{}: ", g.component)),
+                "{}",
+                g.name
+            );
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! Reachability goals in the lab (`mta-lab goals`): which committed inputs, random inputs and sweep
+//! seeds reach each goal of `mta_reach::CATALOGUE`, at what rate (a goal reached by fewer than 1 %
+//! of a target's random executions and of a world's seeds is *rare*), and one committed reproducer
+//! per goal under `corpora/goals/` — a fuzz input named `<target>@<build>@<goal slug>`, or a sweep
+//! seed in `corpora/goals/sim.toml` — which `cargo test` replays.
+//!
+//! Deterministic: the random engine is ChaCha8 seeded from (target, build); sweeps run seeds
+//! 0..N. It drives the harnesses and the simulation; it never touches the models.
+
+use crate::smoke::{mutate, run_one};
+use crate::world::World;
+use mta_build::Build;
+use mta_harness::{TARGETS, Target, corpora_dir, corpus_files, kb_reproducers};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Worlds the sweeps of `mta-lab goals` run.
+pub const GOAL_WORLDS: &[&str] = &["standard", "flood", "xot"];
+
+/// `mta-lab goals` options.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Random executions per target and build.
+    #[arg(long, default_value_t = 2000)]
+    pub iterations: u64,
+    /// Sweep seeds per world and build (0..N, with faults).
+    #[arg(long, default_value_t = 40)]
+    pub seeds: u64,
+    /// Write a reproducer for every reached goal that has none yet into corpora/goals/.
+    #[arg(long)]
+    pub write: bool,
+    /// Write the table as JSON here.
+    #[arg(long, default_value = "target/mta-lab/goals.json")]
+    pub json: PathBuf,
+}
+
+/// A committed sweep reproducer (`corpora/goals/sim.toml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimGoal {
+    /// The goal's name.
+    pub goal: String,
+    /// World name.
+    pub world: String,
+    /// Build of every Exchange machine.
+    pub build: String,
+    /// Seed (with its fault plan).
+    pub seed: u64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct SimFile {
+    #[serde(default)]
+    goal: Vec<SimGoal>,
+}
+
+/// How one goal was reached.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GoalRow {
+    /// Goal name.
+    pub goal: String,
+    /// Component.
+    pub component: String,
+    /// Random executions reaching it / executions, in the target where that rate is highest.
+    pub fuzz: Option<(String, u64, u64)>,
+    /// Sweep seeds reaching it / seeds, in the world where that rate is highest.
+    pub sweep: Option<(String, u64, u64)>,
+    /// Reached by a committed input (seeds, regressions, KB reproducers, goal reproducers).
+    pub committed: bool,
+    /// The committed reproducer, if any.
+    pub reproducer: Option<String>,
+}
+
+impl GoalRow {
+    /// The highest rate over engines (0 when unreached).
+    pub fn best_rate(&self) -> f64 {
+        let r = |x: &Option<(String, u64, u64)>| {
+            x.as_ref()
+                .map_or(0.0, |(_, k, n)| *k as f64 / (*n).max(1) as f64)
+        };
+        r(&self.fuzz).max(r(&self.sweep))
+    }
+    /// Reached at all (by any engine or a committed input).
+    pub fn reached(&self) -> bool {
+        self.committed || self.best_rate() > 0.0
+    }
+}
+
+/// `goal name` → a file-name-safe slug.
+pub fn slug(goal: &str) -> String {
+    goal.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The directory of committed goal reproducers.
+pub fn goals_dir() -> PathBuf {
+    corpora_dir().join("goals")
+}
+
+/// The committed sweep reproducers.
+pub fn load_sim_goals(dir: &Path) -> Result<Vec<SimGoal>, String> {
+    let p = dir.join("sim.toml");
+    if !p.is_file() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let f: SimFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+    Ok(f.goal)
+}
+
+/// The committed fuzz reproducers: (file, target, build, goal slug).
+pub fn fuzz_reproducers(dir: &Path) -> Vec<(PathBuf, &'static Target, Build, String)> {
+    crate::libfuzzer::files(dir)
+        .into_iter()
+        .filter_map(|f| {
+            let name = f.file_name()?.to_string_lossy().to_string();
+            let mut parts = name.splitn(3, '@');
+            let target = parts.next()?;
+            let t = TARGETS.iter().find(|t| t.name == target)?;
+            let b: Build = parts.next()?.parse().ok()?;
+            let goal = parts.next()?.to_string();
+            Some((f, t, b, goal))
+        })
+        .collect()
+}
+
+/// The goals one input reaches on one build (a panicking input reaches none).
+fn goals_of(t: &'static Target, b: Build, input: &[u8]) -> Vec<&'static str> {
+    let ((), g) = mta_reach::collect(|| {
+        let _ = run_one(t, b, input);
+    });
+    g.into_iter().collect()
+}
+
+struct Tally {
+    rows: BTreeMap<&'static str, GoalRow>,
+    /// First input per goal: (target, build, bytes).
+    first_input: BTreeMap<&'static str, (&'static str, Build, Vec<u8>)>,
+    /// First seed per goal: (world, build, seed).
+    first_seed: BTreeMap<&'static str, (String, Build, u64)>,
+}
+
+fn fuzz_side(tally: &mut Tally, iterations: u64) -> Result<(), String> {
+    let root = corpora_dir();
+    let kb = kb_reproducers(&root)?;
+    for t in TARGETS {
+        let mut committed: Vec<Vec<u8>> = corpus_files(&root, t.name)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|f| std::fs::read(f).ok())
+            .collect();
+        committed.extend(
+            kb.iter()
+                .filter(|(_, kt, _)| kt.name == t.name)
+                .filter_map(|(f, ..)| std::fs::read(f).ok()),
+        );
+        for b in Build::ALL {
+            for input in &committed {
+                for g in goals_of(t, b, input) {
+                    tally.rows.get_mut(g).expect("catalogued").committed = true;
+                    tally
+                        .first_input
+                        .entry(g)
+                        .or_insert_with(|| (t.name, b, input.clone()));
+                }
+            }
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                0x676f_616c ^ ((b.index() as u64) << 32) ^ (t.name.len() as u64 * 7919),
+            );
+            let mut reached: BTreeMap<&'static str, u64> = BTreeMap::new();
+            for _ in 0..iterations {
+                let input = if committed.is_empty() || rng.random_range(0..4) == 0 {
+                    let n = rng.random_range(0..256);
+                    (0..n).map(|_| rng.random()).collect()
+                } else {
+                    let base = &committed[rng.random_range(0..committed.len())];
+                    mutate(&mut rng, base)
+                };
+                for g in goals_of(t, b, &input) {
+                    *reached.entry(g).or_default() += 1;
+                    tally
+                        .first_input
+                        .entry(g)
+                        .or_insert_with(|| (t.name, b, input.clone()));
+                }
+            }
+            for (g, k) in reached {
+                let row = tally.rows.get_mut(g).expect("catalogued");
+                let better = row
+                    .fuzz
+                    .as_ref()
+                    .is_none_or(|(_, k0, n0)| k * n0.max(&1) > k0 * iterations);
+                if better {
+                    row.fuzz = Some((format!("{}@{}", t.name, b.cli_name()), k, iterations));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sim_side(tally: &mut Tally, seeds: u64) -> Result<(), String> {
+    for w in GOAL_WORLDS {
+        for b in Build::ALL {
+            let world = World::named(w, Some(b), None)?;
+            let mut reached: BTreeMap<&'static str, u64> = BTreeMap::new();
+            for seed in 0..seeds {
+                let r = crate::simulate::run(&world, seed, true);
+                for g in &r.goals {
+                    let Some(g) = mta_reach::CATALOGUE.iter().find(|c| c.name == g) else {
+                        continue;
+                    };
+                    *reached.entry(g.name).or_default() += 1;
+                    tally
+                        .first_seed
+                        .entry(g.name)
+                        .or_insert_with(|| ((*w).to_string(), b, seed));
+                }
+            }
+            for (g, k) in reached {
+                let row = tally.rows.get_mut(g).expect("catalogued");
+                let better = row
+                    .sweep
+                    .as_ref()
+                    .is_none_or(|(_, k0, n0)| k * n0.max(&1) > k0 * seeds);
+                if better {
+                    row.sweep = Some((format!("{w}@{}", b.cli_name()), k, seeds));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Write reproducers for reached goals that have none; returns how many were written.
+fn write_reproducers(tally: &Tally, rows: &mut [GoalRow]) -> Result<usize, String> {
+    let dir = goals_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut sims = load_sim_goals(&dir)?;
+    let mut written = 0;
+    for row in rows.iter_mut().filter(|r| r.reproducer.is_none()) {
+        let name = row.goal.as_str();
+        if let Some((t, b, input)) = tally.first_input.get(name) {
+            let p = dir.join(format!("{t}@{}@{}", b.cli_name(), slug(name)));
+            std::fs::write(&p, input).map_err(|e| format!("{}: {e}", p.display()))?;
+            row.reproducer = Some(p.display().to_string());
+            written += 1;
+        } else if let Some((w, b, seed)) = tally.first_seed.get(name) {
+            sims.push(SimGoal {
+                goal: name.to_string(),
+                world: w.clone(),
+                build: b.cli_name().to_string(),
+                seed: *seed,
+            });
+            row.reproducer = Some(format!("sim.toml: {w}@{} seed {seed}", b.cli_name()));
+            written += 1;
+        }
+    }
+    sims.sort_by(|a, b| a.goal.cmp(&b.goal));
+    let text = toml::to_string(&SimFile { goal: sims }).map_err(|e| e.to_string())?;
+    let header = "# Sweep seeds that reach a reachability goal no committed fuzz input reaches; written by\n\
+                  # `mta-lab goals --write`, replayed by `cargo test` (sim/tests/goals.rs).\n";
+    std::fs::write(dir.join("sim.toml"), format!("{header}{text}"))
+        .map_err(|e| format!("sim.toml: {e}"))?;
+    Ok(written)
+}
+
+/// The committed reproducer of each goal, as text.
+fn existing_reproducers() -> Result<BTreeMap<String, String>, String> {
+    let dir = goals_dir();
+    let mut m = BTreeMap::new();
+    for (f, ..) in fuzz_reproducers(&dir) {
+        let goal_slug = f
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .rsplit('@')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if let Some(g) = mta_reach::CATALOGUE
+            .iter()
+            .find(|g| slug(g.name) == goal_slug)
+        {
+            m.insert(g.name.to_string(), f.display().to_string());
+        }
+    }
+    for s in load_sim_goals(&dir)? {
+        m.entry(s.goal.clone())
+            .or_insert_with(|| format!("sim.toml: {}@{} seed {}", s.world, s.build, s.seed));
+    }
+    Ok(m)
+}
+
+/// `mta-lab goals`.
+pub fn cli(a: &Args) -> Result<ExitCode, String> {
+    let mut tally = Tally {
+        rows: mta_reach::CATALOGUE
+            .iter()
+            .map(|g| {
+                (
+                    g.name,
+                    GoalRow {
+                        goal: g.name.into(),
+                        component: g.component.into(),
+                        ..GoalRow::default()
+                    },
+                )
+            })
+            .collect(),
+        first_input: BTreeMap::new(),
+        first_seed: BTreeMap::new(),
+    };
+    println!(
+        "goals: {} catalogued; {} random executions per target and build, {} seeds per world \
+         ({}) and build",
+        mta_reach::CATALOGUE.len(),
+        a.iterations,
+        a.seeds,
+        GOAL_WORLDS.join(", ")
+    );
+    for (f, t, b, _) in fuzz_reproducers(&goals_dir()) {
+        let input = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        for g in goals_of(t, b, &input) {
+            tally.rows.get_mut(g).expect("catalogued").committed = true;
+        }
+    }
+    fuzz_side(&mut tally, a.iterations)?;
+    sim_side(&mut tally, a.seeds)?;
+    let existing = existing_reproducers()?;
+    let mut rows: Vec<GoalRow> = tally.rows.values().cloned().collect();
+    for r in &mut rows {
+        r.reproducer = existing.get(&r.goal).cloned();
+    }
+    if a.write {
+        let n = write_reproducers(&tally, &mut rows)?;
+        println!("wrote {n} reproducers under {}", goals_dir().display());
+    }
+    print!("{}", table(&rows));
+    if let Some(d) = a.json.parent() {
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    std::fs::write(
+        &a.json,
+        serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("{}: {e}", a.json.display()))?;
+    println!("JSON: {}", a.json.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rate(x: Option<&(String, u64, u64)>) -> String {
+    x.map_or("-".into(), |(w, k, n)| {
+        format!(
+            "{:.2} % ({k}/{n} {w})",
+            *k as f64 * 100.0 / (*n).max(1) as f64
+        )
+    })
+}
+
+/// The goals table: rates per engine, rare ones marked, reproducers.
+pub fn table(rows: &[GoalRow]) -> String {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{:<58} {:<34} {:<36} {:<4} reproducer",
+        "goal", "random engine (best target)", "sweeps (best world)", ""
+    );
+    for r in rows {
+        let mark = if !r.reached() {
+            "GAP"
+        } else if r.best_rate() < 0.01 {
+            "rare"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            t,
+            "{:<58} {:<34} {:<36} {mark:<4} {}",
+            r.goal,
+            rate(r.fuzz.as_ref()),
+            rate(r.sweep.as_ref()),
+            r.reproducer.as_deref().unwrap_or("-")
+        );
+    }
+    let reached = rows.iter().filter(|r| r.reached()).count();
+    let rare = rows
+        .iter()
+        .filter(|r| r.reached() && r.best_rate() < 0.01)
+        .count();
+    let _ = writeln!(
+        t,
+        "{reached}/{} goals reached; {rare} rare (below 1 % of executions and of seeds)",
+        rows.len()
+    );
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_file_names_and_distinct() {
+        assert_eq!(
+            slug("driver: pending TPDU queue full at reconnect"),
+            "driver-pending-tpdu-queue-full-at-reconnect"
+        );
+        let all: std::collections::BTreeSet<String> =
+            mta_reach::CATALOGUE.iter().map(|g| slug(g.name)).collect();
+        assert_eq!(all.len(), mta_reach::CATALOGUE.len());
+    }
+}
