@@ -18,6 +18,11 @@
 set -euo pipefail
 rustc=$1
 shift
+# MTA_LAB_NO_GOALS=1: compile the reachability goals out (`--cfg mta_no_goals`, see models/reach),
+# for measuring what they cost; build into a separate --target-dir.
+if [ -n "${MTA_LAB_NO_GOALS:-}" ]; then
+  set -- "$@" --cfg mta_no_goals
+fi
 crate=""
 prev=""
 for a in "$@"; do

@@ -46,6 +46,11 @@ pub struct FuzzArgs {
     /// runs with them too, in the same run, for before/after columns.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// Also run each target built with the reachability goals compiled out (`--cfg
+    /// mta_no_goals`, built into fuzz/target-no-goals), for a "goals out" column: what `reach!`
+    /// costs.
+    #[arg(long)]
+    pub goals_out: bool,
     /// Without the dictionaries.
     #[arg(long)]
     pub no_dict: bool,
@@ -128,7 +133,7 @@ pub const GOALS: &[(&str, f64)] = &[
 ];
 
 /// The reference target every ratio is taken against.
-pub const TRIVIAL: &str = "trivial";
+pub use crate::libfuzzer::TRIVIAL;
 
 /// One run's figures.
 #[derive(Debug, Clone, Serialize)]
@@ -206,9 +211,19 @@ struct FuzzRow {
     ratio: f64,
     goal: f64,
     met: bool,
-    baseline: Option<Run>,
-    baseline_ratio: Option<f64>,
-    speedup: Option<f64>,
+    /// The same target built otherwise (`--baseline`, `--goals-out`), in the same run.
+    compared: Vec<Compared>,
+}
+
+/// A target's run with other binaries, beside the row's own.
+#[derive(Debug, Clone, Serialize)]
+struct Compared {
+    /// `baseline` or `goals out`.
+    label: &'static str,
+    run: Run,
+    ratio: f64,
+    /// This row's exec/s over these binaries' (above 1: this commit is faster).
+    speedup: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,16 +249,6 @@ fn selected_targets(names: &[String]) -> Result<Vec<&'static str>, String> {
         .collect()
 }
 
-fn baseline_binary(dir: Option<&Path>, target: &str) -> Result<Option<PathBuf>, String> {
-    let Some(dir) = dir else { return Ok(None) };
-    let p = dir.join(target);
-    if p.is_file() {
-        Ok(Some(p))
-    } else {
-        Err(format!("--baseline {}: no binary {target}", dir.display()))
-    }
-}
-
 fn build_targets(skip: bool, targets: &[&str]) -> Result<(), String> {
     if skip {
         return Ok(());
@@ -257,39 +262,52 @@ fn build_targets(skip: bool, targets: &[&str]) -> Result<(), String> {
 pub fn fuzz(a: &FuzzArgs) -> Result<ExitCode, String> {
     let targets = selected_targets(&a.targets)?;
     build_targets(a.no_build, &targets)?;
-    let runs_per_target = 1 + usize::from(a.baseline.is_some());
+    let mut others: Vec<(&'static str, PathBuf)> = Vec::new();
+    if let Some(b) = &a.baseline {
+        others.push(("baseline", b.clone()));
+    }
+    if a.goals_out {
+        let dir = if a.no_build {
+            libfuzzer::no_goals_binaries()?
+        } else {
+            libfuzzer::build_without_goals()?
+        };
+        others.push(("goals out", dir));
+    }
     println!(
         "bench fuzz: {} targets × {} run(s) × {} s, each between two trivial runs; flags: value \
          profile, per-target -max_len{}",
         targets.len(),
-        runs_per_target,
+        1 + others.len(),
         a.seconds,
         if a.no_dict { "" } else { ", dictionaries" }
     );
-    // Each target (and its baseline) runs between two trivial runs, and its ratio is taken
+    // Each target (and its other binaries) runs between two trivial runs, and its ratio is taken
     // against their mean: the machine's speed drifts over minutes, so a reference measured
     // next to the target is the fair one.
     let mut trivial = vec![measure(TRIVIAL, None, a.seconds, false)?.exec_s];
     let mut rows = Vec::new();
     for t in &targets {
         let run = measure(t, None, a.seconds, !a.no_dict)?;
-        let base = match baseline_binary(a.baseline.as_deref(), t)? {
-            Some(b) => Some(measure(t, Some(b), a.seconds, !a.no_dict)?),
-            None => None,
-        };
+        let mut other_runs = Vec::new();
+        for (label, dir) in &others {
+            let bin = other_binary(label, dir, t)?;
+            other_runs.push((*label, measure(t, Some(bin), a.seconds, !a.no_dict)?));
+        }
         let before = *trivial.last().expect("measured first");
         let after = measure(TRIVIAL, None, a.seconds, false)?.exec_s;
         trivial.push(after);
         let reference = ((before + after) as f64 / 2.0).max(1.0);
         let goal = GOALS.iter().find(|(n, _)| n == t).map_or(0.0, |g| g.1);
         let ratio = run.exec_s as f64 / reference;
+        let others_text = other_runs
+            .iter()
+            .map(|(l, r)| format!("({l} {} exec/s)", r.exec_s))
+            .collect::<Vec<_>>()
+            .join("  ");
         eprintln!(
-            "  {t:<20} {:>9} exec/s {ratio:.3}x{}",
-            run.exec_s,
-            base.as_ref().map_or(String::new(), |b| format!(
-                "  (baseline {} exec/s)",
-                b.exec_s
-            ))
+            "  {t:<20} {:>9} exec/s {ratio:.3}x{others_text}",
+            run.exec_s
         );
         rows.push(FuzzRow {
             target: (*t).to_string(),
@@ -298,14 +316,18 @@ pub fn fuzz(a: &FuzzArgs) -> Result<ExitCode, String> {
             dict: !a.no_dict && libfuzzer::dictionary(t).is_some(),
             met: ratio >= goal,
             trivial_exec_s: reference as u64,
-            baseline_ratio: base.as_ref().map(|b| b.exec_s as f64 / reference),
-            speedup: base
-                .as_ref()
-                .map(|b| run.exec_s as f64 / (b.exec_s.max(1)) as f64),
+            compared: other_runs
+                .into_iter()
+                .map(|(label, r)| Compared {
+                    label,
+                    ratio: r.exec_s as f64 / reference,
+                    speedup: run.exec_s as f64 / r.exec_s.max(1) as f64,
+                    run: r,
+                })
+                .collect(),
             run,
             ratio,
             goal,
-            baseline: base,
         });
     }
     let denom = median(trivial.clone()).max(1) as f64;
@@ -320,6 +342,15 @@ pub fn fuzz(a: &FuzzArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn other_binary(label: &str, dir: &Path, target: &str) -> Result<PathBuf, String> {
+    let p = dir.join(target);
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!("{label} binaries {}: no {target}", dir.display()))
+    }
+}
+
 fn print_fuzz(r: &FuzzReport) {
     println!(
         "\ntrivial: median {} exec/s over {} runs ({:?})",
@@ -327,13 +358,14 @@ fn print_fuzz(r: &FuzzReport) {
         r.trivial_exec_s.len(),
         r.trivial_exec_s
     );
-    let with_base = r.rows.iter().any(|x| x.baseline.is_some());
     print!(
         "{:<20} {:<16} {:>7} {:>10} {:>10} {:>7} {:>6}  met",
         "target", "build", "max_len", "exec/s", "trivial", "ratio", "goal"
     );
-    if with_base {
-        print!("  {:>10} {:>7} {:>8}", "baseline", "ratio", "speed-up");
+    if let Some(first) = r.rows.first() {
+        for c in &first.compared {
+            print!("  {:>10} {:>7} {:>8}", c.label, "ratio", "speed-up");
+        }
     }
     println!();
     for x in &r.rows {
@@ -354,10 +386,22 @@ fn print_fuzz(r: &FuzzReport) {
                 "NO"
             }
         );
-        if let (Some(b), Some(br), Some(s)) = (&x.baseline, x.baseline_ratio, x.speedup) {
-            print!("  {:>10} {br:>6.3}x {s:>7.2}x", b.exec_s);
+        for c in &x.compared {
+            print!(
+                "  {:>10} {:>6.3}x {:>7.2}x",
+                c.run.exec_s, c.ratio, c.speedup
+            );
         }
         println!();
+    }
+    if r.rows
+        .iter()
+        .any(|x| x.compared.iter().any(|c| c.label == "goals out"))
+    {
+        println!(
+            "goals out: the same target with every reach! compiled out; a speed-up below 1.00x is \
+             what the goals cost"
+        );
     }
 }
 
@@ -465,7 +509,8 @@ pub fn find(a: &FindArgs) -> Result<ExitCode, String> {
     if a.compare_dict && !a.no_dict && !a.plain {
         variants.push(("current, no dict".into(), false, None));
     }
-    if let Some(b) = baseline_binary(a.baseline.as_deref(), target_name)? {
+    if let Some(dir) = &a.baseline {
+        let b = other_binary("--baseline", dir, target_name)?;
         variants.push(("baseline".into(), false, Some(b)));
     }
     println!(

@@ -143,7 +143,7 @@ fn goals_of(t: &'static Target, b: Build, input: &[u8]) -> Vec<&'static str> {
     let ((), g) = mta_reach::collect(|| {
         let _ = run_one(t, b, input);
     });
-    g.into_iter().collect()
+    g.names().collect()
 }
 
 struct Tally {
@@ -411,9 +411,113 @@ pub fn table(rows: &[GoalRow]) -> String {
     t
 }
 
+/// Nights a goal may go unreached before the nightly shows it as a gap.
+pub const GAP_NIGHTS: usize = 7;
+
+/// One goal across the nightly's nights.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NightGoal {
+    /// The goal's name.
+    pub name: &'static str,
+    /// Its component.
+    pub component: &'static str,
+    /// The first night that reached it and the units that did that night (`fuzz-<target>@<build>`,
+    /// `sweep-<world>@<build>`).
+    pub first: Option<(String, Vec<String>)>,
+    /// The last night that reached it.
+    pub last: Option<String>,
+    /// Nights since it was last reached (or since the first night, if never): 0 when tonight did.
+    pub unreached_for: usize,
+    /// Unreached for [`GAP_NIGHTS`] nights or more.
+    pub gap: bool,
+}
+
+/// Per catalogued goal, from every night's goals (oldest first: the date and, per goal reached,
+/// the units that reached it): the night, engines and builds that first reached it, and whether it
+/// is a gap.
+pub fn night_goals(nights: &[(String, BTreeMap<String, Vec<String>>)]) -> Vec<NightGoal> {
+    mta_reach::CATALOGUE
+        .iter()
+        .map(|g| {
+            let reached: Vec<(&String, &Vec<String>)> = nights
+                .iter()
+                .filter_map(|(date, goals)| goals.get(g.name).map(|units| (date, units)))
+                .collect();
+            let last_index = nights
+                .iter()
+                .rposition(|(_, goals)| goals.contains_key(g.name));
+            let unreached_for = match last_index {
+                Some(i) => nights.len() - 1 - i,
+                None => nights.len(),
+            };
+            NightGoal {
+                name: g.name,
+                component: g.component,
+                first: reached
+                    .first()
+                    .map(|(d, units)| ((*d).clone(), (*units).clone())),
+                last: reached.last().map(|(d, _)| (*d).clone()),
+                unreached_for,
+                gap: unreached_for >= GAP_NIGHTS,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn night_goals_give_the_first_night_and_gaps_after_seven_nights() {
+        let night = |date: &str, goals: &[(&str, &str)]| {
+            let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (g, u) in goals {
+                m.entry((*g).to_string())
+                    .or_default()
+                    .push((*u).to_string());
+            }
+            (date.to_string(), m)
+        };
+        let stale = "lpi: stale LPI";
+        let full = "driver: pending TPDU queue full at reconnect";
+        let mut nights = vec![
+            night("2026-11-01", &[(stale, "fuzz-lpi_decode@5.5")]),
+            night("2026-11-02", &[(full, "sweep-flood@5.5-sp1")]),
+        ];
+        for d in 3..=9 {
+            nights.push(night(
+                &format!("2026-11-0{d}"),
+                &[(full, "fuzz-driver_events@5.5-sp1")],
+            ));
+        }
+        let rows = night_goals(&nights);
+        assert_eq!(rows.len(), mta_reach::CATALOGUE.len());
+        let row = |n: &str| rows.iter().find(|r| r.name == n).unwrap().clone();
+        let s = row(stale);
+        assert_eq!(
+            s.first,
+            Some(("2026-11-01".into(), vec!["fuzz-lpi_decode@5.5".into()]))
+        );
+        assert_eq!(
+            (s.unreached_for, s.gap),
+            (8, true),
+            "reached on night 1 of 9"
+        );
+        let f = row(full);
+        assert_eq!(f.first.unwrap().1, ["sweep-flood@5.5-sp1"]);
+        assert_eq!((f.last.as_deref(), f.gap), (Some("2026-11-09"), false));
+        let never = row("core: loop detected");
+        assert_eq!(
+            (never.first, never.unreached_for, never.gap),
+            (None, 9, true)
+        );
+        let short = night_goals(&nights[..3]);
+        assert!(
+            !short.iter().any(|r| r.gap),
+            "three nights are too few for a gap"
+        );
+    }
 
     #[test]
     fn slugs_are_file_names_and_distinct() {

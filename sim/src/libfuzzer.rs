@@ -24,18 +24,58 @@ pub fn available() -> Result<(), String> {
 
 /// `cargo fuzz build --sanitizer none [targets…]` (all targets when empty).
 pub fn build(targets: &[&str]) -> Result<(), String> {
+    cargo_fuzz_build(targets, &[], &[])
+}
+
+/// The fuzz target that does nothing (`fuzz/fuzz_targets/trivial.rs`): the reference for speed.
+pub const TRIVIAL: &str = "trivial";
+
+/// Where [`build_without_goals`] puts its binaries (`fuzz/target-no-goals`).
+pub fn no_goals_dir() -> PathBuf {
+    fuzz_dir().join("target-no-goals")
+}
+
+/// Build every target with the reachability goals compiled out (`MTA_LAB_NO_GOALS=1`, which
+/// `fuzz/rustc-cmp-scope.sh` turns into `--cfg mta_no_goals`) into [`no_goals_dir`]; returns the
+/// directory of the binaries.
+pub fn build_without_goals() -> Result<PathBuf, String> {
+    let dir = no_goals_dir();
+    let dir_arg = dir.display().to_string();
+    cargo_fuzz_build(
+        &[],
+        &["--target-dir", &dir_arg],
+        &[("MTA_LAB_NO_GOALS", "1")],
+    )?;
+    no_goals_binaries()
+}
+
+/// The directory of the binaries [`build_without_goals`] built.
+pub fn no_goals_binaries() -> Result<PathBuf, String> {
+    let trivial = binaries_under(&no_goals_dir(), TRIVIAL).map_err(|e| {
+        format!("{e}; build them with mta-lab bench fuzz --goals-out (without --no-build)")
+    })?;
+    Ok(trivial
+        .parent()
+        .expect("a binary has a directory")
+        .to_path_buf())
+}
+
+fn cargo_fuzz_build(targets: &[&str], args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     available()?;
     let st = Command::new("cargo")
         .current_dir(fuzz_dir())
         .args(["fuzz", "build", "--sanitizer", "none"])
+        .args(args)
         .args(targets)
+        .envs(env.iter().copied())
         .status()
         .map_err(|e| format!("cargo fuzz build: {e}"))?;
     if st.success() {
         Ok(())
     } else {
         Err(format!(
-            "cargo fuzz build --sanitizer none {} failed",
+            "cargo fuzz build --sanitizer none {} {} failed",
+            args.join(" "),
             targets.join(" ")
         ))
     }
@@ -43,8 +83,12 @@ pub fn build(targets: &[&str]) -> Result<(), String> {
 
 /// The built binary of a target (`fuzz/target/<host triple>/release/<target>`).
 pub fn binary(target: &str) -> Result<PathBuf, String> {
-    let root = fuzz_dir().join("target");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&root)
+    binaries_under(&fuzz_dir().join("target"), target)
+}
+
+/// The built binary of `target` under a cargo target directory (`<root>/<triple>/release/`).
+fn binaries_under(root: &Path, target: &str) -> Result<PathBuf, String> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root)
         .map_err(|e| format!("{}: {e} (run cargo fuzz build)", root.display()))?
         .filter_map(|e| e.ok().map(|e| e.path().join("release").join(target)))
         .filter(|p| p.is_file())
@@ -154,6 +198,10 @@ pub struct RunStats {
     pub corpus: u64,
     /// Status points in order.
     pub series: Vec<Point>,
+    /// Reachability goals the target reached, in the order it first reached them, with the
+    /// executions of the status line before (see [`parse_progress`]).
+    #[serde(default)]
+    pub goals: Vec<(String, u64)>,
     /// Whether libFuzzer stopped on a crash, timeout or out-of-memory.
     pub crashed: bool,
 }
@@ -192,7 +240,7 @@ pub fn run(job: &Job<'_>) -> Result<RunStats, String> {
             .and_then(|n| n.trim().parse::<u64>().ok())
             .unwrap_or(0)
     };
-    let series: Vec<Point> = stderr.lines().filter_map(parse_status).collect();
+    let (series, goals) = parse_progress(&stderr);
     let last = series.last().copied().unwrap_or_default();
     let crashed = stderr.contains("==ERROR: libFuzzer")
         || stderr.contains("panicked")
@@ -210,8 +258,27 @@ pub fn run(job: &Job<'_>) -> Result<RunStats, String> {
         cov: last.cov,
         corpus: last.corpus,
         series,
+        goals,
         crashed,
     })
+}
+
+/// A fuzz target's stderr: the status points in order, and each reachability goal the target
+/// printed (`GOAL <name>`, once per process) with the executions of the status line before it.
+pub fn parse_progress(stderr: &str) -> (Vec<Point>, Vec<(String, u64)>) {
+    let mut series: Vec<Point> = Vec::new();
+    let mut goals: Vec<(String, u64)> = Vec::new();
+    for line in stderr.lines() {
+        if let Some(p) = parse_status(line) {
+            series.push(p);
+        } else if let Some(g) = line.strip_prefix("GOAL ") {
+            let at = series.last().map_or(0, |p| p.execs);
+            if goals.iter().all(|(n, _)| n != g) {
+                goals.push((g.to_string(), at));
+            }
+        }
+    }
+    (series, goals)
 }
 
 /// Files in a directory, sorted (none when it does not exist).
@@ -344,6 +411,23 @@ mod tests {
         );
         assert!(parse_status("INFO: Seed: 1").is_none());
         assert!(parse_status("#abc cov: 1").is_none());
+    }
+
+    #[test]
+    fn goals_are_placed_after_the_status_line_before_them() {
+        let (series, goals) = parse_progress(
+            "GOAL lpi: stale LPI\n#2\tINITED cov: 51 ft: 52 corp: 1/1b exec/s: 0 rss: 27Mb\n\
+             #900\tNEW    cov: 60 ft: 70 corp: 2/9b exec/s: 0 rss: 27Mb\nGOAL lpi: reused LPI\n\
+             GOAL lpi: stale LPI\n",
+        );
+        assert_eq!(series.len(), 2);
+        assert_eq!(
+            goals,
+            [
+                ("lpi: stale LPI".to_string(), 0),
+                ("lpi: reused LPI".to_string(), 900)
+            ]
+        );
     }
 
     #[test]

@@ -137,6 +137,9 @@ pub struct FuzzOutcome {
     pub series: Vec<Point>,
     /// Crash inputs written.
     pub crashes: Vec<String>,
+    /// Reachability goals the target printed (`GOAL <name>`), in the order first reached.
+    #[serde(default)]
+    pub goals: Vec<String>,
 }
 
 /// libFuzzer restarts after crashes within one unit.
@@ -151,6 +154,9 @@ pub struct SweepOutcome {
     pub seeds: u64,
     /// Finding files written.
     pub findings: Vec<String>,
+    /// Reachability goals any seed reached, in catalogue order.
+    #[serde(default)]
+    pub goals: Vec<String>,
 }
 
 /// A finished unit (`<night>/done/<id>.json`).
@@ -726,6 +732,11 @@ fn fuzz_unit(
             ..*p
         }));
         offset += s.execs;
+        for (g, _) in s.goals {
+            if !f.goals.contains(&g) {
+                f.goals.push(g);
+            }
+        }
         if !s.crashed {
             break;
         }
@@ -779,11 +790,15 @@ fn sweep_unit(
         ..SweepOutcome::default()
     };
     let mut seen = std::collections::BTreeSet::new();
+    let mut goals = std::collections::BTreeSet::new();
     let started = std::time::Instant::now();
     let mut seed = first_seed;
     while started.elapsed().as_secs_f64() < seconds {
         let r = std::panic::catch_unwind(|| simulate::run(&w, seed, true));
         s.seeds += 1;
+        if let Ok(r) = &r {
+            goals.extend(r.goals.iter().cloned());
+        }
         match r {
             Ok(r) if !r.findings.is_empty() => {
                 let f = finding::Finding::from_run(&w, w.messages_per_flow(), true, &r);
@@ -802,6 +817,11 @@ fn sweep_unit(
         seed += 1;
     }
     write_atomically(&cursor, seed.to_string().as_bytes())?;
+    s.goals = mta_reach::CATALOGUE
+        .iter()
+        .filter(|g| goals.contains(g.name))
+        .map(|g| g.name.to_string())
+        .collect();
     Ok(s)
 }
 
@@ -1095,6 +1115,9 @@ pub struct Summary {
     /// The source-coverage phase (absent when skipped, and in summaries older than the phase).
     #[serde(default)]
     pub source_coverage: Option<crate::coverage::Summary>,
+    /// Reachability goals reached tonight: per goal, the units that reached it.
+    #[serde(default)]
+    pub goals: BTreeMap<String, Vec<String>>,
 }
 
 /// A unit's row in the summary.
@@ -1193,10 +1216,18 @@ fn report(
         units,
         skipped: plan.skipped.clone(),
         source_coverage: coverage,
+        goals: night_goals(results),
     };
     write_json(&night.report.join("summary.json"), &summary)?;
     let history = history(&o.reports);
-    let html = crate::report::html(&summary, results, &history, &coverage_history(&o.reports));
+    let goals = crate::goals::night_goals(&goal_history(&o.reports));
+    let html = crate::report::html(
+        &summary,
+        results,
+        &history,
+        &coverage_history(&o.reports),
+        &goals,
+    );
     write_atomically(&night.report.join("index.html"), html.as_bytes())?;
     println!();
     for f in triaged {
@@ -1250,6 +1281,31 @@ pub fn coverage_history(reports: &Path) -> CoverageHistory {
                 (s.date, per)
             })
         })
+        .collect()
+}
+
+/// Per goal reached by a unit tonight, the units (ids) that reached it.
+fn night_goals(results: &[UnitResult]) -> BTreeMap<String, Vec<String>> {
+    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in results {
+        let goals = match (&r.fuzz, &r.sweep) {
+            (Some(f), _) => &f.goals,
+            (_, Some(s)) => &s.goals,
+            _ => continue,
+        };
+        for g in goals {
+            m.entry(g.clone()).or_default().push(r.unit.id());
+        }
+    }
+    m
+}
+
+/// Every night's reached goals under the reports root, oldest first (this night's included once
+/// its summary is written).
+pub fn goal_history(reports: &Path) -> Vec<(String, BTreeMap<String, Vec<String>>)> {
+    nights(reports)
+        .into_iter()
+        .map(|s| (s.date, s.goals))
         .collect()
 }
 

@@ -1,8 +1,10 @@
 //! The nightly report: one self-contained HTML page (no scripts, no network) with the KB matrix,
 //! the findings table with replay commands, per-unit numbers, and SVG plots — coverage over
 //! executions per target, exec/s per unit, corpus and coverage growth across nights — and the
-//! source-coverage phase: line coverage per crate night by night, never-executed functions.
+//! source-coverage phase: line coverage per crate night by night, never-executed functions — and
+//! every reachability goal with the night, engine and build that first reached it (gaps marked).
 
+use crate::goals::{GAP_NIGHTS, NightGoal};
 use crate::kb;
 use crate::nightly::{CoverageHistory, History, Summary, UnitResult};
 use std::collections::BTreeMap;
@@ -220,12 +222,62 @@ fn coverage_section(
     h
 }
 
+/// Every catalogued goal: the night that first reached it with the units (engine, target or
+/// world, build) that did, the last night, and a gap mark after [`GAP_NIGHTS`] nights unreached.
+fn goals_section(goals: &[NightGoal]) -> String {
+    let reached = goals.iter().filter(|g| g.first.is_some()).count();
+    let gaps = goals.iter().filter(|g| g.gap).count();
+    let mut h = format!(
+        "<h2>Reachability goals</h2><p>{reached} of {} goals reached on some night; {gaps} gaps \
+(unreached for {GAP_NIGHTS} nights or more). <code>mta-lab goals</code> gives the rates.</p>\
+<table><tr><th>goal</th><th>component</th><th>first reached</th><th>by (engine target@build)</th>\
+<th>last reached</th><th>nights unreached</th></tr>",
+        goals.len()
+    );
+    for g in goals {
+        let (first, by) =
+            g.first
+                .as_ref()
+                .map_or(("never".to_string(), String::new()), |(d, u)| {
+                    let by: Vec<String> = u
+                        .iter()
+                        .map(|id| {
+                            id.replacen("fuzz-", "libFuzzer ", 1)
+                                .replacen("sweep-", "sweep ", 1)
+                        })
+                        .collect();
+                    (d.clone(), by.join(", "))
+                });
+        let _ = write!(
+            h,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            if g.gap {
+                "bad"
+            } else if g.unreached_for == 0 {
+                "ok"
+            } else {
+                ""
+            },
+            esc(g.name),
+            esc(g.component),
+            esc(&first),
+            esc(&by),
+            esc(g.last.as_deref().unwrap_or("-")),
+            g.unreached_for,
+            if g.gap { " GAP" } else { "" },
+        );
+    }
+    h.push_str("</table>");
+    h
+}
+
 /// The page.
 pub fn html(
     s: &Summary,
     results: &[UnitResult],
     history: &History,
     coverage_trend: &CoverageHistory,
+    goals: &[NightGoal],
 ) -> String {
     let mut h = String::new();
     let _ = write!(
@@ -392,6 +444,7 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
         s.source_coverage.as_ref(),
         coverage_trend,
     ));
+    h.push_str(&goals_section(goals));
     h.push_str(
         "<h2>Units</h2><table><tr><th>unit</th><th>seconds</th><th>execs / seeds</th><th>rate</th>\
 <th>coverage</th><th>corpus</th><th>error</th></tr>",
@@ -440,6 +493,32 @@ mod tests {
         assert!(c.contains("cov &lt;x&gt;") && c.contains("<polyline") && c.contains("<circle"));
         let b = bar_chart("exec/s", "exec/s", &[("a".into(), 5.0), ("b".into(), 0.0)]);
         assert_eq!(b.matches("<rect").count(), 2);
+    }
+
+    #[test]
+    fn the_goals_section_names_first_nights_engines_and_gaps() {
+        let mut nights = Vec::new();
+        for d in 1..=8 {
+            let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            if d == 1 {
+                m.insert("lpi: stale LPI".into(), vec!["fuzz-lpi_decode@5.5".into()]);
+            }
+            m.insert(
+                "x25: receive queue overflow".into(),
+                vec!["sweep-xot@2000-sp3".into()],
+            );
+            nights.push((format!("2026-11-0{d}"), m));
+        }
+        let h = goals_section(&crate::goals::night_goals(&nights));
+        assert!(h.contains(
+            "<td>lpi: stale LPI</td><td>lpi</td><td>2026-11-01</td><td>libFuzzer lpi_decode@5.5</td>\
+<td>2026-11-01</td><td>7 GAP</td>"
+        ));
+        assert!(h.contains("<td>sweep xot@2000-sp3</td><td>2026-11-08</td><td>0</td>"));
+        assert!(h.contains(&format!(
+            "2 of {} goals reached",
+            mta_reach::CATALOGUE.len()
+        )));
     }
 
     #[test]

@@ -196,7 +196,7 @@ pub struct RunReport {
     pub alerts: BTreeMap<String, std::collections::BTreeSet<(u32, String)>>,
     /// Oracle violations (empty = pass).
     pub findings: Vec<String>,
-    /// Reachability goals the run reached (`mta_reach`), sorted; not part of the trace.
+    /// Reachability goals the run reached (`mta_reach`), in catalogue order; not part of the trace.
     pub goals: Vec<String>,
 }
 
@@ -568,7 +568,7 @@ pub fn run_with(
     // Every machine of a turmoil world steps on this thread: one collector sees them all.
     let ((mut report, recorded), goals) =
         mta_reach::collect(|| run_collected(world, seed, plan, record));
-    report.goals = goals.into_iter().map(str::to_string).collect();
+    report.goals = goals.names().map(str::to_string).collect();
     (report, recorded)
 }
 

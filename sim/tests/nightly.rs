@@ -127,5 +127,15 @@ fn a_killed_night_resumes_without_redoing_finished_units() {
     assert_eq!(summary["cells"].as_array().unwrap().len(), 8);
     let html = std::fs::read_to_string(root.join("reports/test-night/index.html")).unwrap();
     assert!(html.contains("KB matrix") && html.contains("<svg"));
+    // Goals come from the sweeps (no libFuzzer here), and the report lists the whole catalogue.
+    for (goal, units) in summary["goals"].as_object().expect("goals in the summary") {
+        assert!(mta_reach::is_catalogued(goal), "{goal}");
+        for u in units.as_array().unwrap() {
+            assert!(u.as_str().unwrap().starts_with("sweep-"), "{goal}: {u}");
+        }
+    }
+    for g in mta_reach::CATALOGUE {
+        assert!(html.contains(&format!("<td>{}</td>", g.name)), "{}", g.name);
+    }
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -374,10 +374,7 @@ pub fn run_goals(
     t: &Target,
     build: Build,
     input: &[u8],
-) -> (
-    Result<&'static str, Failure>,
-    std::collections::BTreeSet<&'static str>,
-) {
+) -> (Result<&'static str, Failure>, mta_reach::GoalSet) {
     mta_reach::collect(|| (t.run)(build, input))
 }
 
@@ -386,8 +383,8 @@ pub fn run_goals(
 /// input reaches it, for the campaign to record.
 pub fn fuzz_one(target: &str, data: &[u8]) {
     thread_local! {
-        static SEEN: RefCell<std::collections::BTreeSet<&'static str>> =
-            const { RefCell::new(std::collections::BTreeSet::new()) };
+        static SEEN: std::cell::Cell<mta_reach::GoalSet> =
+            const { std::cell::Cell::new(mta_reach::GoalSet::EMPTY) };
     }
     let build = build_from_env();
     let t = TARGETS
@@ -395,15 +392,13 @@ pub fn fuzz_one(target: &str, data: &[u8]) {
         .find(|t| t.name == target)
         .unwrap_or_else(|| panic!("no fuzz target {target}"));
     let (result, reached) = run_goals(t, build, data);
-    if !reached.is_empty() {
-        SEEN.with(|seen| {
-            let mut seen = seen.borrow_mut();
-            for g in reached {
-                if seen.insert(g) {
-                    eprintln!("GOAL {g}");
-                }
-            }
-        });
+    let new = SEEN.with(|seen| {
+        let new = reached.difference(seen.get());
+        seen.set(seen.get().union(reached));
+        new
+    });
+    for g in new.names() {
+        eprintln!("GOAL {g}");
     }
     if let Err(failure) = result {
         panic!("{failure} (build {build})");

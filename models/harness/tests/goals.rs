@@ -79,8 +79,9 @@ fn committed_fuzz_reproducers_reach_their_goals() {
         let (_, reached) = run_goals(t, b, &std::fs::read(&p).unwrap());
         assert!(
             reached.contains(goal.name),
-            "{name} no longer reaches {:?} (reached {reached:?})",
-            goal.name
+            "{name} no longer reaches {:?} (reached {:?})",
+            goal.name,
+            reached.names().collect::<Vec<_>>()
         );
         checked += 1;
     }

@@ -4,15 +4,14 @@
 //!
 //! A run collects the goals it reached by calling [`collect`] around itself: collectors are per
 //! thread and per run (a stack, so runs nest), never process-global, so test threads and sweep
-//! workers do not see each other's goals. Without a collector `reach!` costs one thread-local
-//! read. Building with `--cfg mta_no_goals` compiles every `reach!` out (what `mta-lab bench fuzz`
+//! workers do not see each other's goals. `reach!` looks its name up at compile time and costs one
+//! thread-local OR. Building with `--cfg mta_no_goals` compiles every `reach!` out (what `mta-lab bench fuzz`
 //! compares against). Every name used must be in [`CATALOGUE`] (a test in the harness greps the
 //! models for `reach!` and checks).
 //!
 //! May not touch: anything but its own thread-local set; it has no dependencies.
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::cell::Cell;
 
 /// One goal of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,51 +79,119 @@ pub fn is_catalogued(name: &str) -> bool {
     CATALOGUE.iter().any(|g| g.name == name)
 }
 
-thread_local! {
-    static COLLECTORS: RefCell<Vec<BTreeSet<&'static str>>> = const { RefCell::new(Vec::new()) };
+/// The catalogue index of `name`, evaluated at compile time by [`reach!`] (an uncatalogued name
+/// does not compile).
+pub const fn index_of(name: &str) -> usize {
+    let mut i = 0;
+    while i < CATALOGUE.len() {
+        let c = CATALOGUE[i].name.as_bytes();
+        let n = name.as_bytes();
+        if c.len() == n.len() {
+            let mut j = 0;
+            while j < n.len() && c[j] == n[j] {
+                j += 1;
+            }
+            if j == n.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("reach!: the goal is not in mta_reach::CATALOGUE")
 }
 
-/// Record that the running code reached `name`, in the innermost collector of this thread (if
-/// any). Use [`reach!`].
+const _: () = assert!(CATALOGUE.len() <= 64, "GoalSet holds 64 goals");
+
+/// A set of catalogued goals: one bit per catalogue index, so recording a hit and collecting a
+/// run allocate nothing (the fuzz targets collect on every execution). Iterates in catalogue order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use]
+pub struct GoalSet(u64);
+
+impl GoalSet {
+    /// No goals.
+    pub const EMPTY: GoalSet = GoalSet(0);
+
+    /// Whether no goal is in the set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// How many goals are in the set.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether the goal named `name` is in the set.
+    pub fn contains(self, name: &str) -> bool {
+        self.iter().any(|g| g.name == name)
+    }
+
+    /// The goals in `self` but not in `other`.
+    pub fn difference(self, other: GoalSet) -> GoalSet {
+        GoalSet(self.0 & !other.0)
+    }
+
+    /// Both sets' goals.
+    pub fn union(self, other: GoalSet) -> GoalSet {
+        GoalSet(self.0 | other.0)
+    }
+
+    /// The goals, in catalogue order.
+    pub fn iter(self) -> impl Iterator<Item = &'static Goal> {
+        CATALOGUE
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 >> i & 1 == 1)
+            .map(|(_, g)| g)
+    }
+
+    /// The goals' names, in catalogue order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        self.iter().map(|g| g.name)
+    }
+}
+
+thread_local! {
+    /// The running collector's goals. [`collect`] saves the enclosing value, starts from empty and
+    /// restores it, so nested runs see only their own goals; hits outside any collector land here
+    /// and are never read.
+    static REACHED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Record that the running code reached catalogue entry `index`. Use [`reach!`].
 #[inline]
-pub fn hit(name: &'static str) {
+pub fn hit(index: usize) {
     #[cfg(not(mta_no_goals))]
-    COLLECTORS.with(|c| {
-        if let Ok(mut c) = c.try_borrow_mut()
-            && let Some(top) = c.last_mut()
-        {
-            top.insert(name);
-        }
-    });
+    REACHED.with(|r| r.set(r.get() | 1 << index));
     #[cfg(mta_no_goals)]
-    let _ = name;
+    let _ = index;
 }
 
 /// Run `f` with a fresh collector; returns its result and the goals it reached (also when `f`
-/// unwinds, the collector is removed). Nested collectors see only their own run's goals.
-pub fn collect<R>(f: impl FnOnce() -> R) -> (R, BTreeSet<&'static str>) {
-    struct Pop;
-    impl Drop for Pop {
+/// unwinds, the enclosing collector is restored). Nested collectors see only their own run's goals.
+pub fn collect<R>(f: impl FnOnce() -> R) -> (R, GoalSet) {
+    struct Restore(u64);
+    impl Drop for Restore {
         fn drop(&mut self) {
-            COLLECTORS.with(|c| {
-                c.borrow_mut().pop();
-            });
+            REACHED.with(|r| r.set(self.0));
         }
     }
-    COLLECTORS.with(|c| c.borrow_mut().push(BTreeSet::new()));
-    let guard = Pop;
-    let r = f();
-    let reached = COLLECTORS.with(|c| c.borrow_mut().last_mut().map(std::mem::take));
+    let guard = Restore(REACHED.with(|r| r.replace(0)));
+    let result = f();
+    let reached = GoalSet(REACHED.with(Cell::get));
     drop(guard);
-    (r, reached.unwrap_or_default())
+    (result, reached)
 }
 
-/// Mark a catalogued rare-but-legal situation as reached (see the crate docs).
+/// Mark a catalogued rare-but-legal situation as reached (see the crate docs). The name is looked
+/// up in [`CATALOGUE`] at compile time.
 #[macro_export]
 macro_rules! reach {
-    ($name:literal) => {
-        $crate::hit($name)
-    };
+    ($name:literal) => {{
+        const INDEX: usize = $crate::index_of($name);
+        $crate::hit(INDEX)
+    }};
 }
 
 #[cfg(test)]
@@ -133,25 +200,38 @@ mod tests {
 
     #[test]
     fn collectors_are_per_run_and_nest() {
-        hit("bufmgr: pools exhausted"); // no collector: nothing recorded, no panic
+        reach!("lpi: reused LPI"); // no collector: nothing any run sees, no panic
         let ((), outer) = collect(|| {
             reach!("bufmgr: pools exhausted");
             let ((), inner) = collect(|| reach!("lpi: stale LPI"));
-            assert_eq!(inner.into_iter().collect::<Vec<_>>(), ["lpi: stale LPI"]);
+            assert_eq!(inner.names().collect::<Vec<_>>(), ["lpi: stale LPI"]);
+            reach!("core: loop detected");
         });
         assert_eq!(
-            outer.into_iter().collect::<Vec<_>>(),
-            ["bufmgr: pools exhausted"]
+            outer.names().collect::<Vec<_>>(),
+            ["bufmgr: pools exhausted", "core: loop detected"]
         );
         let other = std::thread::spawn(|| collect(|| ()).1).join().unwrap();
         assert!(other.is_empty(), "another thread's collector sees nothing");
     }
 
     #[test]
-    fn a_panicking_run_leaves_no_collector_behind() {
-        let r = std::panic::catch_unwind(|| collect(|| panic!("model fault")));
-        assert!(r.is_err());
-        COLLECTORS.with(|c| assert!(c.borrow().is_empty()));
+    fn a_panicking_run_restores_the_enclosing_collector() {
+        let ((), outer) = collect(|| {
+            reach!("x25: receive queue overflow");
+            let r = std::panic::catch_unwind(|| {
+                collect(|| {
+                    reach!("lpi: stale LPI");
+                    panic!("model fault")
+                })
+            });
+            assert!(r.is_err());
+        });
+        assert_eq!(
+            outer.names().collect::<Vec<_>>(),
+            ["x25: receive queue overflow"],
+            "the unwound run's goals do not leak into the enclosing one"
+        );
     }
 
     #[test]
