@@ -88,6 +88,10 @@ pub struct FindArgs {
     /// Also run without the dictionary, side by side.
     #[arg(long)]
     pub compare_dict: bool,
+    /// Also run without feeding protocol-state transitions to libFuzzer as coverage
+    /// (`MTA_LAB_STATE_FEED=0`), side by side.
+    #[arg(long)]
+    pub compare_state_feed: bool,
     /// Another commit's built fuzz binaries, run side by side (before/after).
     #[arg(long)]
     pub baseline: Option<PathBuf>,
@@ -188,6 +192,7 @@ fn measure(target: &str, binary: Option<PathBuf>, seconds: u64, dict: bool) -> R
         seed: 1,
         flags,
         binary,
+        state_feed: true,
     })?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Run {
@@ -442,17 +447,34 @@ struct FindRun {
     execs: u64,
 }
 
-/// Run libFuzzer from an empty corpus until the first crash (or the budget); was it the KB's?
-#[allow(clippy::disallowed_types)] // wall clock: time-to-find is what is measured
-fn find_once(
-    target: &'static mta_harness::Target,
+/// A `bench find` variant: name, with the dictionary, another commit's binary, state feed.
+type Variant = (String, bool, Option<PathBuf>, bool);
+
+/// One time-to-find run.
+struct FindJob {
     build: Build,
     seed: u64,
     budget: u64,
     flags: Vec<String>,
     binary: Option<PathBuf>,
+    state_feed: bool,
+}
+
+/// Run libFuzzer from an empty corpus until the first crash (or the budget); was it the KB's?
+#[allow(clippy::disallowed_types)] // wall clock: time-to-find is what is measured
+fn find_once(
+    target: &'static mta_harness::Target,
+    job: FindJob,
     signature: fn(&str) -> bool,
 ) -> Result<(bool, f64, u64), String> {
+    let FindJob {
+        build,
+        seed,
+        budget,
+        flags,
+        binary,
+        state_feed,
+    } = job;
     let dir = work_dir().join(format!("find-{}-{seed}", build.cli_name()));
     let _ = std::fs::remove_dir_all(&dir);
     let started = std::time::Instant::now();
@@ -465,6 +487,7 @@ fn find_once(
         seed,
         flags,
         binary,
+        state_feed,
     })?;
     let seconds = started.elapsed().as_secs_f64();
     let found = s.crashed
@@ -504,14 +527,17 @@ pub fn find(a: &FindArgs) -> Result<ExitCode, String> {
         return Err("--seeds and --budget must be positive".into());
     }
     build_targets(a.no_build, &[target_name])?;
-    let mut variants: Vec<(String, bool, Option<PathBuf>)> =
-        vec![("current".into(), !a.no_dict && !a.plain, None)];
-    if a.compare_dict && !a.no_dict && !a.plain {
-        variants.push(("current, no dict".into(), false, None));
+    let dict = !a.no_dict && !a.plain;
+    let mut variants: Vec<Variant> = vec![("current".into(), dict, None, true)];
+    if a.compare_dict && dict {
+        variants.push(("current, no dict".into(), false, None, true));
+    }
+    if a.compare_state_feed {
+        variants.push(("current, no state feed".into(), dict, None, false));
     }
     if let Some(dir) = &a.baseline {
         let b = other_binary("--baseline", dir, target_name)?;
-        variants.push(("baseline".into(), false, Some(b)));
+        variants.push(("baseline".into(), false, Some(b), true));
     }
     println!(
         "bench find {kb}: {target_name} from an empty corpus, builds {}, seeds 1..={}, budget {} s, \
@@ -532,7 +558,7 @@ pub fn find(a: &FindArgs) -> Result<ExitCode, String> {
     let mut runs = Vec::new();
     for &b in &builds {
         for seed in 1..=a.seeds {
-            for (name, dict, bin) in &variants {
+            for (name, dict, bin, state_feed) in &variants {
                 let mut flags = if a.plain {
                     Vec::new()
                 } else {
@@ -543,8 +569,15 @@ pub fn find(a: &FindArgs) -> Result<ExitCode, String> {
                     // did not exist before this lab had dictionaries).
                     flags.retain(|f| !f.starts_with("-dict="));
                 }
-                let (found, seconds, execs) =
-                    find_once(target, b, seed, a.budget, flags, bin.clone(), signature)?;
+                let job = FindJob {
+                    build: b,
+                    seed,
+                    budget: a.budget,
+                    flags,
+                    binary: bin.clone(),
+                    state_feed: *state_feed,
+                };
+                let (found, seconds, execs) = find_once(target, job, signature)?;
                 eprintln!(
                     "  {:<16} {:<18} seed {seed}: {} in {seconds:.2} s, {execs} execs",
                     b.cli_name(),
@@ -567,7 +600,7 @@ pub fn find(a: &FindArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_find(runs: &[FindRun], builds: &[Build], variants: &[(String, bool, Option<PathBuf>)]) {
+fn print_find(runs: &[FindRun], builds: &[Build], variants: &[Variant]) {
     println!(
         "\nmedian time-to-find (s) and executions; runs not found within the budget count as the \
          budget"

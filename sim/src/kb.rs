@@ -433,6 +433,7 @@ impl Harness<'_> {
             // Plain libFuzzer, not the campaign's flags: see `libfuzzer::campaign_flags`.
             flags: Vec::new(),
             binary: None,
+            state_feed: true,
         };
         match libfuzzer::run(&job) {
             Ok(stats) => s.spent += stats.execs,

@@ -183,6 +183,9 @@ pub struct Job<'a> {
     pub flags: Vec<String>,
     /// The binary to run instead of the built target (`bench` runs another commit's binaries).
     pub binary: Option<PathBuf>,
+    /// Feed protocol-state transitions to libFuzzer as coverage (`MTA_LAB_STATE_FEED`; the
+    /// campaign does, `bench find --compare-state-feed` runs without too).
+    pub state_feed: bool,
 }
 
 /// What a run did.
@@ -202,6 +205,10 @@ pub struct RunStats {
     /// executions of the status line before (see [`parse_progress`]).
     #[serde(default)]
     pub goals: Vec<(String, u64)>,
+    /// Protocol-state transitions the target took, in the order first taken, with the executions
+    /// of the status line before.
+    #[serde(default)]
+    pub states: Vec<(String, u64)>,
     /// Whether libFuzzer stopped on a crash, timeout or out-of-memory.
     pub crashed: bool,
 }
@@ -221,6 +228,10 @@ pub fn run(job: &Job<'_>) -> Result<RunStats, String> {
     }
     let out = Command::new(&bin)
         .env("MTA_LAB_BUILD", job.build.cli_name())
+        .env(
+            mta_harness::STATE_FEED_ENV,
+            if job.state_feed { "1" } else { "0" },
+        )
         .args(job.corpora.iter().filter(|d| d.is_dir()).map(|d| abs(d)))
         .arg(format!("-max_total_time={}", job.seconds.max(1)))
         .arg(format!(
@@ -240,7 +251,11 @@ pub fn run(job: &Job<'_>) -> Result<RunStats, String> {
             .and_then(|n| n.trim().parse::<u64>().ok())
             .unwrap_or(0)
     };
-    let (series, goals) = parse_progress(&stderr);
+    let Progress {
+        series,
+        goals,
+        states,
+    } = parse_progress(&stderr);
     let last = series.last().copied().unwrap_or_default();
     let crashed = stderr.contains("==ERROR: libFuzzer")
         || stderr.contains("panicked")
@@ -259,26 +274,45 @@ pub fn run(job: &Job<'_>) -> Result<RunStats, String> {
         corpus: last.corpus,
         series,
         goals,
+        states,
         crashed,
     })
 }
 
-/// A fuzz target's stderr: the status points in order, and each reachability goal the target
-/// printed (`GOAL <name>`, once per process) with the executions of the status line before it.
-pub fn parse_progress(stderr: &str) -> (Vec<Point>, Vec<(String, u64)>) {
-    let mut series: Vec<Point> = Vec::new();
-    let mut goals: Vec<(String, u64)> = Vec::new();
+/// A fuzz target's stderr: the status points in order, each reachability goal the target printed
+/// (`GOAL <name>`, once per process) and each protocol-state transition (`STATE <transition>`),
+/// with the executions of the status line before it.
+pub fn parse_progress(stderr: &str) -> Progress {
+    let mut p = Progress::default();
     for line in stderr.lines() {
-        if let Some(p) = parse_status(line) {
-            series.push(p);
-        } else if let Some(g) = line.strip_prefix("GOAL ") {
-            let at = series.last().map_or(0, |p| p.execs);
-            if goals.iter().all(|(n, _)| n != g) {
-                goals.push((g.to_string(), at));
-            }
+        if let Some(point) = parse_status(line) {
+            p.series.push(point);
+            continue;
+        }
+        let at = p.series.last().map_or(0, |x| x.execs);
+        let (list, name) = if let Some(g) = line.strip_prefix("GOAL ") {
+            (&mut p.goals, g)
+        } else if let Some(t) = line.strip_prefix("STATE ") {
+            (&mut p.states, t)
+        } else {
+            continue;
+        };
+        if list.iter().all(|(n, _)| n != name) {
+            list.push((name.to_string(), at));
         }
     }
-    (series, goals)
+    p
+}
+
+/// What [`parse_progress`] reads from a run's stderr.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Status points in order.
+    pub series: Vec<Point>,
+    /// Goals, in the order first reached, with the executions before.
+    pub goals: Vec<(String, u64)>,
+    /// Protocol-state transitions, in the order first taken, with the executions before.
+    pub states: Vec<(String, u64)>,
 }
 
 /// Files in a directory, sorted (none when it does not exist).
@@ -415,14 +449,18 @@ mod tests {
 
     #[test]
     fn goals_are_placed_after_the_status_line_before_them() {
-        let (series, goals) = parse_progress(
+        let p = parse_progress(
             "GOAL lpi: stale LPI\n#2\tINITED cov: 51 ft: 52 corp: 1/1b exec/s: 0 rss: 27Mb\n\
              #900\tNEW    cov: 60 ft: 70 corp: 2/9b exec/s: 0 rss: 27Mb\nGOAL lpi: reused LPI\n\
-             GOAL lpi: stale LPI\n",
+             GOAL lpi: stale LPI\nSTATE cotp: CLOSED --CR--> WFTRESP\n",
         );
-        assert_eq!(series.len(), 2);
+        assert_eq!(p.series.len(), 2);
         assert_eq!(
-            goals,
+            p.states,
+            [("cotp: CLOSED --CR--> WFTRESP".to_string(), 900)]
+        );
+        assert_eq!(
+            p.goals,
             [
                 ("lpi: stale LPI".to_string(), 0),
                 ("lpi: reused LPI".to_string(), 900)

@@ -140,6 +140,10 @@ pub struct FuzzOutcome {
     /// Reachability goals the target printed (`GOAL <name>`), in the order first reached.
     #[serde(default)]
     pub goals: Vec<String>,
+    /// Protocol-state transitions the target printed (`STATE …`), in the order first taken, with
+    /// the executions before (across the unit's restarts).
+    #[serde(default)]
+    pub states: Vec<(String, u64)>,
 }
 
 /// libFuzzer restarts after crashes within one unit.
@@ -157,6 +161,9 @@ pub struct SweepOutcome {
     /// Reachability goals any seed reached, in catalogue order.
     #[serde(default)]
     pub goals: Vec<String>,
+    /// Distinct protocol-state transitions the seeds took.
+    #[serde(default)]
+    pub states: usize,
 }
 
 /// A finished unit (`<night>/done/<id>.json`).
@@ -722,6 +729,7 @@ fn fuzz_unit(
             seed: u64::from(f.runs) * 7919 + b.index() as u64 * 104_729 + 1,
             flags: libfuzzer::campaign_flags(target, true),
             binary: None,
+            state_feed: true,
         };
         let s = libfuzzer::run(&job)?;
         f.runs += 1;
@@ -735,6 +743,11 @@ fn fuzz_unit(
         for (g, _) in s.goals {
             if !f.goals.contains(&g) {
                 f.goals.push(g);
+            }
+        }
+        for (t, at) in s.states {
+            if f.states.iter().all(|(n, _)| *n != t) {
+                f.states.push((t, at + offset - s.execs));
             }
         }
         if !s.crashed {
@@ -791,6 +804,7 @@ fn sweep_unit(
     };
     let mut seen = std::collections::BTreeSet::new();
     let mut goals = std::collections::BTreeSet::new();
+    let mut transitions = std::collections::BTreeSet::new();
     let started = std::time::Instant::now();
     let mut seed = first_seed;
     while started.elapsed().as_secs_f64() < seconds {
@@ -798,6 +812,7 @@ fn sweep_unit(
         s.seeds += 1;
         if let Ok(r) = &r {
             goals.extend(r.goals.iter().cloned());
+            transitions.extend(r.transitions.iter().cloned());
         }
         match r {
             Ok(r) if !r.findings.is_empty() => {
@@ -822,6 +837,7 @@ fn sweep_unit(
         .filter(|g| goals.contains(g.name))
         .map(|g| g.name.to_string())
         .collect();
+    s.states = transitions.len();
     Ok(s)
 }
 
@@ -1133,6 +1149,9 @@ pub struct UnitRow {
     pub rate: f64,
     /// Coverage (fuzz).
     pub cov: u64,
+    /// Distinct protocol-state transitions taken (fuzz and sweep).
+    #[serde(default)]
+    pub states: usize,
     /// Corpus size after minimisation (fuzz).
     pub corpus: usize,
     /// Error.
@@ -1188,10 +1207,10 @@ fn report(
         .iter()
         .filter(|r| !matches!(r.unit, Unit::Kb { .. }))
         .map(|r| {
-            let (work, cov, corpus) = match (&r.fuzz, &r.sweep) {
-                (Some(f), _) => (f.execs, f.cov, f.corpus.2),
-                (_, Some(s)) => (s.seeds, 0, 0),
-                _ => (0, 0, 0),
+            let (work, cov, corpus, states) = match (&r.fuzz, &r.sweep) {
+                (Some(f), _) => (f.execs, f.cov, f.corpus.2, f.states.len()),
+                (_, Some(s)) => (s.seeds, 0, 0, s.states),
+                _ => (0, 0, 0, 0),
             };
             UnitRow {
                 id: r.unit.id(),
@@ -1199,6 +1218,7 @@ fn report(
                 work,
                 rate: work as f64 / r.seconds.max(0.001),
                 cov,
+                states,
                 corpus,
                 error: r.error.clone(),
             }

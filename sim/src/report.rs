@@ -376,9 +376,31 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
             ));
         }
     }
-    h.push_str("<h2>Coverage over executions</h2><div>");
+    // Protocol-state transitions over executions, beside each target's edge coverage.
+    let mut states: BTreeMap<String, Vec<Series>> = BTreeMap::new();
+    for r in results {
+        if let (crate::nightly::Unit::Fuzz { target, build, .. }, Some(f)) = (&r.unit, &r.fuzz)
+            && !f.states.is_empty()
+        {
+            states.entry(target.clone()).or_default().push((
+                build.clone(),
+                f.states
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, at))| (*at as f64, (i + 1) as f64))
+                    .collect(),
+            ));
+        }
+    }
+    h.push_str(
+        "<h2>Coverage over executions</h2><p>Edges (libFuzzer's <code>cov</code>) and, for the \
+stateful targets, distinct protocol-state transitions (machine, state, input kind, next state).</p><div>",
+    );
     for (t, series) in &per_target {
         h.push_str(&line_chart(t, "executions", series));
+        if let Some(st) = states.get(t) {
+            h.push_str(&line_chart(&format!("{t} transitions"), "executions", st));
+        }
     }
     h.push_str("</div><h2>Throughput</h2><div>");
     let fuzz_bars: Vec<(String, f64)> = s
@@ -447,18 +469,19 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
     h.push_str(&goals_section(goals));
     h.push_str(
         "<h2>Units</h2><table><tr><th>unit</th><th>seconds</th><th>execs / seeds</th><th>rate</th>\
-<th>coverage</th><th>corpus</th><th>error</th></tr>",
+<th>coverage</th><th>transitions</th><th>corpus</th><th>error</th></tr>",
     );
     for u in &s.units {
         let _ = write!(
             h,
-            "<tr class=\"{}\"><td>{}</td><td>{:.1}</td><td>{}</td><td>{:.0}/s</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr class=\"{}\"><td>{}</td><td>{:.1}</td><td>{}</td><td>{:.0}/s</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             if u.error.is_some() { "bad" } else { "" },
             esc(&u.id),
             u.seconds,
             u.work,
             u.rate,
             u.cov,
+            u.states,
             u.corpus,
             esc(u.error.as_deref().unwrap_or(""))
         );

@@ -198,6 +198,9 @@ pub struct RunReport {
     pub findings: Vec<String>,
     /// Reachability goals the run reached (`mta_reach`), in catalogue order; not part of the trace.
     pub goals: Vec<String>,
+    /// Protocol-state transitions the run took (`mta_reach`), in the order first taken; not part
+    /// of the trace.
+    pub transitions: Vec<String>,
 }
 
 pub(crate) fn message(m: &mut Mta, from: &str, to: &str, i: usize, size: usize) -> Apdu {
@@ -566,9 +569,10 @@ pub fn run_with(
     record: Record,
 ) -> (RunReport, Recorded) {
     // Every machine of a turmoil world steps on this thread: one collector sees them all.
-    let ((mut report, recorded), goals) =
-        mta_reach::collect(|| run_collected(world, seed, plan, record));
+    let ((mut report, recorded), goals, transitions) =
+        mta_reach::collect_all(|| run_collected(world, seed, plan, record));
     report.goals = goals.names().map(str::to_string).collect();
+    report.transitions = transitions.iter().map(ToString::to_string).collect();
     (report, recorded)
 }
 
@@ -1234,6 +1238,7 @@ fn run_collected(
         alerts,
         findings,
         goals: Vec::new(),
+        transitions: Vec::new(),
     };
     (
         report,

@@ -378,20 +378,45 @@ pub fn run_goals(
     mta_reach::collect(|| (t.run)(build, input))
 }
 
+/// Run one input and collect the goals it reached and the protocol-state transitions it took.
+pub fn run_observed(
+    t: &Target,
+    build: Build,
+    input: &[u8],
+) -> (
+    Result<&'static str, Failure>,
+    mta_reach::GoalSet,
+    Vec<mta_reach::Transition>,
+) {
+    mta_reach::collect_all(|| (t.run)(build, input))
+}
+
+/// `MTA_LAB_STATE_FEED=0` turns off feeding protocol-state transitions to libFuzzer as coverage
+/// (to measure what the feed is worth); anything else, or nothing, leaves it on.
+pub const STATE_FEED_ENV: &str = "MTA_LAB_STATE_FEED";
+
 /// A fuzz target's body: run the input on the process's build; an oracle that fires is a crash.
 /// Each reachability goal is printed to stderr once per process (`GOAL <name>`), the first time an
-/// input reaches it, for the campaign to record.
+/// input reaches it, and each protocol-state transition likewise (`STATE <machine>: <from>
+/// --<input>--> <to>`), for the campaign to record; transitions are also fed to libFuzzer as
+/// coverage (`mta_reach::feed`) unless `MTA_LAB_STATE_FEED=0`.
 pub fn fuzz_one(target: &str, data: &[u8]) {
     thread_local! {
         static SEEN: std::cell::Cell<mta_reach::GoalSet> =
             const { std::cell::Cell::new(mta_reach::GoalSet::EMPTY) };
+        static SEEN_STATES: RefCell<std::collections::BTreeSet<mta_reach::Transition>> =
+            const { RefCell::new(std::collections::BTreeSet::new()) };
     }
+    static FEED: std::sync::Once = std::sync::Once::new();
+    FEED.call_once(|| {
+        mta_reach::set_feed(std::env::var(STATE_FEED_ENV).map_or(true, |v| v != "0"));
+    });
     let build = build_from_env();
     let t = TARGETS
         .iter()
         .find(|t| t.name == target)
         .unwrap_or_else(|| panic!("no fuzz target {target}"));
-    let (result, reached) = run_goals(t, build, data);
+    let (result, reached, transitions) = run_observed(t, build, data);
     let new = SEEN.with(|seen| {
         let new = reached.difference(seen.get());
         seen.set(seen.get().union(reached));
@@ -399,6 +424,16 @@ pub fn fuzz_one(target: &str, data: &[u8]) {
     });
     for g in new.names() {
         eprintln!("GOAL {g}");
+    }
+    if !transitions.is_empty() {
+        SEEN_STATES.with(|seen| {
+            let mut seen = seen.borrow_mut();
+            for tr in transitions {
+                if seen.insert(tr) {
+                    eprintln!("STATE {tr}");
+                }
+            }
+        });
     }
     if let Err(failure) = result {
         panic!("{failure} (build {build})");

@@ -79,6 +79,21 @@ pub enum CbState {
     Recovering = 7,
 }
 
+impl CbState {
+    /// The state by its number in the driver's control block and the module doc's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CbState::AwaitCr => "1 awaiting CR",
+            CbState::CcSent => "2 CC sent",
+            CbState::Transfer => "3 transfer",
+            CbState::Closing => "4 closing",
+            CbState::Connecting => "5 connecting",
+            CbState::CrSent => "6 CR sent",
+            CbState::Recovering => "7 recovering",
+        }
+    }
+}
+
 /// What the I/O adapter must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SocketAction {
@@ -140,6 +155,24 @@ struct Cb {
 }
 
 impl Cb {
+    /// A block taken from the free set on `input`, recording the transition from "free".
+    fn opened(
+        id: ControlBlockId,
+        direction: Direction,
+        state: CbState,
+        remote: Remote,
+        input: &'static str,
+    ) -> Self {
+        mta_reach::transition("driver", "free", input, state.name());
+        Cb::new(id, direction, state, remote)
+    }
+
+    /// Move to `to` on an input of kind `input`, recording the transition (`mta_reach`).
+    fn enter(&mut self, to: CbState, input: &'static str) {
+        mta_reach::transition("driver", self.state.name(), input, to.name());
+        self.state = to;
+    }
+
     fn new(id: ControlBlockId, direction: Direction, state: CbState, remote: Remote) -> Self {
         Cb {
             id,
@@ -374,7 +407,7 @@ impl TcpDriver {
         };
         self.cbs.insert(
             id.index,
-            Cb::new(id, Direction::Inbound, CbState::AwaitCr, remote),
+            Cb::opened(id, Direction::Inbound, CbState::AwaitCr, remote, "accept()"),
         );
         Some(id)
     }
@@ -388,7 +421,13 @@ impl TcpDriver {
         });
         self.cbs.insert(
             id.index,
-            Cb::new(id, Direction::Outbound, CbState::Connecting, remote),
+            Cb::opened(
+                id,
+                Direction::Outbound,
+                CbState::Connecting,
+                remote,
+                "connect()",
+            ),
         );
         Some(lpi_of(id))
     }
@@ -400,11 +439,12 @@ impl TcpDriver {
         if recovering {
             mta_reach::reach!("driver: reconnected after recovery");
         }
-        c.state = if recovering {
+        let to = if recovering {
             CbState::Transfer
         } else {
             CbState::CrSent
         };
+        c.enter(to, "connect() completed");
         c.attempts = 0;
         let mut out = Vec::new();
         if recovering && let Some(cr) = c.cr.clone() {
@@ -447,7 +487,9 @@ impl TcpDriver {
         for f in &frames {
             match f.get(5) {
                 Some(&cotp::code::CR) => c.cr = Some(f[4..].to_vec()),
-                Some(&cotp::code::CC) if c.state == CbState::AwaitCr => c.state = CbState::CcSent,
+                Some(&cotp::code::CC) if c.state == CbState::AwaitCr => {
+                    c.enter(CbState::CcSent, "CC sent");
+                }
                 _ => {}
             }
         }
@@ -496,7 +538,14 @@ impl TcpDriver {
                     MessageType::DataIndication
                 }
                 (CbState::CcSent, _) | (CbState::CrSent, Some(cotp::code::CC)) => {
-                    c.state = CbState::Transfer;
+                    c.enter(
+                        CbState::Transfer,
+                        if code == Some(cotp::code::CC) {
+                            "CC received"
+                        } else {
+                            "first data received"
+                        },
+                    );
                     MessageType::DataIndication
                 }
                 _ => MessageType::DataIndication,
@@ -523,7 +572,7 @@ impl TcpDriver {
             c.direction == Direction::Outbound && c.state == CbState::Transfer;
         if socket_error != 0 && outbound_established {
             // Sockets recovery (Q182619): keep the block and its queue, reconnect later.
-            c.state = CbState::Recovering;
+            c.enter(CbState::Recovering, "socket error");
             c.reconnect_at = Some(now + p.tcp_recovery_interval_ms);
             log.log(catalogue::receive_socket_closed(
                 &p,
@@ -544,7 +593,14 @@ impl TcpDriver {
         } else {
             2
         };
-        c.state = CbState::Closing;
+        c.enter(
+            CbState::Closing,
+            if orderly {
+                "peer closed after DR"
+            } else {
+                "peer closed"
+            },
+        );
         if !orderly {
             self.counters.abnormal_remote_disconnects += 1;
             log.log(catalogue::receive_socket_closed(
@@ -595,7 +651,7 @@ impl TcpDriver {
         let Some(c) = self.cb_mut(cb) else { return };
         if c.state != CbState::Recovering {
             // A first connect that fails: nothing to recover; POP4 learns it from a Close Request.
-            c.state = CbState::Closing;
+            c.enter(CbState::Closing, "connect() failed");
             let queued: Vec<BufferHandle> = c.queue.drain(..).collect();
             for h in queued {
                 let _ = bm.release(h);
@@ -634,7 +690,7 @@ impl TcpDriver {
         let c = self.cb_mut(cb).expect("live");
         if c.attempts >= MAX_RECOVERY_ATTEMPTS {
             mta_reach::reach!("driver: recovery attempts exhausted");
-            c.state = CbState::Closing;
+            c.enter(CbState::Closing, "reconnect failed, attempts exhausted");
             c.reconnect_at = None;
             let queued: Vec<BufferHandle> = c.queue.drain(..).collect();
             for h in queued {

@@ -145,6 +145,7 @@ impl Pop4 {
         now: u64,
     ) -> Vec<(Lpi, association::Event)> {
         let cap = self.profile.pop4_queue_capacity as usize;
+        let from = backlog_band(self.queue.len(), cap);
         while self.queue.len() < cap {
             match driver.pop_for_pop4() {
                 Some(h) => self.queue.push_back(h),
@@ -154,6 +155,12 @@ impl Pop4 {
         if self.queue.len() == cap {
             mta_reach::reach!("pop4: queue at capacity");
         }
+        mta_reach::transition(
+            "pop4",
+            from,
+            "tick: pull from the NSI",
+            backlog_band(self.queue.len(), cap),
+        );
         self.counters.max_depth = self.counters.max_depth.max(self.queue.len());
         let mut events = Vec::new();
         for a in self.assocs.values_mut() {
@@ -257,5 +264,18 @@ impl Pop4 {
             self.flush(bm, driver, lpi);
         }
         events
+    }
+}
+/// POP4's backlog band, the state of its queue for state coverage: empty, below half, half or
+/// more, at capacity.
+fn backlog_band(depth: usize, capacity: usize) -> &'static str {
+    if depth == 0 {
+        "empty"
+    } else if depth >= capacity {
+        "at capacity"
+    } else if depth * 2 < capacity {
+        "below half"
+    } else {
+        "half or more"
     }
 }

@@ -364,17 +364,36 @@ impl X25Adapter {
 
     /// An incoming call was accepted on `lcn`: create its session (responder).
     pub fn call(&mut self, lcn: u16) {
+        let from = self.circuit_state(lcn);
         self.sessions
             .insert(lcn, Session::new(session::Config::new(b"")));
         self.to_network.push(Packet::CallAccepted { lcn });
+        self.observe(lcn, from, "incoming call");
+    }
+
+    /// The circuit's state by ISO 8208's packet-layer names: p4 (data transfer) while its session
+    /// exists, p1 (ready) otherwise.
+    fn circuit_state(&self, lcn: u16) -> &'static str {
+        if self.sessions.contains_key(&lcn) {
+            "p4 data transfer"
+        } else {
+            "p1 ready"
+        }
+    }
+
+    /// Record the transition an input caused on circuit `lcn` (`mta_reach`).
+    fn observe(&self, lcn: u16, from: &'static str, input: &'static str) {
+        mta_reach::transition("x25", from, input, self.circuit_state(lcn));
     }
 
     /// A clear from the network: the circuit and its session are gone.
     pub fn cleared(&mut self, lcn: u16) {
+        let from = self.circuit_state(lcn);
         if let Some(mut s) = self.sessions.remove(&lcn) {
             s.transport_disconnected();
         }
         self.next_ps.remove(&lcn);
+        self.observe(lcn, from, "clear indication");
     }
 
     /// The session of a circuit (its user — presentation and up — acts on it).
@@ -398,6 +417,27 @@ impl X25Adapter {
 
     /// A T-DATA buffer from the transport.
     pub fn deliver(&mut self, log: &mut EventLog, now: u64, b: &TransportBuffer) -> AdapterOutcome {
+        let from = self.circuit_state(b.lcn);
+        let outcome = self.deliver_step(log, now, b);
+        let input = match outcome {
+            AdapterOutcome::Delivered(_) => "T-DATA buffer",
+            AdapterOutcome::Dropped { .. } => "malformed T-DATA buffer",
+        };
+        let to = match outcome {
+            AdapterOutcome::Delivered(_) => self.circuit_state(b.lcn),
+            // The adapter has sent a clear request and forgotten the session.
+            AdapterOutcome::Dropped { .. } => "p6 DTE clear request",
+        };
+        mta_reach::transition("x25", from, input, to);
+        outcome
+    }
+
+    fn deliver_step(
+        &mut self,
+        log: &mut EventLog,
+        now: u64,
+        b: &TransportBuffer,
+    ) -> AdapterOutcome {
         if self.profile.x25_adapter_validates_buffers && b.declared_len != b.data.len() {
             log.log(catalogue::malformed_transport_buffer(
                 &self.profile,

@@ -201,6 +201,25 @@ pub enum Phase {
     Closed,
 }
 
+impl Phase {
+    /// The phase by the ACSE protocol machine's state names (X.227 annex A: STA0 idle, STA1
+    /// awaiting AARE, STA2 awaiting A-ASSOCIATE response, STA3/STA4 release, STA5 associated),
+    /// with the transport and session set-up before the AARQ named as such.
+    pub fn name(self, role: Role) -> &'static str {
+        match (self, role) {
+            (Phase::Idle | Phase::Closed, _) => "STA0 idle",
+            (Phase::AwaitTransport, Role::Initiator) => "awaiting T-CONNECT confirm",
+            (Phase::AwaitTransport, Role::Responder) => "awaiting T-CONNECT indication",
+            (Phase::AwaitConnect, Role::Initiator) => "STA1 awaiting AARE",
+            (Phase::AwaitConnect, Role::Responder) => "STA0 awaiting AARQ",
+            (Phase::AwaitBindResponse, _) => "STA2 awaiting A-ASSOCIATE response",
+            (Phase::Open, _) => "STA5 associated",
+            (Phase::Releasing, Role::Initiator) => "STA3 awaiting RLRE",
+            (Phase::Releasing, Role::Responder) => "STA4 awaiting A-RELEASE response",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Outgoing {
     payload: Vec<u8>,
@@ -275,6 +294,20 @@ impl Association {
         a
     }
 
+    /// Record the transition an input caused (`mta_reach`, protocol-state coverage).
+    fn observe(&self, from: Phase, input: &'static str) {
+        let to = self.phase;
+        if from == to && input == "timer tick" {
+            return; // a tick that changes nothing is not a transition worth a name
+        }
+        mta_reach::transition(
+            "association",
+            from.name(self.role),
+            input,
+            to.name(self.role),
+        );
+    }
+
     /// Current phase.
     pub fn phase(&self) -> Phase {
         self.phase
@@ -322,6 +355,12 @@ impl Association {
 
     /// Initiator: RT-OPEN request with the MTA-bind argument (one encoded element, or empty).
     pub fn bind(&mut self, bind: &[u8]) {
+        let from = self.phase;
+        self.bind_step(bind);
+        self.observe(from, "A-ASSOCIATE.request (bind)");
+    }
+
+    fn bind_step(&mut self, bind: &[u8]) {
         assert_eq!(
             (self.role, self.phase),
             (Role::Initiator, Phase::Idle),
@@ -336,6 +375,12 @@ impl Association {
 
     /// Responder: accept the bind with the MTA-bind result.
     pub fn accept_bind(&mut self, result: &[u8]) {
+        let from = self.phase;
+        self.accept_bind_step(result);
+        self.observe(from, "A-ASSOCIATE.response (accept)");
+    }
+
+    fn accept_bind_step(&mut self, result: &[u8]) {
         assert_eq!(self.phase, Phase::AwaitBindResponse, "no bind to accept");
         let cd = connection_data(&self.ros_bind(result, 17));
         let rtoac = rtse::Rtoac {
@@ -367,6 +412,12 @@ impl Association {
     /// Responder: refuse the bind. `reason` is RTORJ's refuseReason (X.410 mode); `error` the
     /// encoded MTA-bind error (normal mode userDataRJ).
     pub fn refuse_bind(&mut self, reason: i64, error: Option<Vec<u8>>) {
+        let from = self.phase;
+        self.refuse_bind_step(reason, error);
+        self.observe(from, "A-ASSOCIATE.response (refuse)");
+    }
+
+    fn refuse_bind_step(&mut self, reason: i64, error: Option<Vec<u8>>) {
         assert_eq!(self.phase, Phase::AwaitBindResponse, "no bind to refuse");
         let cpr = match self.mode {
             Mode::X410 => {
@@ -393,6 +444,12 @@ impl Association {
 
     /// RT-TRANSFER request: queue one APDU (sent when this end holds the turn).
     pub fn transfer(&mut self, apdu: Vec<u8>) {
+        let from = self.phase;
+        self.transfer_step(apdu);
+        self.observe(from, "RT-TRANSFER.request");
+    }
+
+    fn transfer_step(&mut self, apdu: Vec<u8>) {
         assert!(
             self.role == Role::Initiator || self.config.twa,
             "monologue: only the initiator transfers"
@@ -403,12 +460,24 @@ impl Association {
 
     /// RT-CLOSE request: release once every queued APDU is confirmed.
     pub fn release(&mut self) {
+        let from = self.phase;
+        self.release_step();
+        self.observe(from, "A-RELEASE.request");
+    }
+
+    fn release_step(&mut self) {
         self.release_requested = true;
         self.drive();
     }
 
     /// RT-U-ABORT request.
     pub fn abort(&mut self) {
+        let from = self.phase;
+        self.abort_step();
+        self.observe(from, "A-ABORT.request");
+    }
+
+    fn abort_step(&mut self) {
         if matches!(self.phase, Phase::Closed | Phase::Idle) {
             return;
         }
@@ -445,6 +514,12 @@ impl Association {
 
     /// Octets received from TCP.
     pub fn receive(&mut self, bytes: &[u8]) {
+        let from = self.phase;
+        self.receive_step(bytes);
+        self.observe(from, "octets received");
+    }
+
+    fn receive_step(&mut self, bytes: &[u8]) {
         if self.deadline.is_some() {
             self.deadline = Some(self.now_ms + self.config.response_timeout_ms);
         }
@@ -454,12 +529,24 @@ impl Association {
 
     /// The peer closed TCP.
     pub fn tcp_closed(&mut self) {
+        let from = self.phase;
+        self.tcp_closed_step();
+        self.observe(from, "TCP closed");
+    }
+
+    fn tcp_closed_step(&mut self) {
         self.transport.tcp_closed();
         self.drive();
     }
 
     /// Simulated time advanced to `now_ms`.
     pub fn tick(&mut self, now_ms: u64) {
+        let from = self.phase;
+        self.tick_step(now_ms);
+        self.observe(from, "timer tick");
+    }
+
+    fn tick_step(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
         if self.deadline.is_some_and(|d| now_ms >= d)
             && self.phase == Phase::Closed

@@ -401,6 +401,32 @@ pub enum State {
     Closed,
 }
 
+impl State {
+    /// The state's name in ISO 8073's class 0 state table (the idle and the released connection
+    /// are both CLOSED there).
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Idle | State::Closed => "CLOSED",
+            State::AwaitCc => "WFCC",
+            State::AwaitAccept => "WFTRESP",
+            State::Open => "OPEN",
+        }
+    }
+}
+
+/// The kind of a received TPDU by its code (ISO 8073 13.1, table 8), for state coverage.
+fn tpdu_kind(tpdu: &[u8]) -> &'static str {
+    match tpdu.get(1).map(|c| c & 0xf0) {
+        Some(code::CR) => "CR",
+        Some(code::CC) => "CC",
+        Some(code::DR) => "DR",
+        Some(code::DT) => "DT",
+        Some(code::ER) => "ER",
+        Some(_) => "other TPDU",
+        None => "empty TPDU",
+    }
+}
+
 /// What the transport reports upward.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Indication {
@@ -497,6 +523,12 @@ impl Transport {
 
     /// T-CONNECT request: send a CR to `called_tsap`.
     pub fn connect(&mut self, called_tsap: &[u8]) {
+        let from = self.state;
+        self.connect_step(called_tsap);
+        self.observe(from, "T-CONNECT.request");
+    }
+
+    fn connect_step(&mut self, called_tsap: &[u8]) {
         assert_eq!(self.state, State::Idle, "T-CONNECT on a used transport");
         let size = [self.config.max_tpdu_size_code];
         let calling = self.config.local_tsap.clone();
@@ -527,6 +559,12 @@ impl Transport {
     /// T-CONNECT response: accept the pending CR (sends the CC, echoing the TSAPs as Exchange does in
     /// KB Q151626's trace: calling, called, TPDU size).
     pub fn accept(&mut self, calling_tsap: &[u8], called_tsap: &[u8]) {
+        let from = self.state;
+        self.accept_step(calling_tsap, called_tsap);
+        self.observe(from, "T-CONNECT.response");
+    }
+
+    fn accept_step(&mut self, calling_tsap: &[u8], called_tsap: &[u8]) {
         assert_eq!(self.state, State::AwaitAccept, "accept without a CR");
         let size = [self.tpdu_size_code];
         let cc = Tpdu::Cc(Connect {
@@ -555,6 +593,12 @@ impl Transport {
 
     /// Refuse the pending CR with a DR.
     pub fn refuse(&mut self, reason: u8) {
+        let from = self.state;
+        self.refuse_step(reason);
+        self.observe(from, "T-DISCONNECT.request (refuse)");
+    }
+
+    fn refuse_step(&mut self, reason: u8) {
         assert_eq!(self.state, State::AwaitAccept, "refuse without a CR");
         let dr = Tpdu::Dr(Disconnect {
             dst_ref: self.remote_ref,
@@ -569,6 +613,12 @@ impl Transport {
 
     /// T-DATA request: send one TSDU, segmented into DTs of the negotiated size.
     pub fn send_tsdu(&mut self, tsdu: &[u8]) {
+        let from = self.state;
+        self.send_tsdu_step(tsdu);
+        self.observe(from, "T-DATA.request");
+    }
+
+    fn send_tsdu_step(&mut self, tsdu: &[u8]) {
         assert_eq!(self.state, State::Open, "T-DATA outside data transfer");
         let room = tpdu_size(self.tpdu_size_code) - 3;
         let mut chunks = tsdu.chunks(room).peekable();
@@ -589,6 +639,12 @@ impl Transport {
 
     /// T-DISCONNECT request: send a DR (class 0 then closes TCP).
     pub fn disconnect(&mut self, reason: u8) {
+        let from = self.state;
+        self.disconnect_step(reason);
+        self.observe(from, "T-DISCONNECT.request");
+    }
+
+    fn disconnect_step(&mut self, reason: u8) {
         if matches!(self.state, State::Open | State::AwaitCc) {
             let dr = Tpdu::Dr(Disconnect {
                 dst_ref: self.remote_ref,
@@ -601,6 +657,11 @@ impl Transport {
         }
         self.state = State::Closed;
         self.close_tcp = true;
+    }
+
+    /// Record the transition an input caused (`mta_reach`, protocol-state coverage).
+    fn observe(&self, from: State, input: &'static str) {
+        mta_reach::transition("cotp", from.name(), input, self.state.name());
     }
 
     fn close(&mut self, reason: u8, error: Option<Malformed>) {
@@ -631,6 +692,12 @@ impl Transport {
 
     /// The TCP connection was closed by the peer.
     pub fn tcp_closed(&mut self) {
+        let from = self.state;
+        self.tcp_closed_step();
+        self.observe(from, "TCP closed");
+    }
+
+    fn tcp_closed_step(&mut self) {
         self.close(reason::NOT_SPECIFIED, None);
     }
 
@@ -642,12 +709,18 @@ impl Transport {
         self.reassembler.push(bytes);
         loop {
             match self.reassembler.next_frame() {
-                Ok(Some(frame)) => self.on_tpdu(&frame.tpdu),
+                Ok(Some(frame)) => {
+                    let from = self.state;
+                    self.on_tpdu(&frame.tpdu);
+                    self.observe(from, tpdu_kind(&frame.tpdu));
+                }
                 Ok(None) => break,
                 Err(e) => {
                     // Framing lost (or a strict reader refused the reserved octet): RFC 1006 can
                     // only drop the TCP connection.
+                    let from = self.state;
                     self.close(reason::PROTOCOL_ERROR, Some(e));
+                    self.observe(from, "TPKT framing error");
                     break;
                 }
             }
@@ -674,7 +747,7 @@ impl Transport {
             (State::Idle, Tpdu::Cr(cr)) => self.on_cr(&cr, bytes),
             (State::AwaitCc, Tpdu::Cc(cc)) => {
                 if cc.class_option >> 4 != 0 {
-                    self.disconnect(reason::NEGOTIATION_FAILED);
+                    self.disconnect_step(reason::NEGOTIATION_FAILED);
                     self.indications.push_back(Indication::Disconnected {
                         reason: reason::NEGOTIATION_FAILED,
                         error: Some(err(6, "CC selects a class other than 0")),
@@ -683,7 +756,7 @@ impl Transport {
                 }
                 let code = cc.tpdu_size_code().unwrap_or(DEFAULT_TPDU_SIZE_CODE);
                 if !(DEFAULT_TPDU_SIZE_CODE..=self.config.max_tpdu_size_code).contains(&code) {
-                    self.disconnect(reason::NEGOTIATION_FAILED);
+                    self.disconnect_step(reason::NEGOTIATION_FAILED);
                     self.indications.push_back(Indication::Disconnected {
                         reason: reason::NEGOTIATION_FAILED,
                         error: Some(err(7, "CC raises the TPDU size")),
@@ -738,7 +811,7 @@ impl Transport {
         if cr.class_option >> 4 != 0 && !cr.params.iter().any(|p| p.code == 0xc7) {
             // Class 0 only, and the initiator offered no alternative: refuse.
             self.state = State::AwaitAccept;
-            self.refuse(reason::NEGOTIATION_FAILED);
+            self.refuse_step(reason::NEGOTIATION_FAILED);
             return;
         }
         if !cr.user_data.is_empty() {

@@ -452,6 +452,22 @@ pub enum State {
     Closed,
 }
 
+impl State {
+    /// The state's name in ISO 8327-1's state table (annex A): STA01 idle, STA02A awaiting AC,
+    /// STA08 awaiting S-CONNECT response, STA713 data transfer, STA03 awaiting DN, STA09 awaiting
+    /// S-RELEASE response (a released, refused or aborted connection is STA01 again).
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Idle | State::Closed => "STA01",
+            State::AwaitAc => "STA02A",
+            State::AwaitAccept => "STA08",
+            State::Open => "STA713",
+            State::AwaitDn => "STA03",
+            State::AwaitRelease => "STA09",
+        }
+    }
+}
+
 /// What the session protocol machine reports to its user (presentation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Indication {
@@ -637,6 +653,12 @@ impl Session {
 
     /// S-CONNECT request.
     pub fn connect(&mut self, called_ssel: &[u8], user_data: &[u8]) {
+        let from = self.state;
+        self.connect_step(called_ssel, user_data);
+        self.observe(from, "S-CONNECT.request");
+    }
+
+    fn connect_step(&mut self, called_ssel: &[u8], user_data: &[u8]) {
         assert_eq!(self.state, State::Idle, "S-CONNECT twice");
         let versions = [self.config.versions];
         let req = self.config.requirements.to_be_bytes();
@@ -665,6 +687,12 @@ impl Session {
 
     /// S-CONNECT response, accept (sends AC).
     pub fn accept(&mut self, user_data: &[u8]) {
+        let from = self.state;
+        self.accept_step(user_data);
+        self.observe(from, "S-CONNECT.response (accept)");
+    }
+
+    fn accept_step(&mut self, user_data: &[u8]) {
         assert_eq!(self.state, State::AwaitAccept, "accept without CN");
         let version = [self.version_bit()];
         let req = self.config.requirements.to_be_bytes();
@@ -696,6 +724,12 @@ impl Session {
 
     /// S-CONNECT response, refuse (sends RF; the transport is released).
     pub fn refuse(&mut self, reason: u8, user_data: &[u8]) {
+        let from = self.state;
+        self.refuse_step(reason, user_data);
+        self.observe(from, "S-CONNECT.response (refuse)");
+    }
+
+    fn refuse_step(&mut self, reason: u8, user_data: &[u8]) {
         let mut rc = vec![reason];
         rc.extend_from_slice(user_data);
         let rf = Spdu::new(
@@ -720,6 +754,12 @@ impl Session {
 
     /// S-ACTIVITY-START request.
     pub fn activity_start(&mut self, id: &[u8]) {
+        let from = self.state;
+        self.activity_start_step(id);
+        self.observe(from, "S-ACTIVITY-START.request");
+    }
+
+    fn activity_start_step(&mut self, id: &[u8]) {
         self.require_tokens("S-ACTIVITY-START");
         assert!(!self.activity, "activity already in progress");
         self.activity = true;
@@ -730,6 +770,12 @@ impl Session {
 
     /// S-DATA request.
     pub fn data(&mut self, data: &[u8]) {
+        let from = self.state;
+        self.data_step(data);
+        self.observe(from, "S-DATA.request");
+    }
+
+    fn data_step(&mut self, data: &[u8]) {
         self.require_tokens("S-DATA");
         let mut dt = Spdu::new(si::GT_DT, Vec::new());
         dt.user_info = data;
@@ -738,6 +784,13 @@ impl Session {
 
     /// S-SYNC-MINOR request (explicit confirmation); returns the serial number.
     pub fn minor_sync(&mut self) -> u32 {
+        let from = self.state;
+        let r = self.minor_sync_step();
+        self.observe(from, "S-SYNC-MINOR.request");
+        r
+    }
+
+    fn minor_sync_step(&mut self) -> u32 {
         self.require_tokens("S-SYNC-MINOR");
         let serial = self.next_serial;
         self.next_serial += 1;
@@ -749,6 +802,12 @@ impl Session {
 
     /// S-SYNC-MINOR response.
     pub fn minor_sync_ack(&mut self, serial: u32) {
+        let from = self.state;
+        self.minor_sync_ack_step(serial);
+        self.observe(from, "S-SYNC-MINOR.response");
+    }
+
+    fn minor_sync_ack_step(&mut self, serial: u32) {
         let sn = serial_to_ascii(serial);
         let s = Spdu::new(si::MIA, vec![serial_param(&sn)]);
         self.tx.push_back(tsdu_of(vec![gt(), s]));
@@ -756,6 +815,13 @@ impl Session {
 
     /// S-ACTIVITY-END request; returns the serial number.
     pub fn activity_end(&mut self) -> u32 {
+        let from = self.state;
+        let r = self.activity_end_step();
+        self.observe(from, "S-ACTIVITY-END.request");
+        r
+    }
+
+    fn activity_end_step(&mut self) -> u32 {
         self.require_tokens("S-ACTIVITY-END");
         assert!(self.activity, "no activity");
         let serial = self.next_serial;
@@ -768,6 +834,12 @@ impl Session {
 
     /// S-ACTIVITY-END response.
     pub fn activity_end_ack(&mut self, serial: u32) {
+        let from = self.state;
+        self.activity_end_ack_step(serial);
+        self.observe(from, "S-ACTIVITY-END.response");
+    }
+
+    fn activity_end_ack_step(&mut self, serial: u32) {
         self.activity = false;
         let sn = serial_to_ascii(serial);
         let s = Spdu::new(si::AEA, vec![serial_param(&sn)]);
@@ -776,6 +848,12 @@ impl Session {
 
     /// S-TOKEN-GIVE request: pass all tokens to the peer.
     pub fn give_tokens(&mut self) {
+        let from = self.state;
+        self.give_tokens_step();
+        self.observe(from, "S-TOKEN-GIVE.request");
+    }
+
+    fn give_tokens_step(&mut self) {
         self.require_tokens("S-TOKEN-GIVE");
         let g = Spdu::new(
             si::GT_DT,
@@ -787,6 +865,12 @@ impl Session {
 
     /// S-TOKEN-PLEASE request with user data.
     pub fn please_tokens(&mut self, user_data: &[u8]) {
+        let from = self.state;
+        self.please_tokens_step(user_data);
+        self.observe(from, "S-TOKEN-PLEASE.request");
+    }
+
+    fn please_tokens_step(&mut self, user_data: &[u8]) {
         assert_eq!(
             self.state,
             State::Open,
@@ -804,6 +888,12 @@ impl Session {
 
     /// S-RELEASE request (FN, transport to be released).
     pub fn release(&mut self, user_data: &[u8]) {
+        let from = self.state;
+        self.release_step(user_data);
+        self.observe(from, "S-RELEASE.request");
+    }
+
+    fn release_step(&mut self, user_data: &[u8]) {
         self.require_tokens("S-RELEASE");
         let f = Spdu::new(
             si::FN,
@@ -818,6 +908,12 @@ impl Session {
 
     /// S-RELEASE response (DN).
     pub fn released(&mut self, user_data: &[u8]) {
+        let from = self.state;
+        self.released_step(user_data);
+        self.observe(from, "S-RELEASE.response");
+    }
+
+    fn released_step(&mut self, user_data: &[u8]) {
         assert_eq!(
             self.state,
             State::AwaitRelease,
@@ -830,6 +926,12 @@ impl Session {
 
     /// S-U-ABORT request (AB releasing the transport).
     pub fn abort(&mut self, user_data: &[u8]) {
+        let from = self.state;
+        self.abort_step(user_data);
+        self.observe(from, "S-U-ABORT.request");
+    }
+
+    fn abort_step(&mut self, user_data: &[u8]) {
         if self.state == State::Closed {
             return;
         }
@@ -847,6 +949,12 @@ impl Session {
 
     /// The transport connection was lost.
     pub fn transport_disconnected(&mut self) {
+        let from = self.state;
+        self.transport_disconnected_step();
+        self.observe(from, "T-DISCONNECT.indication");
+    }
+
+    fn transport_disconnected_step(&mut self) {
         if !matches!(self.state, State::Closed | State::Idle) {
             self.state = State::Closed;
             self.indications.push_back(Indication::Abort {
@@ -855,6 +963,11 @@ impl Session {
             });
         }
         self.state = State::Closed;
+    }
+
+    /// Record the transition an input caused (`mta_reach`, protocol-state coverage).
+    fn observe(&self, from: State, input: &'static str) {
+        mta_reach::transition("session", from.name(), input, self.state.name());
     }
 
     fn provider_abort(&mut self, e: Malformed) {
@@ -888,7 +1001,11 @@ impl Session {
         let _span = tracing::trace_span!("oppsitps").entered();
         let tsdu = match Tsdu::parse(t.data) {
             Ok(tsdu) => tsdu,
-            Err(e) => return self.provider_abort(e),
+            Err(e) => {
+                let from = self.state;
+                self.provider_abort(e);
+                return self.observe(from, "malformed TSDU");
+            }
         };
         let n = tsdu.spdus.len();
         let concatenated = n == 2 && matches!(tsdu.spdus[0].si, si::GT_DT | si::PT);
@@ -905,8 +1022,14 @@ impl Session {
         self.process_spdu(spdu, concatenated, t);
     }
 
-    /// Process one SPDU (span `oppssprc`).
+    /// Process one SPDU (span `oppssprc`), recording the transition it caused.
     fn process_spdu(&mut self, s: &Spdu<'_>, concatenated: bool, t: TData<'_>) {
+        let from = self.state;
+        self.process_spdu_step(s, concatenated, t);
+        self.observe(from, spdu_name(s.si, false, s));
+    }
+
+    fn process_spdu_step(&mut self, s: &Spdu<'_>, concatenated: bool, t: TData<'_>) {
         let _span = tracing::trace_span!("oppssprc", si = s.si).entered();
         match (self.state, s.si, concatenated) {
             (State::Idle, si::CN, false) => self.t_data(s, t),

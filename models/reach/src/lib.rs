@@ -1,15 +1,22 @@
-//! Reachability goals (Antithesis's `sometimes` assertions): `reach!("pending TPDU queue full at
-//! reconnect")` marks a rare but legal situation in a model. A goal is not an oracle — nothing is
-//! wrong when it is missed — but a goal no campaign reaches is a gap in what the lab exercises.
+//! What the lab exercises, seen from inside the models:
 //!
-//! A run collects the goals it reached by calling [`collect`] around itself: collectors are per
-//! thread and per run (a stack, so runs nest), never process-global, so test threads and sweep
-//! workers do not see each other's goals. `reach!` looks its name up at compile time and costs one
-//! thread-local OR. Building with `--cfg mta_no_goals` compiles every `reach!` out (what `mta-lab bench fuzz`
-//! compares against). Every name used must be in [`CATALOGUE`] (a test in the harness greps the
-//! models for `reach!` and checks).
+//! - **Reachability goals** (Antithesis's `sometimes` assertions): `reach!("pending TPDU queue full
+//!   at reconnect")` marks a rare but legal situation. A goal is not an oracle — nothing is wrong
+//!   when it is missed — but a goal no campaign reaches is a gap in what the lab exercises. Every
+//!   name used must be in [`CATALOGUE`] (checked at compile time).
+//! - **Protocol-state transitions** (SGFuzz's state coverage): the state machines call
+//!   [`transition`] with (machine, state, input kind, next state), states named as their standard
+//!   names them. With [`set_feed`] on (the fuzz targets), each transition also becomes a
+//!   SanitizerCoverage edge of its own ([`feed`]), so libFuzzer keeps inputs that reach new states.
 //!
-//! May not touch: anything but its own thread-local set; it has no dependencies.
+//! A run collects what it reached by calling [`collect`] or [`collect_all`] around itself:
+//! collectors are per thread and per run (runs nest), never process-global, so test threads and
+//! sweep workers do not see each other's goals. `reach!` costs one thread-local OR. Building with
+//! `--cfg mta_no_goals` compiles every `reach!` out (what `mta-lab bench fuzz --goals-out`
+//! compares against).
+//!
+//! May not touch: anything but its own thread-local sets and the feed switch; it has no
+//! dependencies.
 
 use std::cell::Cell;
 
@@ -194,6 +201,109 @@ macro_rules! reach {
     }};
 }
 
+/// One protocol-state transition (SGFuzz's state coverage, for our machines): `machine` went from
+/// state `from` to `to` on an input of kind `input`. States carry the standard's names (ISO 8073
+/// class 0, ISO 8327's state table, the ACSE/RTSE phases, the driver's control-block states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Transition {
+    /// The machine (`cotp`, `session`, `association`, `driver`, `pop4`, `x25`).
+    pub machine: &'static str,
+    /// The state before.
+    pub from: &'static str,
+    /// The kind of input (a PDU received, a service primitive, a tick).
+    pub input: &'static str,
+    /// The state after.
+    pub to: &'static str,
+}
+
+impl std::fmt::Display for Transition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} --{}--> {}",
+            self.machine, self.from, self.input, self.to
+        )
+    }
+}
+
+impl Transition {
+    /// A stable 64-bit id (FNV-1a over the four names), the same in every process and build.
+    pub fn id(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in [self.machine, self.from, self.input, self.to] {
+            for b in part.bytes().chain([0xff]) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        h
+    }
+}
+
+thread_local! {
+    /// The running collector's transitions (distinct, in the order first taken).
+    static TRANSITIONS: std::cell::RefCell<Vec<Transition>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+static FEED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether each transition is also fed to libFuzzer as coverage ([`feed`]); the fuzz targets turn
+/// it on (unless `MTA_LAB_STATE_FEED=0`), nothing else does.
+pub fn set_feed(on: bool) {
+    FEED.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Record that `machine` went from `from` to `to` on an input of kind `input`.
+pub fn transition(
+    machine: &'static str,
+    from: &'static str,
+    input: &'static str,
+    to: &'static str,
+) {
+    let t = Transition {
+        machine,
+        from,
+        input,
+        to,
+    };
+    if FEED.load(std::sync::atomic::Ordering::Relaxed) {
+        feed(t.id());
+    }
+    TRANSITIONS.with(|v| {
+        if let Ok(mut v) = v.try_borrow_mut()
+            && !v.contains(&t)
+        {
+            v.push(t);
+        }
+    });
+}
+
+include!(concat!(env!("OUT_DIR"), "/feed.rs"));
+
+/// Give transition `id` its own SanitizerCoverage edge: one of [`FEED_ARMS`] generated functions,
+/// each a separate function (so a separate counter however LLVM lowers the dispatch) that passes its
+/// own number to `black_box`. In the fuzz build this crate is instrumented for edges
+/// (`fuzz/rustc-cmp-scope.sh`), so a new transition is new coverage to libFuzzer.
+#[inline(never)]
+pub fn feed(id: u64) {
+    FEED_TABLE[(id % FEED_ARMS as u64) as usize]();
+}
+
+/// Run `f` with a fresh collector for goals and transitions; returns its result, the goals it
+/// reached and the transitions it took (distinct, in the order first taken).
+pub fn collect_all<R>(f: impl FnOnce() -> R) -> (R, GoalSet, Vec<Transition>) {
+    struct Restore(Vec<Transition>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TRANSITIONS.with(|v| *v.borrow_mut() = std::mem::take(&mut self.0));
+        }
+    }
+    let guard = Restore(TRANSITIONS.with(|v| std::mem::take(&mut *v.borrow_mut())));
+    let (r, goals) = collect(f);
+    let taken = TRANSITIONS.with(|v| std::mem::take(&mut *v.borrow_mut()));
+    drop(guard);
+    (r, goals, taken)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +341,21 @@ mod tests {
             outer.names().collect::<Vec<_>>(),
             ["x25: receive queue overflow"],
             "the unwound run's goals do not leak into the enclosing one"
+        );
+    }
+
+    #[test]
+    fn transition_collectors_are_per_run_and_distinct() {
+        let ((), _, outer) = collect_all(|| {
+            transition("cotp", "CLOSED", "CR", "WFTRESP");
+            let ((), _, inner) = collect_all(|| transition("cotp", "OPEN", "DT", "OPEN"));
+            assert_eq!(inner.len(), 1);
+            transition("cotp", "CLOSED", "CR", "WFTRESP");
+        });
+        assert_eq!(
+            outer.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["cotp: CLOSED --CR--> WFTRESP"],
+            "distinct, and the inner run's transition stays in the inner run"
         );
     }
 
