@@ -18,6 +18,7 @@ mod jobs;
 mod kb;
 mod libfuzzer;
 mod merge;
+mod mutants;
 mod nightly;
 mod pcap;
 mod probe;
@@ -163,6 +164,11 @@ enum Command {
         /// `none` skips the phase.
         #[arg(long, value_delimiter = ',')]
         coverage_targets: Vec<String>,
+        /// Shards of the mutation phase: each night mutates shard (night number mod N) of every
+        /// crate of `mta-lab mutants` with cargo-mutants [default: 0, the phase is skipped; the
+        /// scheduled nightly uses 32].
+        #[arg(long, default_value_t = 0)]
+        mutants_shards: u32,
     },
     /// Fold sharded sweep results (directories with sweep journals and finding files) into one
     /// report deduplicated by signature: OUT/merged.json, OUT/index.html, OUT/findings/.
@@ -218,6 +224,10 @@ enum Command {
     /// Reachability goals: which committed inputs, random executions and sweep seeds reach each
     /// catalogued goal, at what rate; --write keeps a reproducer per goal under corpora/goals/.
     Goals(goals::Args),
+    /// Mutation score of the lab's oracles: cargo-mutants on one model crate (--crate, default
+    /// mta-bufmgr) with that crate's and the harness's tests, optionally one shard (--shard k/n);
+    /// prints the missed mutants and every crate's pass so far.
+    Mutants(mutants::Args),
     /// Shrink a simulation finding: drop faults and messages while the same signature fires;
     /// writes the reduced finding next to the original.
     Shrink {
@@ -497,6 +507,7 @@ fn main() -> ExitCode {
             expected,
             regressions,
             coverage_targets,
+            mutants_shards,
         } => nightly_cmd(&nightly::Options {
             budget_s: match nightly::parse_duration(&budget) {
                 Ok(b) => b,
@@ -518,6 +529,7 @@ fn main() -> ExitCode {
             expected,
             regressions,
             coverage_targets,
+            mutants_shards,
         }),
         Command::Chart {
             source,
@@ -533,6 +545,7 @@ fn main() -> ExitCode {
         } => merge_cmd(&shards, &out, &baseline),
         Command::Coverage(a) => coverage::cli(&a),
         Command::Goals(a) => goals::cli(&a),
+        Command::Mutants(a) => mutants::cli(&a),
         Command::Bench { command } => match command {
             bench::BenchCommand::Fuzz(a) => bench::fuzz(&a),
             bench::BenchCommand::Find(a) => bench::find(&a),

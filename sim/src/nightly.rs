@@ -59,6 +59,8 @@ pub struct Options {
     pub regressions: PathBuf,
     /// Targets of the source-coverage phase (empty: every target; `none`: skip the phase).
     pub coverage_targets: Vec<String>,
+    /// Shards of the mutation phase (0: skip the phase).
+    pub mutants_shards: u32,
 }
 
 /// One piece of the night's work.
@@ -623,8 +625,81 @@ pub fn run(o: &Options) -> Result<bool, String> {
     // 3. Triage, 4. source coverage and 5. the report.
     let triaged = triage(&results, &baseline, o, &night)?;
     let coverage = coverage_phase(o, &night);
-    let green = report(&plan, &results, &triaged, coverage, o, &night, &fuzz_ok)?;
+    let mutation = mutation_phase(o, &plan.date);
+    let green = report(
+        &plan,
+        &results,
+        &triaged,
+        (coverage, mutation),
+        o,
+        &night,
+        &fuzz_ok,
+    )?;
     Ok(green)
+}
+
+/// What the mutation phase did tonight and every crate's pass so far.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MutationSummary {
+    /// Why the phase could not run (cargo-mutants missing, a bad exclusion file).
+    pub unavailable: Option<String>,
+    /// Tonight's shards.
+    pub tonight: Vec<crate::mutants::ShardOutcome>,
+    /// Per crate, its pass over the newest shard count.
+    pub passes: Vec<crate::mutants::Pass>,
+    /// Exclusions in `.cargo/mutants.toml`.
+    pub exclusions: usize,
+    /// Shard errors.
+    pub errors: Vec<String>,
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` night (0 for other names): the mutation phase's
+/// rotation.
+pub fn night_number(date: &str) -> u64 {
+    let mut it = date.splitn(3, '-').map(str::parse::<i64>);
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (it.next(), it.next(), it.next()) else {
+        return 0;
+    };
+    // Howard Hinnant's days-from-civil, the inverse of civil_date.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    u64::try_from(era * 146_097 + doe - 719_468).unwrap_or(0)
+}
+
+/// One shard (night number mod N) of every crate in [`crate::mutants::CRATES`], kept under
+/// `<state>/mutants/`. `None` when the phase is skipped.
+fn mutation_phase(o: &Options, date: &str) -> Option<MutationSummary> {
+    if o.mutants_shards == 0 {
+        return None;
+    }
+    let dir = o.state.join("mutants");
+    let mut m = MutationSummary::default();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    match crate::mutants::exclusions(&root).and_then(|e| {
+        crate::mutants::available()?;
+        Ok(e)
+    }) {
+        Err(e) => {
+            println!("mutation phase unavailable: {e}");
+            m.unavailable = Some(e);
+        }
+        Ok(e) => {
+            m.exclusions = e.len();
+            let k = (night_number(date) % u64::from(o.mutants_shards)) as u32;
+            for krate in crate::mutants::CRATES {
+                println!("mutation: {krate} shard {k}/{}", o.mutants_shards);
+                match crate::mutants::run_shard(krate, (k, o.mutants_shards), date, &dir) {
+                    Ok(s) => m.tonight.push(s),
+                    Err(e) => m.errors.push(format!("{krate}: {e}")),
+                }
+            }
+        }
+    }
+    m.passes = crate::mutants::passes(&dir);
+    Some(m)
 }
 
 /// Source coverage of the chosen targets over their committed corpora and the night's corpus on
@@ -1134,6 +1209,9 @@ pub struct Summary {
     /// Reachability goals reached tonight: per goal, the units that reached it.
     #[serde(default)]
     pub goals: BTreeMap<String, Vec<String>>,
+    /// The mutation phase (absent when skipped, and in summaries older than the phase).
+    #[serde(default)]
+    pub mutation: Option<MutationSummary>,
 }
 
 /// A unit's row in the summary.
@@ -1162,7 +1240,7 @@ fn report(
     plan: &Plan,
     results: &[UnitResult],
     triaged: &[Triaged],
-    coverage: Option<crate::coverage::Summary>,
+    (coverage, mutation): (Option<crate::coverage::Summary>, Option<MutationSummary>),
     o: &Options,
     night: &Night,
     fuzz_ok: &Result<(), String>,
@@ -1237,6 +1315,7 @@ fn report(
         skipped: plan.skipped.clone(),
         source_coverage: coverage,
         goals: night_goals(results),
+        mutation,
     };
     write_json(&night.report.join("summary.json"), &summary)?;
     let history = history(&o.reports);
@@ -1365,6 +1444,14 @@ pub fn history(reports: &Path) -> History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn night_numbers_invert_civil_dates() {
+        for days in [0, 19_000, 20_787, 20_788] {
+            assert_eq!(night_number(&civil_date(days)), days);
+        }
+        assert_eq!(night_number("ci"), 0);
+    }
 
     #[test]
     fn dates_and_durations() {

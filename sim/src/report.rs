@@ -222,6 +222,76 @@ fn coverage_section(
     h
 }
 
+/// The mutation phase: per crate its last pass (complete or how far), with score, counts, time
+/// per mutant, commits and date, and the missed mutants of complete passes.
+fn mutation_section(m: Option<&crate::nightly::MutationSummary>) -> String {
+    let mut h = String::from("<h2>Mutation score of the oracles</h2>");
+    let Some(m) = m else {
+        h.push_str("<p>phase skipped (<code>--mutants-shards 0</code>)</p>");
+        return h;
+    };
+    if let Some(u) = &m.unavailable {
+        let _ = write!(
+            h,
+            "<p class=\"bad\">mutation phase unavailable: {}</p>",
+            esc(u)
+        );
+    }
+    for e in &m.errors {
+        let _ = write!(h, "<p class=\"bad\">{}</p>", esc(e));
+    }
+    let _ = write!(
+        h,
+        "<p>cargo-mutants per crate with the crate's and the harness's tests; one shard per crate \
+per night; {} exclusions in <code>.cargo/mutants.toml</code> (each with its reason). Tonight: {}.</p>\
+<table><tr><th>crate</th><th>score</th><th>caught</th><th>missed</th><th>timeout</th><th>unviable</th>\
+<th>s/mutant</th><th>shards</th><th>commits</th><th>date</th></tr>",
+        m.exclusions,
+        if m.tonight.is_empty() {
+            "no shard".to_string()
+        } else {
+            m.tonight
+                .iter()
+                .map(|s| format!("{} {}/{}", s.krate, s.shard.0, s.shard.1))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    for p in &m.passes {
+        let _ = write!(
+            h,
+            "<tr class=\"{}\"><td>{}</td><td>{:.1}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+<td>{:.0}</td><td>{} of {}{}</td><td>{}</td><td>{}</td></tr>",
+            if p.complete() { "ok" } else { "" },
+            esc(&p.krate),
+            p.score(),
+            p.caught,
+            p.missed,
+            p.timeout,
+            p.unviable,
+            p.seconds_per_mutant(),
+            p.done,
+            p.shards,
+            if p.complete() { " (complete)" } else { "" },
+            esc(&p.commits.join(", ")),
+            esc(&p.date),
+        );
+    }
+    h.push_str("</table>");
+    for p in m.passes.iter().filter(|p| !p.missed_names.is_empty()) {
+        let _ = write!(
+            h,
+            "<details><summary>{} missed mutants</summary><ul>",
+            esc(&p.krate)
+        );
+        for n in &p.missed_names {
+            let _ = write!(h, "<li><code>{}</code></li>", esc(n));
+        }
+        h.push_str("</ul></details>");
+    }
+    h
+}
+
 /// Every catalogued goal: the night that first reached it with the units (engine, target or
 /// world, build) that did, the last night, and a gap mark after [`GAP_NIGHTS`] nights unreached.
 fn goals_section(goals: &[NightGoal]) -> String {
@@ -467,6 +537,7 @@ stateful targets, distinct protocol-state transitions (machine, state, input kin
         coverage_trend,
     ));
     h.push_str(&goals_section(goals));
+    h.push_str(&mutation_section(s.mutation.as_ref()));
     h.push_str(
         "<h2>Units</h2><table><tr><th>unit</th><th>seconds</th><th>execs / seeds</th><th>rate</th>\
 <th>coverage</th><th>transitions</th><th>corpus</th><th>error</th></tr>",
@@ -516,6 +587,36 @@ mod tests {
         assert!(c.contains("cov &lt;x&gt;") && c.contains("<polyline") && c.contains("<circle"));
         let b = bar_chart("exec/s", "exec/s", &[("a".into(), 5.0), ("b".into(), 0.0)]);
         assert_eq!(b.matches("<rect").count(), 2);
+    }
+
+    #[test]
+    fn the_mutation_section_names_score_commits_and_misses() {
+        use crate::mutants::Pass;
+        let m = crate::nightly::MutationSummary {
+            exclusions: 2,
+            passes: vec![Pass {
+                krate: "mta-bufmgr".into(),
+                shards: 2,
+                done: 2,
+                commits: vec!["abc1234".into()],
+                date: "2026-11-30".into(),
+                caught: 9,
+                missed: 1,
+                timeout: 0,
+                unviable: 2,
+                seconds: 120.0,
+                missed_names: vec!["pool.rs:625:20: replace > with >= in write".into()],
+            }],
+            ..Default::default()
+        };
+        let h = mutation_section(Some(&m));
+        assert!(
+            h.contains("<td>mta-bufmgr</td><td>90.0%</td><td>9</td><td>1</td>"),
+            "{h}"
+        );
+        assert!(h.contains("<td>2 of 2 (complete)</td><td>abc1234</td><td>2026-11-30</td>"));
+        assert!(h.contains("2 exclusions") && h.contains("replace &gt; with &gt;= in write"));
+        assert!(mutation_section(None).contains("phase skipped"));
     }
 
     #[test]
