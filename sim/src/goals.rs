@@ -14,7 +14,7 @@ use mta_harness::{TARGETS, Target, corpora_dir, corpus_files, kb_reproducers};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -140,10 +140,30 @@ pub fn fuzz_reproducers(dir: &Path) -> Vec<(PathBuf, &'static Target, Build, Str
 
 /// The goals one input reaches on one build (a panicking input reaches none).
 fn goals_of(t: &'static Target, b: Build, input: &[u8]) -> Vec<&'static str> {
-    let ((), g) = mta_reach::collect(|| {
+    observe(t, b, input, &mut BTreeSet::new())
+}
+
+/// The goals one input reaches on one build; the transitions it takes go into `transitions`.
+fn observe(
+    t: &'static Target,
+    b: Build,
+    input: &[u8],
+    transitions: &mut BTreeSet<mta_reach::Transition>,
+) -> Vec<&'static str> {
+    let ((), g, taken) = mta_reach::collect_all(|| {
         let _ = run_one(t, b, input);
     });
+    transitions.extend(taken);
     g.names().collect()
+}
+
+/// Distinct transitions per machine, as `machine N` pairs.
+fn per_machine(t: &BTreeSet<mta_reach::Transition>) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for x in t {
+        *m.entry(x.machine).or_default() += 1;
+    }
+    m
 }
 
 struct Tally {
@@ -152,6 +172,10 @@ struct Tally {
     first_input: BTreeMap<&'static str, (&'static str, Build, Vec<u8>)>,
     /// First seed per goal: (world, build, seed).
     first_seed: BTreeMap<&'static str, (String, Build, u64)>,
+    /// Protocol-state transitions the committed inputs and random executions took.
+    fuzz_transitions: BTreeSet<mta_reach::Transition>,
+    /// Protocol-state transitions the sweeps took (as their names).
+    sweep_transitions: BTreeSet<String>,
 }
 
 fn fuzz_side(tally: &mut Tally, iterations: u64) -> Result<(), String> {
@@ -170,7 +194,7 @@ fn fuzz_side(tally: &mut Tally, iterations: u64) -> Result<(), String> {
         );
         for b in Build::ALL {
             for input in &committed {
-                for g in goals_of(t, b, input) {
+                for g in observe(t, b, input, &mut tally.fuzz_transitions) {
                     tally.rows.get_mut(g).expect("catalogued").committed = true;
                     tally
                         .first_input
@@ -190,7 +214,7 @@ fn fuzz_side(tally: &mut Tally, iterations: u64) -> Result<(), String> {
                     let base = &committed[rng.random_range(0..committed.len())];
                     mutate(&mut rng, base)
                 };
-                for g in goals_of(t, b, &input) {
+                for g in observe(t, b, &input, &mut tally.fuzz_transitions) {
                     *reached.entry(g).or_default() += 1;
                     tally
                         .first_input
@@ -220,6 +244,9 @@ fn sim_side(tally: &mut Tally, seeds: u64) -> Result<(), String> {
             let mut reached: BTreeMap<&'static str, u64> = BTreeMap::new();
             for seed in 0..seeds {
                 let r = crate::simulate::run(&world, seed, true);
+                tally
+                    .sweep_transitions
+                    .extend(r.transitions.iter().cloned());
                 for g in &r.goals {
                     let Some(g) = mta_reach::CATALOGUE.iter().find(|c| c.name == g) else {
                         continue;
@@ -324,6 +351,8 @@ pub fn cli(a: &Args) -> Result<ExitCode, String> {
             .collect(),
         first_input: BTreeMap::new(),
         first_seed: BTreeMap::new(),
+        fuzz_transitions: BTreeSet::new(),
+        sweep_transitions: BTreeSet::new(),
     };
     println!(
         "goals: {} catalogued; {} random executions per target and build, {} seeds per world \
@@ -351,6 +380,19 @@ pub fn cli(a: &Args) -> Result<ExitCode, String> {
         println!("wrote {n} reproducers under {}", goals_dir().display());
     }
     print!("{}", table(&rows));
+    let sweeps: BTreeMap<&str, usize> =
+        tally
+            .sweep_transitions
+            .iter()
+            .fold(BTreeMap::new(), |mut m, t| {
+                *m.entry(t.split(':').next().unwrap_or("")).or_default() += 1;
+                m
+            });
+    println!(
+        "protocol-state transitions per machine — fuzz harnesses (committed + random): {:?}; \
+         sweeps: {sweeps:?}",
+        per_machine(&tally.fuzz_transitions)
+    );
     if let Some(d) = a.json.parent() {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }

@@ -1205,6 +1205,13 @@ pub(crate) fn report_text(r: &simulate::RunReport) -> String {
     if !r.goals.is_empty() {
         let _ = writeln!(out, "  goals reached: {}", r.goals.join(" · "));
     }
+    if !r.transitions.is_empty() {
+        let _ = writeln!(
+            out,
+            "  protocol-state transitions: {} distinct",
+            r.transitions.len()
+        );
+    }
     if !r.findings.is_empty() {
         let _ = writeln!(out, "  {}", r.plan);
     }
