@@ -89,23 +89,6 @@ impl GoalRow {
     }
 }
 
-/// `goal name` → a file-name-safe slug.
-pub fn slug(goal: &str) -> String {
-    goal.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
 /// The directory of committed goal reproducers.
 pub fn goals_dir() -> PathBuf {
     corpora_dir().join("goals")
@@ -282,7 +265,7 @@ fn write_reproducers(tally: &Tally, rows: &mut [GoalRow]) -> Result<usize, Strin
     for row in rows.iter_mut().filter(|r| r.reproducer.is_none()) {
         let name = row.goal.as_str();
         if let Some((t, b, input)) = tally.first_input.get(name) {
-            let p = dir.join(format!("{t}@{}@{}", b.cli_name(), slug(name)));
+            let p = dir.join(format!("{t}@{}@{}", b.cli_name(), mta_reach::slug(name)));
             std::fs::write(&p, input).map_err(|e| format!("{}: {e}", p.display()))?;
             row.reproducer = Some(p.display().to_string());
             written += 1;
@@ -321,7 +304,7 @@ fn existing_reproducers() -> Result<BTreeMap<String, String>, String> {
             .to_string();
         if let Some(g) = mta_reach::CATALOGUE
             .iter()
-            .find(|g| slug(g.name) == goal_slug)
+            .find(|g| mta_reach::slug(g.name) == goal_slug)
         {
             m.insert(g.name.to_string(), f.display().to_string());
         }
@@ -564,11 +547,13 @@ mod tests {
     #[test]
     fn slugs_are_file_names_and_distinct() {
         assert_eq!(
-            slug("driver: pending TPDU queue full at reconnect"),
+            mta_reach::slug("driver: pending TPDU queue full at reconnect"),
             "driver-pending-tpdu-queue-full-at-reconnect"
         );
-        let all: std::collections::BTreeSet<String> =
-            mta_reach::CATALOGUE.iter().map(|g| slug(g.name)).collect();
+        let all: std::collections::BTreeSet<String> = mta_reach::CATALOGUE
+            .iter()
+            .map(|g| mta_reach::slug(g.name))
+            .collect();
         assert_eq!(all.len(), mta_reach::CATALOGUE.len());
     }
 }

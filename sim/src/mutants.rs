@@ -46,6 +46,14 @@ pub struct ShardOutcome {
     pub commit: String,
     /// The night (or the day of a manual run).
     pub date: String,
+    /// What the shard's mutants did.
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// What a shard's or a pass's mutants did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
     /// Mutants the tests caught.
     pub caught: u32,
     /// Mutants no test noticed.
@@ -54,10 +62,37 @@ pub struct ShardOutcome {
     pub timeout: u32,
     /// Mutants that did not build.
     pub unviable: u32,
-    /// Wall seconds of the whole shard (baseline included).
+    /// Wall seconds (each shard's baseline included).
     pub seconds: f64,
     /// The missed mutants' names (`file:line:col: replace … with …`).
     pub missed_names: Vec<String>,
+}
+
+impl Counts {
+    /// Add another shard's counts.
+    pub fn add(&mut self, o: &Counts) {
+        self.caught += o.caught;
+        self.missed += o.missed;
+        self.timeout += o.timeout;
+        self.unviable += o.unviable;
+        self.seconds += o.seconds;
+        self.missed_names.extend(o.missed_names.iter().cloned());
+    }
+
+    /// Caught (timeouts included) over viable mutants, in %.
+    pub fn score(&self) -> f64 {
+        let viable = self.caught + self.missed + self.timeout;
+        if viable == 0 {
+            0.0
+        } else {
+            f64::from(self.caught + self.timeout) * 100.0 / f64::from(viable)
+        }
+    }
+
+    /// Seconds per mutant (viable and unviable).
+    pub fn seconds_per_mutant(&self) -> f64 {
+        self.seconds / f64::from((self.caught + self.missed + self.timeout + self.unviable).max(1))
+    }
 }
 
 /// The parts of cargo-mutants' `outcomes.json` this reads.
@@ -103,12 +138,14 @@ pub fn parse_outcomes(
         shard,
         commit: commit.to_string(),
         date: date.to_string(),
-        caught: o.caught,
-        missed: o.missed,
-        timeout: o.timeout,
-        unviable: o.unviable,
-        seconds,
-        missed_names,
+        counts: Counts {
+            caught: o.caught,
+            missed: o.missed,
+            timeout: o.timeout,
+            unviable: o.unviable,
+            seconds,
+            missed_names,
+        },
     })
 }
 
@@ -263,38 +300,14 @@ pub struct Pass {
     /// The newest shard's date.
     pub date: String,
     /// Totals over the shards.
-    pub caught: u32,
-    /// Missed.
-    pub missed: u32,
-    /// Timed out.
-    pub timeout: u32,
-    /// Unviable.
-    pub unviable: u32,
-    /// Seconds over the shards.
-    pub seconds: f64,
-    /// Missed mutants' names.
-    pub missed_names: Vec<String>,
+    #[serde(flatten)]
+    pub counts: Counts,
 }
 
 impl Pass {
-    /// Caught (timeouts included) over viable mutants, in %.
-    pub fn score(&self) -> f64 {
-        let viable = self.caught + self.missed + self.timeout;
-        if viable == 0 {
-            0.0
-        } else {
-            f64::from(self.caught + self.timeout) * 100.0 / f64::from(viable)
-        }
-    }
-
     /// Whether every shard has an outcome.
     pub fn complete(&self) -> bool {
         self.done == self.shards
-    }
-
-    /// Seconds per mutant (viable and unviable).
-    pub fn seconds_per_mutant(&self) -> f64 {
-        self.seconds / f64::from((self.caught + self.missed + self.timeout + self.unviable).max(1))
     }
 }
 
@@ -334,23 +347,13 @@ pub fn passes(dir: &Path) -> Vec<Pass> {
                 .map(|s| s.date.clone())
                 .max()
                 .unwrap_or_default(),
-            caught: 0,
-            missed: 0,
-            timeout: 0,
-            unviable: 0,
-            seconds: 0.0,
-            missed_names: Vec::new(),
+            counts: Counts::default(),
         };
         for s in list.iter() {
             if !p.commits.contains(&s.commit) {
                 p.commits.push(s.commit.clone());
             }
-            p.caught += s.caught;
-            p.missed += s.missed;
-            p.timeout += s.timeout;
-            p.unviable += s.unviable;
-            p.seconds += s.seconds;
-            p.missed_names.extend(s.missed_names.iter().cloned());
+            p.counts.add(&s.counts);
         }
         out.push(p);
     }
@@ -366,12 +369,12 @@ pub fn text(passes: &[Pass], exclusions: usize) -> String {
             t,
             "{:<12} {:>5.1}%  caught {} missed {} timeout {} unviable {}  {:.0} s/mutant  {} of {} shards  commit {}  {}",
             p.krate,
-            p.score(),
-            p.caught,
-            p.missed,
-            p.timeout,
-            p.unviable,
-            p.seconds_per_mutant(),
+            p.counts.score(),
+            p.counts.caught,
+            p.counts.missed,
+            p.counts.timeout,
+            p.counts.unviable,
+            p.counts.seconds_per_mutant(),
             p.done,
             p.shards,
             p.commits.join(","),
@@ -405,9 +408,16 @@ pub fn cli(a: &Args) -> Result<std::process::ExitCode, String> {
     let s = run_shard(&a.krate, shard, &crate::nightly::today(), &a.out)?;
     println!(
         "{} shard {}/{}: caught {} missed {} timeout {} unviable {} in {:.0} s",
-        s.krate, s.shard.0, s.shard.1, s.caught, s.missed, s.timeout, s.unviable, s.seconds
+        s.krate,
+        s.shard.0,
+        s.shard.1,
+        s.counts.caught,
+        s.counts.missed,
+        s.counts.timeout,
+        s.counts.unviable,
+        s.counts.seconds
     );
-    for m in &s.missed_names {
+    for m in &s.counts.missed_names {
         println!("  MISSED {m}");
     }
     print!("{}", text(&passes(&a.out), excl.len()));
@@ -441,9 +451,10 @@ mod tests {
             40.0,
         )
         .unwrap();
-        assert_eq!((s.caught, s.missed, s.timeout, s.unviable), (2, 1, 0, 1));
+        let c = &s.counts;
+        assert_eq!((c.caught, c.missed, c.timeout, c.unviable), (2, 1, 0, 1));
         assert_eq!(
-            s.missed_names,
+            c.missed_names,
             ["models/bufmgr/src/pool.rs:625:20: replace > with >= in BufferManager::write"]
         );
         let dir = std::env::temp_dir().join(format!("mta-lab-mutants-{}", std::process::id()));
@@ -471,9 +482,9 @@ mod tests {
         assert!(p[0].complete());
         assert_eq!(p[0].commits, ["abc1234", "def5678"]);
         assert_eq!(p[0].date, "2026-12-01");
-        assert!((p[0].score() - 66.666).abs() < 0.01, "{}", p[0].score());
+        assert!((p[0].counts.score() - 66.666).abs() < 0.01);
         // 80 s over 8 mutants (4 caught, 2 missed, 2 unviable).
-        assert!((p[0].seconds_per_mutant() - 10.0).abs() < 1e-9);
+        assert!((p[0].counts.seconds_per_mutant() - 10.0).abs() < 1e-9);
         let t = text(&p, 3);
         assert!(
             t.contains("mta-bufmgr    66.7%") && t.contains("commit abc1234,def5678"),

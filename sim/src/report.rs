@@ -264,12 +264,12 @@ per night; {} exclusions in <code>.cargo/mutants.toml</code> (each with its reas
 <td>{:.0}</td><td>{} of {}{}</td><td>{}</td><td>{}</td></tr>",
             if p.complete() { "ok" } else { "" },
             esc(&p.krate),
-            p.score(),
-            p.caught,
-            p.missed,
-            p.timeout,
-            p.unviable,
-            p.seconds_per_mutant(),
+            p.counts.score(),
+            p.counts.caught,
+            p.counts.missed,
+            p.counts.timeout,
+            p.counts.unviable,
+            p.counts.seconds_per_mutant(),
             p.done,
             p.shards,
             if p.complete() { " (complete)" } else { "" },
@@ -278,13 +278,17 @@ per night; {} exclusions in <code>.cargo/mutants.toml</code> (each with its reas
         );
     }
     h.push_str("</table>");
-    for p in m.passes.iter().filter(|p| !p.missed_names.is_empty()) {
+    for p in m
+        .passes
+        .iter()
+        .filter(|p| !p.counts.missed_names.is_empty())
+    {
         let _ = write!(
             h,
             "<details><summary>{} missed mutants</summary><ul>",
             esc(&p.krate)
         );
-        for n in &p.missed_names {
+        for n in &p.counts.missed_names {
             let _ = write!(h, "<li><code>{}</code></li>", esc(n));
         }
         h.push_str("</ul></details>");
@@ -600,12 +604,14 @@ mod tests {
                 done: 2,
                 commits: vec!["abc1234".into()],
                 date: "2026-11-30".into(),
-                caught: 9,
-                missed: 1,
-                timeout: 0,
-                unviable: 2,
-                seconds: 120.0,
-                missed_names: vec!["pool.rs:625:20: replace > with >= in write".into()],
+                counts: crate::mutants::Counts {
+                    caught: 9,
+                    missed: 1,
+                    timeout: 0,
+                    unviable: 2,
+                    seconds: 120.0,
+                    missed_names: vec!["pool.rs:625:20: replace > with >= in write".into()],
+                },
             }],
             ..Default::default()
         };

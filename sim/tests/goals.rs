@@ -11,22 +11,6 @@ fn goals_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/goals")
 }
 
-fn slug(goal: &str) -> String {
-    goal.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
 /// (goal, world, build, seed) of `sim.toml`.
 fn sim_goals() -> Vec<(String, String, String, u64)> {
     let text = std::fs::read_to_string(goals_dir().join("sim.toml")).unwrap();
@@ -54,7 +38,7 @@ fn every_catalogued_goal_has_a_committed_reproducer() {
         .collect();
     let sims = sim_goals();
     for g in mta_reach::CATALOGUE {
-        let s = slug(g.name);
+        let s = mta_reach::slug(g.name);
         let as_file = files
             .iter()
             .any(|f| f.rsplit('@').next() == Some(s.as_str()));

@@ -9,22 +9,6 @@ use mta_harness::{TARGETS, corpora_dir, run_goals};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-fn slug(goal: &str) -> String {
-    goal.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
 /// Every `reach!("…")` name in the Rust sources under `dir`.
 fn used_names(dir: &Path, out: &mut BTreeSet<String>) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -74,7 +58,7 @@ fn committed_fuzz_reproducers_reach_their_goals() {
         let b: Build = build.parse().unwrap();
         let goal = mta_reach::CATALOGUE
             .iter()
-            .find(|g| slug(g.name) == goal_slug)
+            .find(|g| mta_reach::slug(g.name) == goal_slug)
             .unwrap_or_else(|| panic!("{name}: no catalogued goal with slug {goal_slug}"));
         let (_, reached) = run_goals(t, b, &std::fs::read(&p).unwrap());
         assert!(

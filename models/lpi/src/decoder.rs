@@ -218,6 +218,14 @@ mod tests {
             LpiStatus::Unknown
         );
         assert_eq!(status(&t, Lpi::new(1, 0, 0)), LpiStatus::Unknown);
+        // The same block addressed through the X.25 interface: only an LPI whose first number
+        // is X.25's (2) resolves there, and a TCP/IP LPI (1) does not.
+        let on_x25 = |lpi| decode(&msg(lpi), &t, Interface::X25).unwrap().status;
+        assert_eq!(
+            on_x25(Lpi::new(2, cb.generation, cb.index)),
+            LpiStatus::Live(Direction::Inbound)
+        );
+        assert_eq!(on_x25(lpi), LpiStatus::Unknown);
         assert_eq!(status(&t, Lpi::new(1, 1, 999)), LpiStatus::Unknown);
         t.release(cb).unwrap();
         assert_eq!(status(&t, lpi), LpiStatus::Stale);

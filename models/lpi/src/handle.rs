@@ -102,4 +102,16 @@ mod tests {
             assert!(bad.parse::<Lpi>().is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn an_lpis_first_number_names_its_interface() {
+        let iface = |s: &str| Interface::from_number(s.parse::<Lpi>().unwrap().interface);
+        assert_eq!(iface("1-15-12"), Some(Interface::TcpIp));
+        assert_eq!(iface("2-3-4"), Some(Interface::X25));
+        assert_eq!(iface("0-1-1"), None);
+        assert_eq!(iface("3-1-1"), None);
+        for i in [Interface::TcpIp, Interface::X25] {
+            assert_eq!(Interface::from_number(i.number()), Some(i));
+        }
+    }
 }

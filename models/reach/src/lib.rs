@@ -81,6 +81,24 @@ catalogue! {
     "core": "core: open failure retried" => "a connector's association failed to open and is retried";
 }
 
+/// A goal's name as a file-name-safe slug (`lpi: stale LPI` → `lpi-stale-lpi`): how
+/// `corpora/goals/` names each goal's reproducer.
+pub fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// Whether `name` is a catalogued goal.
 pub fn is_catalogued(name: &str) -> bool {
     CATALOGUE.iter().any(|g| g.name == name)
