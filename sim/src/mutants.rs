@@ -251,6 +251,8 @@ pub fn run_shard(
         .join(krate)
         .join(format!("shard-{}-of-{}.out", shard.0, shard.1));
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    // The commit cargo-mutants copies now (HEAD may move while it runs).
+    let commit = git_commit(&root);
     let started = std::time::Instant::now();
     let status = Command::new("cargo")
         .current_dir(&root)
@@ -274,7 +276,7 @@ pub fn run_shard(
         &text,
         krate,
         shard,
-        &git_commit(&root),
+        &commit,
         date,
         started.elapsed().as_secs_f64(),
     )?;

@@ -475,6 +475,93 @@ mod tests {
         assert_eq!(chk(&b), MalformedKind::NotNsiPop4(769));
     }
 
+    /// Every NSI/POP4 type × LPIs at the edges × both flag values × data lengths.
+    fn reprs() -> Vec<MessageRepr> {
+        let mut v = Vec::new();
+        for &message_type in MessageType::ALL.iter().filter(|t| t.is_nsi_pop4()) {
+            for lpi in [
+                Lpi::new(1, 15, 12),
+                Lpi::new(2, 0, 0),
+                Lpi::new(0xfffe, 0x8001, 0x7f01),
+            ] {
+                for more in [false, true] {
+                    for data_len in [0, 1, 17, 300] {
+                        v.push(MessageRepr {
+                            message_type,
+                            lpi,
+                            more,
+                            data_len,
+                        });
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn the_view_the_setters_and_the_repr_agree_on_every_field() {
+        for r in reprs() {
+            let data: Vec<u8> = (0..r.data_len).map(|i| (i * 7 + 3) as u8).collect();
+            let bytes = r.to_bytes(&data);
+            assert_eq!(bytes.len(), r.buffer_len(), "{r}");
+            assert_eq!(r.header_len(), HEADER_LEN);
+            let m = InternalMessage::new_checked(&bytes[..]).unwrap();
+            assert_eq!(m.message_type(), r.message_type);
+            assert_eq!(usize::from(m.header_len()), r.header_len());
+            assert_eq!(m.lpi(), r.lpi);
+            assert_eq!(m.flags(), if r.more { FLAG_MORE } else { 0 });
+            assert_eq!(m.data_len(), r.data_len);
+            assert_eq!(m.data(), &data[..]);
+            assert_eq!(MessageRepr::parse(&m), Ok(r));
+            // The field setters write the same octets as the repr's emitter.
+            let mut built = vec![0xa5; bytes.len()];
+            let mut w = InternalMessage::new_unchecked(&mut built[..]);
+            w.set_message_type(r.message_type);
+            w.set_header_len(HEADER_LEN as u16);
+            w.set_lpi(r.lpi);
+            w.set_flags(if r.more { FLAG_MORE } else { 0 });
+            w.set_data_len(r.data_len);
+            built[HEADER_LEN..].copy_from_slice(&data);
+            assert_eq!(built, bytes, "{r}");
+        }
+    }
+
+    #[test]
+    fn a_header_longer_than_the_message_is_truncated_and_errors_point_at_their_field() {
+        // The first element holds 16 octets but the message is 10 long: truncated at 10.
+        assert_eq!(
+            check_header(&CLOSE_REQUEST_1_15_12, 10),
+            Err(MalformedKind::Truncated(10))
+        );
+        let at = |b: &[u8]| InternalMessage::new_checked(b).unwrap_err().offset();
+        assert_eq!(at(&CLOSE_REQUEST_1_15_12[..5]), 5);
+        let mut b = CLOSE_REQUEST_1_15_12;
+        b[2] = 4;
+        assert_eq!(at(&b), 2, "the header-length field");
+        let mut b = CLOSE_REQUEST_1_15_12;
+        b[10] = 0x02;
+        assert_eq!(at(&b), 10, "the flags");
+        let mut b = CLOSE_REQUEST_1_15_12;
+        b[12] = 9;
+        assert_eq!(at(&b), 12, "the data length");
+        let mut b = CLOSE_REQUEST_1_15_12;
+        b[0] = 0x01;
+        b[1] = 0x03;
+        assert_eq!(at(&b), 0, "the type");
+    }
+
+    #[test]
+    fn only_a_message_with_the_more_flag_reaches_its_goal() {
+        let goal = "lpi: message with the more flag";
+        let (r, g) = mta_reach::collect(|| MessageRepr::parse_header(&CLOSE_REQUEST_1_15_12, 16));
+        assert!(!r.unwrap().more && !g.contains(goal));
+        let mut b = CLOSE_REQUEST_1_15_12;
+        b[10] = 0x01;
+        let (r, g) = mta_reach::collect(|| MessageRepr::parse_header(&b, 16));
+        assert!(r.unwrap().more && g.contains(goal));
+    }
+
     #[test]
     fn codes_round_trip_and_769_is_receive_closed() {
         for &t in MessageType::ALL {
