@@ -107,7 +107,6 @@ pub struct ControlBlockTable {
     free: Vec<u64>,
     capacity: [u16; 2],
     in_use: [u16; 2],
-    allocations: u64,
     exhausted: u64,
 }
 
@@ -124,7 +123,6 @@ impl ControlBlockTable {
             free: Vec::with_capacity(total.div_ceil(64)),
             capacity: [inbound, outbound],
             in_use: [0, 0],
-            allocations: 0,
             exhausted: 0,
         };
         t.reset();
@@ -144,14 +142,12 @@ impl ControlBlockTable {
             },
         );
         self.slots[0].in_use = Some(Direction::Inbound); // the listener; never allocated or freed
+        // Word w holds indices 64w..64w+63; set the bits of those below `total` (1 to 64 each).
         self.free.clear();
-        self.free.resize(total.div_ceil(64), u64::MAX);
+        self.free
+            .extend((0..total.div_ceil(64)).map(|w| u64::MAX >> (64 - (total - w * 64).min(64))));
         self.free[0] &= !1; // index 0 is the listener's
-        if total % 64 != 0 {
-            *self.free.last_mut().expect("total >= 1") &= (1u64 << (total % 64)) - 1;
-        }
         self.in_use = [0, 0];
-        self.allocations = 0;
         self.exhausted = 0;
     }
 
@@ -214,7 +210,6 @@ impl ControlBlockTable {
         };
         slot.in_use = Some(direction);
         self.in_use[pool] += 1;
-        self.allocations += 1;
         Ok(ControlBlockId {
             index,
             generation: slot.generation,
@@ -294,6 +289,67 @@ mod tests {
         ));
         assert!(t.allocate(Direction::Outbound).is_ok());
         assert_eq!(t.exhausted_count(), 1);
+    }
+
+    #[test]
+    fn every_block_of_a_table_is_allocated_whatever_its_size_in_words() {
+        // 64 and 128 slots fill whole words of the free set; 100 and 131 end inside one.
+        for (inbound, outbound) in [(63, 0), (31, 32), (127, 0), (99, 0), (100, 30), (1, 0)] {
+            let mut t = ControlBlockTable::new(inbound, outbound);
+            let mut got = Vec::new();
+            for (d, n) in [
+                (Direction::Inbound, inbound),
+                (Direction::Outbound, outbound),
+            ] {
+                for _ in 0..n {
+                    got.push(t.allocate(d).unwrap().index);
+                }
+                assert!(
+                    t.allocate(d).is_err(),
+                    "{inbound}+{outbound}: {d:?} past capacity"
+                );
+            }
+            got.sort_unstable();
+            let all: Vec<u16> = (1..=inbound + outbound).collect();
+            assert_eq!(
+                got, all,
+                "{inbound}+{outbound}: every index once, none past the table"
+            );
+        }
+    }
+
+    #[test]
+    fn the_counts_follow_allocations_releases_and_refusals() {
+        let mut t = ControlBlockTable::new(2, 3);
+        assert!(
+            !t.is_empty() && t.len() == 6,
+            "the listener's slot and five blocks"
+        );
+        assert_eq!(
+            (
+                t.capacity(Direction::Inbound),
+                t.capacity(Direction::Outbound)
+            ),
+            (2, 3)
+        );
+        let a = t.allocate(Direction::Inbound).unwrap();
+        let _b = t.allocate(Direction::Inbound).unwrap();
+        let _c = t.allocate(Direction::Outbound).unwrap();
+        assert_eq!(
+            (t.in_use(Direction::Inbound), t.in_use(Direction::Outbound)),
+            (2, 1)
+        );
+        assert!(t.allocate(Direction::Inbound).is_err());
+        assert!(t.allocate(Direction::Inbound).is_err());
+        assert_eq!(t.exhausted_count(), 2);
+        t.release(a).unwrap();
+        assert_eq!(t.in_use(Direction::Inbound), 1);
+        t.reset();
+        assert_eq!(
+            (t.in_use(Direction::Inbound), t.in_use(Direction::Outbound)),
+            (0, 0)
+        );
+        assert_eq!(t.exhausted_count(), 0);
     }
 
     #[test]
