@@ -365,7 +365,18 @@ address_space = ["/C=US/A= /P=BETA/", "/C=DE/A=ADMD/"]
         let cs = parse_connectors(FILE).unwrap();
         assert_eq!(cs.len(), 1);
         assert_eq!(cs[0].mode, Mode::X410);
-        assert_eq!(cs[0].config.retry_interval_s, 600);
+        // Fields the file leaves out take the X.400 connector's defaults (Override tab: 144 open
+        // retries 600 s apart, 60 s to open, 600 s idle).
+        let c = &cs[0].config;
+        assert_eq!(
+            (
+                c.retry_count,
+                c.retry_interval_s,
+                c.open_timeout_s,
+                c.idle_timeout_s
+            ),
+            (144, 600, 60, 600)
+        );
         assert_eq!(
             cs[0].routes,
             vec![
@@ -375,6 +386,9 @@ address_space = ["/C=US/A= /P=BETA/", "/C=DE/A=ADMD/"]
         );
         let e = parse_connectors(&FILE.replace("/C=DE/A=ADMD/", "/X=1/")).unwrap_err();
         assert!(e.to_string().contains("address_space"), "{e}");
+        // A country left blank is no route (a blank ADMD is: "a single space for no ADMD").
+        let e = parse_connectors(&FILE.replace("/C=DE/A=ADMD/", "/C= /A=ADMD/")).unwrap_err();
+        assert!(e.to_string().contains("needs at least /C=…/A=…/"), "{e}");
     }
 
     #[test]
