@@ -400,6 +400,20 @@ address_space = ["/C=US/A= /P=BETA/", "/C=DE/A=ADMD/"]
         );
         let e = parse_connectors(&FILE.replace("10.0.0.1", "10.0.0")).unwrap_err();
         assert!(e.to_string().contains("stack_ip_address_override"), "{e}");
+        let e = parse_connectors(&FILE.replace("10.0.0.1", "10.0.0.0001")).unwrap_err();
+        assert!(e.to_string().contains("stack_ip_address_override"), "{e}");
+        let twice = format!("{FILE}\n{}", FILE.replace("10.0.0.2", "10.0.0.3"));
+        let e = parse_connectors(&twice).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "connector \"TCP to MTA B\": name: duplicate connector name"
+        );
+        assert_eq!(
+            parse_connectors(&twice.replacen("TCP to MTA B", "TCP to MTA C", 1))
+                .unwrap()
+                .len(),
+            2
+        );
         let e = parse_connectors("[[connector]]\nname = 3\n").unwrap_err();
         assert!(matches!(e, ConfigError::Syntax(_)), "{e}");
         let e = parse_connectors(&FILE.replace("mode", "colour")).unwrap_err();
