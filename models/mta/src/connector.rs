@@ -402,6 +402,20 @@ address_space = ["/C=US/A= /P=BETA/", "/C=DE/A=ADMD/"]
         assert!(e.to_string().contains("stack_ip_address_override"), "{e}");
         let e = parse_connectors(&FILE.replace("10.0.0.1", "10.0.0.0001")).unwrap_err();
         assert!(e.to_string().contains("stack_ip_address_override"), "{e}");
+        for bad in ["", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456", "BÉTA"] {
+            let e = parse_connectors(&FILE.replace("\"BETA\"", &format!("{bad:?}"))).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("remote_mta_name: must be 1 to 32 ASCII"),
+                "{bad:?}: {e}"
+            );
+        }
+        let e = parse_connectors(&FILE.replace("b-pass", &"p".repeat(63))).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("remote_password: must be at most 62"),
+            "{e}"
+        );
         let twice = format!("{FILE}\n{}", FILE.replace("10.0.0.2", "10.0.0.3"));
         let e = parse_connectors(&twice).unwrap_err();
         assert_eq!(
