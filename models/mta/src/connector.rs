@@ -400,8 +400,13 @@ address_space = ["/C=US/A= /P=BETA/", "/C=DE/A=ADMD/"]
         );
         let e = parse_connectors(&FILE.replace("10.0.0.1", "10.0.0")).unwrap_err();
         assert!(e.to_string().contains("stack_ip_address_override"), "{e}");
-        let e = parse_connectors(&FILE.replace("10.0.0.1", "10.0.0.0001")).unwrap_err();
-        assert!(e.to_string().contains("stack_ip_address_override"), "{e}");
+        for bad in ["10.0.0.0001", "10.0.0.999"] {
+            let e = parse_connectors(&FILE.replace("10.0.0.1", bad)).unwrap_err();
+            assert!(
+                e.to_string().contains("stack_ip_address_override"),
+                "{bad}: {e}"
+            );
+        }
         for bad in ["", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456", "BÉTA"] {
             let e = parse_connectors(&FILE.replace("\"BETA\"", &format!("{bad:?}"))).unwrap_err();
             assert!(
