@@ -147,6 +147,14 @@ impl ControlBlockTable {
         self.free
             .extend((0..total.div_ceil(64)).map(|w| u64::MAX >> (64 - (total - w * 64).min(64))));
         self.free[0] &= !1; // index 0 is the listener's
+        debug_assert_eq!(
+            self.free
+                .iter()
+                .map(|w| w.count_ones() as usize)
+                .sum::<usize>(),
+            total - 1,
+            "the free set holds every block but the listener's, and no index past the table"
+        );
         self.in_use = [0, 0];
         self.exhausted = 0;
     }
