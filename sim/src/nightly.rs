@@ -1314,7 +1314,7 @@ fn report(
         units,
         skipped: plan.skipped.clone(),
         source_coverage: coverage,
-        goals: night_goals(results),
+        goals: goals_reached(results),
         mutation,
     };
     write_json(&night.report.join("summary.json"), &summary)?;
@@ -1384,7 +1384,7 @@ pub fn coverage_history(reports: &Path) -> CoverageHistory {
 }
 
 /// Per goal reached by a unit tonight, the units (ids) that reached it.
-fn night_goals(results: &[UnitResult]) -> BTreeMap<String, Vec<String>> {
+fn goals_reached(results: &[UnitResult]) -> BTreeMap<String, Vec<String>> {
     let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in results {
         let goals = match (&r.fuzz, &r.sweep) {
