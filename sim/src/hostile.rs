@@ -5,9 +5,10 @@
 
 use crate::edge::SharedNode;
 use mta_build::Build;
+use mta_lab_world::caller::{good_bind, opening, peer_config};
 use mta_mta::connector::parse_connectors;
 use mta_mta::core::{Mta, MtaConfig, Outcome};
-use mta_osi::association::{Address, Association, Config, Event, Role};
+use mta_osi::association::{Association, Event, Role};
 use mta_osi::presentation::Mode;
 use mta_osi::tpkt::{ReservedPolicy, SendFlags, Writer};
 use mta_p1::{Apdu, Bind, ContentType, Envelope, GlobalDomainIdentifier, OrName, Recipient};
@@ -51,31 +52,6 @@ fn tpkt(tpdu: &[u8]) -> Vec<u8> {
     v
 }
 
-fn peer_config(mode: Mode) -> Config {
-    Config::new(mode, Address::default(), Address::default())
-}
-
-/// The initiator's first two TSDUs for a bind (CR, then CN after a CC), as a real peer sends them.
-fn opening(bind: &[u8], mode: Mode) -> (Vec<u8>, Vec<u8>) {
-    let mut a = Association::new(Role::Initiator, peer_config(mode));
-    let mut b = Association::new(Role::Responder, peer_config(mode));
-    a.bind(bind);
-    let cr = a.transmit();
-    b.receive(&cr);
-    a.receive(&b.transmit());
-    (cr, a.transmit())
-}
-
-/// A well-formed COTP CR in its TPKT, as a normal-mode X.400 caller's first octets.
-pub fn connect_request() -> Vec<u8> {
-    opening(&good_bind(), Mode::Normal).0
-}
-
-/// Whether `bytes` start with a TPKT carrying a COTP CONNECT CONFIRM (the listener's answer).
-pub fn is_connect_confirm(bytes: &[u8]) -> bool {
-    bytes.len() >= 6 && bytes[0] == 3 && bytes[5] & 0xf0 == 0xd0
-}
-
 /// The user data of the session CONNECT an X.400 caller sends to bind as `name`/`password`: the
 /// presentation CP-type carrying ACSE AARQ, RTSE RTORQ and the MTABind (normal mode), or the
 /// RTORQ with the bind (X.410 mode). Independent OSI stacks wrap it in their own session CONNECT
@@ -88,10 +64,6 @@ pub fn connect_user_data(name: &str, password: &str, mode: Mode) -> Vec<u8> {
         .ok()
         .and_then(|t| t.spdus.first().map(|s| s.user_data().to_vec()))
         .unwrap_or_default()
-}
-
-fn good_bind() -> Vec<u8> {
-    Bind::simple("PEER", "peer-pw").emit()
 }
 
 /// The library (each entry is one peer program).

@@ -8,31 +8,23 @@ mod chart;
 mod coverage;
 mod diff;
 mod edge;
-mod faults;
-mod finding;
 mod goals;
 mod hostile;
 mod import;
-mod input;
-mod jobs;
 mod kb;
 mod libfuzzer;
 mod merge;
 mod mutants;
 mod nightly;
-mod pcap;
 mod probe;
 mod report;
 mod serve;
-mod simulate;
 mod smoke;
-mod sweep;
 mod viewer;
-mod world;
-mod xot;
 
 use clap::{Parser, Subcommand};
 use mta_build::Build;
+use mta_lab_world::{faults, finding, input, jobs, pcap, simulate, sweep, world};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -1172,53 +1164,7 @@ fn make_world(
 }
 
 fn print_report(r: &simulate::RunReport) {
-    print!("{}", report_text(r));
-}
-
-/// A run's report: its summary line, then (if it failed) its plan and oracle lines.
-pub(crate) fn report_text(r: &simulate::RunReport) -> String {
-    use std::fmt::Write as _;
-    let refused: Vec<String> = r
-        .refused_9301
-        .iter()
-        .map(|(m, (n, c))| format!("{m}: 9301 on {n} of {c} inbound connections"))
-        .collect();
-    let mut out = format!(
-        "seed {}: {} of {} messages accounted, {} ms simulated, trace {:016x} ({} events); {}\n",
-        r.seed,
-        r.accounted,
-        r.submitted,
-        r.sim_ms,
-        r.trace_hash,
-        r.trace_events,
-        refused.join("; ")
-    );
-    let triggers: Vec<String> = r
-        .counters
-        .iter()
-        .filter(|(_, v)| **v > 0)
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    if !triggers.is_empty() {
-        let _ = writeln!(out, "  counters: {}", triggers.join(" "));
-    }
-    if !r.goals.is_empty() {
-        let _ = writeln!(out, "  goals reached: {}", r.goals.join(" · "));
-    }
-    if !r.transitions.is_empty() {
-        let _ = writeln!(
-            out,
-            "  protocol-state transitions: {} distinct",
-            r.transitions.len()
-        );
-    }
-    if !r.findings.is_empty() {
-        let _ = writeln!(out, "  {}", r.plan);
-    }
-    for f in &r.findings {
-        let _ = writeln!(out, "  FINDING {f}");
-    }
-    out
+    print!("{}", simulate::report_text(r));
 }
 
 fn run_world(

@@ -416,7 +416,7 @@ async fn first_answer(s: &mut TcpStream, wait_ms: u64) -> Option<Vec<u8>> {
 /// is closed afterwards either way (giving up early when no CC came in time).
 async fn cr_cc(ctx: &Ctx, wait_ms: u64) -> std::io::Result<bool> {
     let mut s = ctx.connect().await?;
-    let cr = crate::hostile::connect_request();
+    let cr = mta_lab_world::caller::connect_request();
     let ends = s.local_addr().ok().zip(s.peer_addr().ok());
     s.write_all(&cr).await?;
     if let Some((l, r)) = ends {
@@ -430,7 +430,7 @@ async fn cr_cc(ctx: &Ctx, wait_ms: u64) -> std::io::Result<bool> {
         }
         ctx.record(crate::pcap::Record::Fin(l, r));
     }
-    Ok(answer.is_some_and(|b| crate::hostile::is_connect_confirm(&b)))
+    Ok(answer.is_some_and(|b| mta_lab_world::caller::is_connect_confirm(&b)))
 }
 
 /// The listener check: a CR is answered with a CC.
@@ -694,9 +694,11 @@ async fn answered_cr(
     let mut s = edge::tcp_connect(target, source, Duration::from_millis(timeout_ms))
         .await
         .ok()?;
-    s.write_all(&crate::hostile::connect_request()).await.ok()?;
+    s.write_all(&mta_lab_world::caller::connect_request())
+        .await
+        .ok()?;
     let answer = first_answer(&mut s, wait_ms).await?;
-    crate::hostile::is_connect_confirm(&answer).then_some(s)
+    mta_lab_world::caller::is_connect_confirm(&answer).then_some(s)
 }
 
 /// `n` unpaced callers, `sem` bounding how many are in flight, each sending a CR and waiting for

@@ -272,7 +272,7 @@ mod tests {
     /// the same seed is clean with every machine on 2000 SP3 + rollup.
     #[test]
     fn regression_findings_reproduce_and_fixed_builds_are_clean() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/regressions/sim");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpora/regressions/sim");
         let mut n = 0;
         for e in std::fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();
@@ -296,7 +296,7 @@ mod tests {
 
     #[test]
     fn shrinking_keeps_the_signature_and_replays_bit_identically() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/regressions/sim");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpora/regressions/sim");
         let f =
             Finding::load(&dir.join("q197378-sp1-refusal-streak-after-partition.toml")).unwrap();
         let (small, steps) = f.shrink().unwrap();

@@ -63,7 +63,9 @@ fn journal_line(r: &SeedResult, signature: &str) -> String {
     )
 }
 
-pub(crate) fn parse_journal(text: &str) -> BTreeMap<u64, (SeedResult, String)> {
+/// A sweep journal's seeds (see `journal_line`): each seed's result and signature; a torn last
+/// line is skipped, so that seed runs again.
+pub fn parse_journal(text: &str) -> BTreeMap<u64, (SeedResult, String)> {
     let mut done = BTreeMap::new();
     // A torn last line (kill -9 mid-write) has fewer fields and is skipped: that seed reruns.
     for l in text.lines() {
@@ -231,7 +233,7 @@ fn in_process_result(
     plan: &SweepPlan<'_>,
     r: &simulate::RunReport,
 ) -> Result<(SeedResult, String), String> {
-    let mut output = crate::report_text(r);
+    let mut output = crate::simulate::report_text(r);
     let mut sig = String::new();
     if !r.findings.is_empty() {
         let f =

@@ -555,7 +555,7 @@ size = 100
 
     #[test]
     fn the_shipped_world_files_load() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../worlds");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worlds");
         let mut n = 0;
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();

@@ -203,7 +203,55 @@ pub struct RunReport {
     pub transitions: Vec<String>,
 }
 
-pub(crate) fn message(m: &mut Mta, from: &str, to: &str, i: usize, size: usize) -> Apdu {
+/// A run's report: its summary line, then (if it failed) its plan and oracle lines.
+pub fn report_text(r: &RunReport) -> String {
+    use std::fmt::Write as _;
+    let refused: Vec<String> = r
+        .refused_9301
+        .iter()
+        .map(|(m, (n, c))| format!("{m}: 9301 on {n} of {c} inbound connections"))
+        .collect();
+    let mut out = format!(
+        "seed {}: {} of {} messages accounted, {} ms simulated, trace {:016x} ({} events); {}\n",
+        r.seed,
+        r.accounted,
+        r.submitted,
+        r.sim_ms,
+        r.trace_hash,
+        r.trace_events,
+        refused.join("; ")
+    );
+    let triggers: Vec<String> = r
+        .counters
+        .iter()
+        .filter(|(_, v)| **v > 0)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !triggers.is_empty() {
+        let _ = writeln!(out, "  counters: {}", triggers.join(" "));
+    }
+    if !r.goals.is_empty() {
+        let _ = writeln!(out, "  goals reached: {}", r.goals.join(" · "));
+    }
+    if !r.transitions.is_empty() {
+        let _ = writeln!(
+            out,
+            "  protocol-state transitions: {} distinct",
+            r.transitions.len()
+        );
+    }
+    if !r.findings.is_empty() {
+        let _ = writeln!(out, "  {}", r.plan);
+    }
+    for f in &r.findings {
+        let _ = writeln!(out, "  FINDING {f}");
+    }
+    out
+}
+
+/// The `i`-th test message of a flow from MTA `from` to `to`: a P1 user message with a fresh
+/// MPDU identifier, one responsible recipient (one of five users) and `size` octets of content.
+pub fn message(m: &mut Mta, from: &str, to: &str, i: usize, size: usize) -> Apdu {
     let id = m.new_id("msg");
     Apdu::Message {
         envelope: Envelope::new(
@@ -331,7 +379,7 @@ async fn short_timeout_caller(target: &str, timeout_ms: u64) {
     else {
         return;
     };
-    if s.write_all(&crate::hostile::connect_request())
+    if s.write_all(&crate::caller::connect_request())
         .await
         .is_err()
     {
@@ -349,7 +397,7 @@ async fn answers_connect(target: &str) -> bool {
     else {
         return false;
     };
-    if s.write_all(&crate::hostile::connect_request())
+    if s.write_all(&crate::caller::connect_request())
         .await
         .is_err()
     {
@@ -358,7 +406,7 @@ async fn answers_connect(target: &str) -> bool {
     let mut buf = [0u8; 256];
     let answered = matches!(
         tokio::time::timeout(Duration::from_secs(3), s.read(&mut buf)).await,
-        Ok(Ok(n)) if crate::hostile::is_connect_confirm(&buf[..n])
+        Ok(Ok(n)) if crate::caller::is_connect_confirm(&buf[..n])
     );
     drop(s);
     answered
