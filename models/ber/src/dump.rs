@@ -233,4 +233,45 @@ mod tests {
         assert_eq!(err.offset, 5);
         assert_eq!(err.kind, crate::ErrorKind::Truncated { needed: 1 });
     }
+
+    /// OBJECT IDENTIFIER contents render as dotted arcs (X.690 8.19: the first two arcs share
+    /// the first subidentifier, 40·X + Y; subidentifiers are base-128, high bit = more), and
+    /// contents that are not an OID render as BAD OBJECT instead of a wrong number.
+    #[test]
+    fn objects_render_as_dotted_arcs_or_as_bad() {
+        let object = |contents: &[u8]| {
+            let mut b = vec![0x06, contents.len() as u8];
+            b.extend_from_slice(contents);
+            let (text, err) = dump(&b, &Limits::default());
+            assert_eq!(err, None, "{contents:02x?}");
+            text.split_once("OBJECT").unwrap().1.trim().to_string()
+        };
+        assert_eq!(object(&[0x27]), ":0.39");
+        assert_eq!(object(&[0x2b, 0x06, 0x01]), ":1.3.6.1");
+        assert_eq!(object(&[0x50]), ":2.0");
+        assert_eq!(object(&[0x81, 0x00]), ":2.48");
+        assert_eq!(
+            object(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
+            ":1.2.840.113549"
+        );
+        // The largest arc that fits 128 bits, then one past it.
+        let mut max = vec![0x2a, 0x83];
+        max.extend([0xff; 17]);
+        max.push(0x7f);
+        assert_eq!(
+            object(&max),
+            format!(":1.2.{}", u128::MAX),
+            "an arc of exactly 128 bits"
+        );
+        let mut over = vec![0x2a, 0x84];
+        over.extend([0x80; 18]);
+        over.push(0x00);
+        assert!(
+            object(&over).starts_with(":BAD OBJECT"),
+            "an arc of 129 bits"
+        );
+        // An arc cut short (its last octet says more follows).
+        assert_eq!(object(&[0x2a, 0x81]), ":BAD OBJECT 2A81");
+        assert_eq!(object(&[0x81]), ":BAD OBJECT 81");
+    }
 }

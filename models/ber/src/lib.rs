@@ -125,3 +125,40 @@ pub enum ErrorKind {
     #[error("empty input")]
     Empty,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Protocol crates report a BER violation by its reason alone, so every kind must have its
+    /// own: naming BER and telling the kinds apart.
+    #[test]
+    fn every_error_kind_has_its_own_reason() {
+        let kinds = [
+            ErrorKind::Truncated { needed: 1 },
+            ErrorKind::ReservedLength,
+            ErrorKind::LengthOverflow { octets: 9 },
+            ErrorKind::LengthLimit {
+                length: 2,
+                limit: 1,
+            },
+            ErrorKind::IndefinitePrimitive,
+            ErrorKind::TagOverflow,
+            ErrorKind::TagLeadingZero,
+            ErrorKind::TagNotMinimal(5),
+            ErrorKind::UnexpectedEoc,
+            ErrorKind::InvalidEoc,
+            ErrorKind::MissingEoc { opened_at: 0 },
+            ErrorKind::ChildOverrun { excess: 1 },
+            ErrorKind::DepthExceeded { limit: 1 },
+            ErrorKind::TrailingData(1),
+            ErrorKind::Empty,
+        ];
+        let reasons: std::collections::BTreeSet<&str> =
+            kinds.iter().map(ErrorKind::reason).collect();
+        assert_eq!(reasons.len(), kinds.len(), "{reasons:?}");
+        for r in reasons {
+            assert!(r.starts_with("BER: ") && r.len() > "BER: ".len(), "{r:?}");
+        }
+    }
+}
