@@ -10,7 +10,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-/// One trace record (`sim/src/simulate.rs`, schema 2).
+/// One trace record (`sim/world/src/simulate.rs`, schema 2).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Rec {
     /// Schema.

@@ -3,27 +3,22 @@
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
 mod bench;
-mod capture_replay;
 mod chart;
 mod coverage;
 mod diff;
-mod edge;
 mod goals;
-mod hostile;
-mod import;
 mod kb;
 mod libfuzzer;
 mod merge;
 mod mutants;
 mod nightly;
-mod probe;
 mod report;
-mod serve;
 mod smoke;
 mod viewer;
 
 use clap::{Parser, Subcommand};
 use mta_build::Build;
+use mta_lab_net::{capture_replay, hostile, import, probe, serve};
 use mta_lab_world::{faults, finding, input, jobs, pcap, simulate, sweep, world};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -501,7 +496,7 @@ fn main() -> ExitCode {
             coverage_targets,
             mutants_shards,
         } => nightly_cmd(&nightly::Options {
-            budget_s: match nightly::parse_duration(&budget) {
+            budget_s: match input::parse_duration(&budget) {
                 Ok(b) => b,
                 Err(e) => {
                     eprintln!("error: --budget {e}");
@@ -595,7 +590,7 @@ fn main() -> ExitCode {
             }
             let (r, capture) = if as_captured {
                 let only: Vec<import::PeerScript> = scripts.into_iter().map(|(_, s)| s).collect();
-                match hostile::replay_captured(build, &only) {
+                match capture_replay::replay_captured(build, &only) {
                     Ok((r, done)) => {
                         println!(
                             "replayed {} connections ({} refused), {} writes ({} waited for the \
@@ -625,7 +620,7 @@ fn main() -> ExitCode {
             } else {
                 let peers: Vec<hostile::Peer> = scripts
                     .into_iter()
-                    .map(|(name, s)| s.peer(Box::leak(name.into_boxed_str())))
+                    .map(|(name, s)| hostile::Peer::from_script(&s, Box::leak(name.into_boxed_str())))
                     .collect();
                 if pcap.is_some() {
                     hostile::run_peers_recorded(build, seed, peers, true)

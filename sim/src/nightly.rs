@@ -299,23 +299,6 @@ pub fn civil_date(days: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Parse a duration: `900`, `900s`, `15m`, `1h`.
-pub fn parse_duration(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, 's')) => (&t[..i], 1.0),
-        Some((i, 'm')) => (&t[..i], 60.0),
-        Some((i, 'h')) => (&t[..i], 3600.0),
-        _ => (t, 1.0),
-    };
-    match num.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v * mult),
-        _ => Err(format!(
-            "{s:?}: expected a positive duration such as 900, 900s, 15m or 1h"
-        )),
-    }
-}
-
 /// The build a target is fuzzed on in CI and first in the nightly: the newest fixed build for the
 /// targets whose oracle depends on the build, 5.5 for the codecs.
 pub fn ci_build(target: &str) -> Build {
@@ -1454,15 +1437,10 @@ mod tests {
     }
 
     #[test]
-    fn dates_and_durations() {
+    fn dates() {
         assert_eq!(civil_date(0), "1970-01-01");
         assert_eq!(civil_date(20_415), "2025-11-23");
         assert_eq!(civil_date(11_016), "2000-02-29");
-        assert!((parse_duration("15m").unwrap() - 900.0).abs() < 1e-9);
-        assert!((parse_duration("90").unwrap() - 90.0).abs() < 1e-9);
-        assert!((parse_duration("1h").unwrap() - 3600.0).abs() < 1e-9);
-        assert!(parse_duration("-3m").is_err());
-        assert!(parse_duration("soon").is_err());
     }
 
     #[test]

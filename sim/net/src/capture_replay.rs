@@ -20,6 +20,7 @@
 //! captures every caller left connected is one the model refused (no block), so the event log is
 //! unchanged; a leave that meets a closed receive window waits behind it like any octets.
 
+use crate::hostile::{HostileReport, judge, target_mta};
 use crate::import::{Ending, PeerScript};
 use mta_bufmgr::ControlBlockId;
 use mta_build::Build;
@@ -302,7 +303,7 @@ pub struct Expected {
 
 /// Replay `scripts` on `build` as a kept capture records it.
 pub fn expected(build: Build, scripts: &[PeerScript]) -> Result<Expected, String> {
-    let (r, done) = crate::hostile::replay_captured(build, scripts)?;
+    let (r, done) = replay_captured(build, scripts)?;
     Ok(Expected {
         name: build.cli_name().to_string(),
         quiescent: done.quiescent,
@@ -367,7 +368,8 @@ pub fn keep(
 impl KeptCapture {
     /// Read and check a kept capture.
     pub fn load(path: &Path) -> Result<KeptCapture, String> {
-        let k = crate::input::load_toml(path, "a kept capture", 1, |k: &KeptCapture| k.schema)?;
+        let k =
+            mta_lab_world::input::load_toml(path, "a kept capture", 1, |k: &KeptCapture| k.schema)?;
         for b in &k.build {
             b.name
                 .parse::<Build>()
@@ -417,10 +419,66 @@ impl KeptCapture {
     }
 }
 
+/// Replay one capture's callers into [`target_mta`] as they were captured
+/// (this module): in the capture's order between the model's ticks, with no library
+/// peers, flood or good peer added — a capture `hostile --pcap` wrote gives back its run's event
+/// log. A model that is not quiescent when the drain runs out is a finding (blocks left).
+pub fn replay_captured(
+    build: Build,
+    scripts: &[PeerScript],
+) -> Result<(HostileReport, Replayed), String> {
+    let mut mta = target_mta(build);
+    let done = replay(&mut mta, scripts, &Options::default())?;
+    Ok((judge(&mta, scripts.len(), Vec::new(), None), done))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::import::Write;
+
+    /// A hostile run's capture, imported, replays as captured to the same event log — every
+    /// event, in order, at the same millisecond — on a fixed build (the replay ends quiescent)
+    /// and on 2000 SP3, where the flood leaves inbound blocks stuck (Q811406) in both.
+    #[test]
+    fn captured_hostile_run_replays_through_import_to_the_same_event_log() {
+        for build in [Build::Ex2000Sp3Rollup, Build::Ex2000Sp3] {
+            let (original, capture) =
+                crate::hostile::run_peers_recorded(build, 1, crate::hostile::library(), true);
+            let dir = std::env::temp_dir().join(format!(
+                "mta-lab-replay-{}-{}",
+                std::process::id(),
+                build.cli_name()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let pcap = dir.join("hostile.pcap");
+            mta_lab_world::pcap::write(&pcap, &capture).unwrap();
+            let streams = crate::import::read(&pcap, crate::import::ISO_TSAP_PORT).unwrap();
+            let _ = std::fs::remove_dir_all(&dir);
+            assert!(
+                streams.len() >= crate::hostile::library().len() + 50,
+                "{build}: {} connections",
+                streams.len()
+            );
+            let scripts: Vec<_> = streams.iter().map(crate::import::Stream::script).collect();
+            let (replay, done) = replay_captured(build, &scripts).unwrap();
+            assert_eq!(done.connections, streams.len());
+            assert!(original.log.len() > 100, "{build}: {}", original.log.len());
+            assert_eq!(original.log, replay.log, "{build}");
+            if build == Build::Ex2000Sp3Rollup {
+                assert!(original.findings.is_empty(), "{:?}", original.findings);
+                assert!(replay.findings.is_empty(), "{:?}", replay.findings);
+                assert!(done.quiescent);
+            } else {
+                assert!(!done.quiescent);
+                assert!(
+                    replay.findings.iter().any(|f| f.contains("control blocks")),
+                    "{:?}",
+                    replay.findings
+                );
+            }
+        }
+    }
 
     fn script(client: &str, opened: u64, writes: &[(u64, u64)], end: Ending) -> PeerScript {
         PeerScript {
@@ -481,7 +539,7 @@ mod tests {
     /// log, findings and ending on each recorded build.
     #[test]
     fn kept_captures_replay_as_recorded() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/regressions/captures");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpora/regressions/captures");
         let mut n = 0;
         for e in std::fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();
@@ -498,7 +556,7 @@ mod tests {
     fn keep_refuses_bad_names_and_a_different_capture_under_the_same_name() {
         let dir = std::env::temp_dir().join(format!("mta-lab-keep-{}", std::process::id()));
         let kept = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../corpora/regressions/captures/hostile-library-2000-sp3.pcap");
+            .join("../../corpora/regressions/captures/hostile-library-2000-sp3.pcap");
         let b = [Build::Ex2000Sp3Rollup];
         let s = crate::import::read(&kept, 102).unwrap();
         assert!(

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 #[derive(Debug, Default)]
 pub struct Tap {
     /// Records in order, with their time (ms).
-    pub capture: crate::pcap::Capture,
+    pub capture: mta_lab_world::pcap::Capture,
     /// The adapter's clock: what `now` the records get.
     pub now_ms: u64,
 }
@@ -28,7 +28,7 @@ pub struct Tap {
 pub type SharedTap = Rc<RefCell<Tap>>;
 
 /// Record `r` into `tap`, if any.
-pub fn tap_record(tap: Option<&SharedTap>, r: crate::pcap::Record) {
+pub fn tap_record(tap: Option<&SharedTap>, r: mta_lab_world::pcap::Record) {
     if let Some(t) = tap {
         let mut t = t.borrow_mut();
         let now = t.now_ms;
@@ -109,8 +109,11 @@ where
     } else {
         tracing::info!(target: "mta_lab::edge", from, "connection refused: no free inbound control block");
         if let (Some(e), Some(tap)) = (ends, node.borrow().tap.as_ref()) {
-            tap_record(Some(tap), crate::pcap::Record::Open(e.peer, e.local));
-            tap_record(Some(tap), crate::pcap::Record::Fin(e.local, e.peer));
+            tap_record(
+                Some(tap),
+                mta_lab_world::pcap::Record::Open(e.peer, e.local),
+            );
+            tap_record(Some(tap), mta_lab_world::pcap::Record::Fin(e.local, e.peer));
         }
         drop(stream);
     }
@@ -131,7 +134,7 @@ where
         } else {
             (e.peer, e.local)
         };
-        tap_record(tap.as_ref(), crate::pcap::Record::Open(c, s));
+        tap_record(tap.as_ref(), mta_lab_world::pcap::Record::Open(c, s));
     }
     let (mut r, mut w) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::unbounded_channel::<Option<Vec<u8>>>();
@@ -158,12 +161,15 @@ where
                 break;
             }
             if let Some((from, to)) = direction(true) {
-                tap_record(wtap.as_ref(), crate::pcap::Record::Data(from, to, b));
+                tap_record(
+                    wtap.as_ref(),
+                    mta_lab_world::pcap::Record::Data(from, to, b),
+                );
             }
         }
         let _ = w.shutdown().await;
         if let Some((from, to)) = direction(true) {
-            tap_record(wtap.as_ref(), crate::pcap::Record::Fin(from, to));
+            tap_record(wtap.as_ref(), mta_lab_world::pcap::Record::Fin(from, to));
         }
     });
     let n = node.clone();
@@ -180,9 +186,11 @@ where
             };
             if let Some((from, to)) = direction(false) {
                 let rec = match &ev {
-                    SocketEvent::Received(_, b) => crate::pcap::Record::Data(from, to, b.clone()),
-                    SocketEvent::Closed(_, 0) => crate::pcap::Record::Fin(from, to),
-                    _ => crate::pcap::Record::Rst(from, to),
+                    SocketEvent::Received(_, b) => {
+                        mta_lab_world::pcap::Record::Data(from, to, b.clone())
+                    }
+                    SocketEvent::Closed(_, 0) => mta_lab_world::pcap::Record::Fin(from, to),
+                    _ => mta_lab_world::pcap::Record::Rst(from, to),
                 };
                 tap_record(tap.as_ref(), rec);
             }

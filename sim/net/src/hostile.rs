@@ -4,6 +4,7 @@
 //! be able to bind and transfer (the listener keeps accepting, peers interoperate).
 
 use crate::edge::SharedNode;
+use crate::import::{Ending, PeerScript};
 use mta_build::Build;
 use mta_lab_world::caller::{good_bind, opening, peer_config};
 use mta_mta::connector::parse_connectors;
@@ -33,6 +34,26 @@ pub struct Peer {
     pub writes: Vec<(u64, Vec<u8>)>,
     /// How the connection ends.
     pub end: End,
+}
+
+impl Peer {
+    /// A peer script (an imported capture's caller) as a hostile-peer program: its writes with
+    /// their pauses, then its ending.
+    pub fn from_script(script: &PeerScript, name: &'static str) -> Peer {
+        Peer {
+            name,
+            writes: script
+                .write
+                .iter()
+                .map(|w| (w.after_ms, hex::decode(&w.hex).unwrap_or_default()))
+                .collect(),
+            end: match script.end {
+                Ending::HalfClose => End::HalfClose,
+                Ending::Open => End::Silent(2000),
+                Ending::Close | Ending::Reset => End::Close,
+            },
+        }
+    }
 }
 
 /// How a peer leaves.
@@ -324,7 +345,7 @@ pub fn run(build: Build, seed: u64) -> HostileReport {
 
 /// The MTA under attack: BETA at [`MTA_ADDR`], one inbound connector for the caller PEER at
 /// [`PEER_ADDR`].
-fn target_mta(build: Build) -> Mta {
+pub fn target_mta(build: Build) -> Mta {
     let conf = format!(
         "[[connector]]\nname = \"to PEER\"\nlocal_mta_name = \"BETA\"\nremote_mta_name = \"PEER\"\nremote_password = \"peer-pw\"\n\
          stack_address = \"{PEER_ADDR}\"\nopen_timeout_s = 3\naddress_space = [\"/C=US/A= /P=PEER/\"]\n"
@@ -392,7 +413,7 @@ pub fn run_peers_recorded(
     seed: u64,
     peers: Vec<Peer>,
     capture: bool,
-) -> (HostileReport, crate::pcap::Capture) {
+) -> (HostileReport, mta_lab_world::pcap::Capture) {
     let (mut sim, node) = mta_world(build, seed, capture);
     let npeers = peers.len();
     let result: Rc<RefCell<Vec<String>>> = Rc::default();
@@ -482,7 +503,7 @@ pub fn run_peers_recorded(
 
 /// The oracles on the MTA after a run: no fatal event, no block or buffer left, and (when given)
 /// exactly `delivered` messages delivered.
-fn judge(
+pub fn judge(
     m: &Mta,
     peers: usize,
     mut findings: Vec<String>,
@@ -531,68 +552,9 @@ fn judge(
     }
 }
 
-/// Replay one capture's callers into [`target_mta`] as they were captured
-/// ([`crate::capture_replay`]): in the capture's order between the model's ticks, with no library
-/// peers, flood or good peer added — a capture `hostile --pcap` wrote gives back its run's event
-/// log. A model that is not quiescent when the drain runs out is a finding (blocks left).
-pub fn replay_captured(
-    build: Build,
-    scripts: &[crate::import::PeerScript],
-) -> Result<(HostileReport, crate::capture_replay::Replayed), String> {
-    let mut mta = target_mta(build);
-    let done = crate::capture_replay::replay(
-        &mut mta,
-        scripts,
-        &crate::capture_replay::Options::default(),
-    )?;
-    Ok((judge(&mta, scripts.len(), Vec::new(), None), done))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A hostile run's capture, imported, replays as captured to the same event log — every
-    /// event, in order, at the same millisecond — on a fixed build (the replay ends quiescent)
-    /// and on 2000 SP3, where the flood leaves inbound blocks stuck (Q811406) in both.
-    #[test]
-    fn captured_hostile_run_replays_through_import_to_the_same_event_log() {
-        for build in [Build::Ex2000Sp3Rollup, Build::Ex2000Sp3] {
-            let (original, capture) = run_peers_recorded(build, 1, library(), true);
-            let dir = std::env::temp_dir().join(format!(
-                "mta-lab-replay-{}-{}",
-                std::process::id(),
-                build.cli_name()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            let pcap = dir.join("hostile.pcap");
-            crate::pcap::write(&pcap, &capture).unwrap();
-            let streams = crate::import::read(&pcap, crate::import::ISO_TSAP_PORT).unwrap();
-            let _ = std::fs::remove_dir_all(&dir);
-            assert!(
-                streams.len() >= library().len() + 50,
-                "{build}: {} connections",
-                streams.len()
-            );
-            let scripts: Vec<_> = streams.iter().map(crate::import::Stream::script).collect();
-            let (replay, done) = replay_captured(build, &scripts).unwrap();
-            assert_eq!(done.connections, streams.len());
-            assert!(original.log.len() > 100, "{build}: {}", original.log.len());
-            assert_eq!(original.log, replay.log, "{build}");
-            if build == Build::Ex2000Sp3Rollup {
-                assert!(original.findings.is_empty(), "{:?}", original.findings);
-                assert!(replay.findings.is_empty(), "{:?}", replay.findings);
-                assert!(done.quiescent);
-            } else {
-                assert!(!done.quiescent);
-                assert!(
-                    replay.findings.iter().any(|f| f.contains("control blocks")),
-                    "{:?}",
-                    replay.findings
-                );
-            }
-        }
-    }
 
     #[test]
     fn every_hostile_peer_against_fixed_builds_leaves_the_mta_healthy() {

@@ -331,28 +331,12 @@ impl Stream {
 impl PeerScript {
     /// Read and check a script file.
     pub fn load(path: &Path) -> Result<PeerScript, String> {
-        let s = crate::input::load_toml(path, "a peer script", 1, |s: &PeerScript| s.schema)?;
+        let s =
+            mta_lab_world::input::load_toml(path, "a peer script", 1, |s: &PeerScript| s.schema)?;
         for (i, w) in s.write.iter().enumerate() {
             hex::decode(&w.hex).map_err(|e| format!("{}: write {}: {e}", path.display(), i + 1))?;
         }
         Ok(s)
-    }
-
-    /// As a hostile-peer program (writes with pauses, then the ending).
-    pub fn peer(&self, name: &'static str) -> crate::hostile::Peer {
-        crate::hostile::Peer {
-            name,
-            writes: self
-                .write
-                .iter()
-                .map(|w| (w.after_ms, hex::decode(&w.hex).unwrap_or_default()))
-                .collect(),
-            end: match self.end {
-                Ending::HalfClose => crate::hostile::End::HalfClose,
-                Ending::Open => crate::hostile::End::Silent(2000),
-                Ending::Close | Ending::Reset => crate::hostile::End::Close,
-            },
-        }
     }
 }
 
@@ -381,9 +365,9 @@ pub fn write(streams: &[Stream], out: &Path) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulate::{Record, run_with};
-    use crate::world::World;
     use mta_build::Build;
+    use mta_lab_world::simulate::{Record, run_with};
+    use mta_lab_world::world::World;
 
     #[test]
     fn a_simulator_pcap_round_trips_octet_for_octet() {
@@ -391,7 +375,7 @@ mod tests {
         let (_, rec) = run_with(
             &w,
             1,
-            crate::faults::FaultPlan::none(),
+            mta_lab_world::faults::FaultPlan::none(),
             Record {
                 pcap: true,
                 trace: false,
@@ -401,14 +385,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mta-lab-import-{}", std::process::id()));
         let _ = std::fs::create_dir_all(&dir);
         let pcap = dir.join("run.pcap");
-        crate::pcap::write(&pcap, &rec.capture).unwrap();
+        mta_lab_world::pcap::write(&pcap, &rec.capture).unwrap();
         let streams = read(&pcap, ISO_TSAP_PORT).unwrap();
         // Every connection of the capture, with exactly the octets each side wrote, and the
         // caller's writes one for one (PSH ends each, also those of more than one segment).
         let mut want: BTreeMap<(SocketAddr, SocketAddr), Vec<u8>> = BTreeMap::new();
         let mut writes: BTreeMap<(SocketAddr, SocketAddr), Vec<Vec<u8>>> = BTreeMap::new();
         for (_, r) in &rec.capture {
-            if let crate::pcap::Record::Data(from, to, b) = r {
+            if let mta_lab_world::pcap::Record::Data(from, to, b) = r {
                 want.entry((*from, *to)).or_default().extend_from_slice(b);
                 writes.entry((*from, *to)).or_default().push(b.clone());
             }

@@ -193,7 +193,7 @@ impl Ctx {
     fn now_ms(&self) -> u64 {
         self.start.elapsed().as_millis() as u64
     }
-    fn record(&self, r: crate::pcap::Record) {
+    fn record(&self, r: mta_lab_world::pcap::Record) {
         self.tap.borrow_mut().now_ms = self.now_ms();
         edge::tap_record(Some(&self.tap), r);
     }
@@ -311,7 +311,7 @@ async fn run_peer(ctx: &Ctx, p: &Peer) -> (Verdict, String) {
     let (l, r) = (s.local_addr().ok(), s.peer_addr().ok());
     let ends = l.zip(r);
     if let Some((l, r)) = ends {
-        ctx.record(crate::pcap::Record::Open(l, r));
+        ctx.record(mta_lab_world::pcap::Record::Open(l, r));
     }
     let (mut rd, mut wr) = s.into_split();
     let answer: Rc<RefCell<(Vec<u8>, ReadEnd)>> =
@@ -328,9 +328,9 @@ async fn run_peer(ctx: &Ctx, p: &Peer) -> (Verdict, String) {
             tap.borrow_mut().now_ms = start.elapsed().as_millis() as u64;
             if let Some((l, r)) = ends {
                 let rec = if n > 0 {
-                    crate::pcap::Record::Data(r, l, buf[..n].to_vec())
+                    mta_lab_world::pcap::Record::Data(r, l, buf[..n].to_vec())
                 } else {
-                    crate::pcap::Record::Fin(r, l)
+                    mta_lab_world::pcap::Record::Fin(r, l)
                 };
                 edge::tap_record(Some(&tap), rec);
             }
@@ -349,7 +349,7 @@ async fn run_peer(ctx: &Ctx, p: &Peer) -> (Verdict, String) {
             break;
         }
         if let Some((l, r)) = ends {
-            ctx.record(crate::pcap::Record::Data(l, r, bytes.clone()));
+            ctx.record(mta_lab_world::pcap::Record::Data(l, r, bytes.clone()));
         }
         wrote += bytes.len();
     }
@@ -373,7 +373,7 @@ async fn run_peer(ctx: &Ctx, p: &Peer) -> (Verdict, String) {
         End::HalfClose => {
             let _ = wr.shutdown().await;
             if let Some((l, r)) = ends {
-                ctx.record(crate::pcap::Record::Fin(l, r));
+                ctx.record(mta_lab_world::pcap::Record::Fin(l, r));
             }
             wait(ctx.args.silent_ms).await;
         }
@@ -383,7 +383,7 @@ async fn run_peer(ctx: &Ctx, p: &Peer) -> (Verdict, String) {
     if p.end != End::HalfClose
         && let Some((l, r)) = ends
     {
-        ctx.record(crate::pcap::Record::Fin(l, r));
+        ctx.record(mta_lab_world::pcap::Record::Fin(l, r));
     }
     drop(wr);
     let (bytes, end) = answer.borrow().clone();
@@ -420,15 +420,15 @@ async fn cr_cc(ctx: &Ctx, wait_ms: u64) -> std::io::Result<bool> {
     let ends = s.local_addr().ok().zip(s.peer_addr().ok());
     s.write_all(&cr).await?;
     if let Some((l, r)) = ends {
-        ctx.record(crate::pcap::Record::Open(l, r));
-        ctx.record(crate::pcap::Record::Data(l, r, cr));
+        ctx.record(mta_lab_world::pcap::Record::Open(l, r));
+        ctx.record(mta_lab_world::pcap::Record::Data(l, r, cr));
     }
     let answer = first_answer(&mut s, wait_ms).await;
     if let Some((l, r)) = ends {
         if let Some(b) = answer.as_ref().filter(|b| !b.is_empty()) {
-            ctx.record(crate::pcap::Record::Data(r, l, b.clone()));
+            ctx.record(mta_lab_world::pcap::Record::Data(r, l, b.clone()));
         }
-        ctx.record(crate::pcap::Record::Fin(l, r));
+        ctx.record(mta_lab_world::pcap::Record::Fin(l, r));
     }
     Ok(answer.is_some_and(|b| mta_lab_world::caller::is_connect_confirm(&b)))
 }
@@ -521,7 +521,7 @@ async fn interop(ctx: &Ctx, messages: usize) -> (Verdict, String) {
     {
         let mut n = node.borrow_mut();
         for i in 0..messages {
-            let apdu = crate::simulate::message(&mut n.mta, &a.mta_name, &a.to, i, a.size);
+            let apdu = mta_lab_world::simulate::message(&mut n.mta, &a.mta_name, &a.to, i, a.size);
             n.mta.submit(apdu);
         }
     }
@@ -678,7 +678,7 @@ pub fn run(a: &ProbeArgs) -> Result<ProbeReport, String> {
     }
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(&a.json, json + "\n").map_err(|e| format!("{}: {e}", a.json.display()))?;
-    crate::pcap::write(&a.pcap, &capture)?;
+    mta_lab_world::pcap::write(&a.pcap, &capture)?;
     Ok(report)
 }
 

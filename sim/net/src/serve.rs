@@ -361,7 +361,7 @@ pub fn run(a: &ServeArgs) -> Result<ServeState, String> {
     let mta = model(a)?;
     let limit = match &a.run_for {
         Some(d) => Some(Duration::from_secs_f64(
-            crate::nightly::parse_duration(d).map_err(|e| format!("--for {e}"))?,
+            mta_lab_world::input::parse_duration(d).map_err(|e| format!("--for {e}"))?,
         )),
         None => None,
     };
@@ -534,7 +534,7 @@ mod tests {
         let a = args(&[]);
         let mut m = model(&a).unwrap();
         for i in 0..3 {
-            let apdu = crate::simulate::message(&mut m, "BETA", "PEER", i, 100);
+            let apdu = mta_lab_world::simulate::message(&mut m, "BETA", "PEER", i, 100);
             m.submit(apdu);
         }
         assert_eq!(

@@ -1,4 +1,4 @@
-//! Reading user input files (`<file|->`, binary or `--hex`, schema-versioned TOML) with clear
+//! Reading user input (`<file|->`, binary or `--hex`, schema-versioned TOML, durations) with clear
 //! errors.
 
 use std::io::Read as _;
@@ -54,4 +54,35 @@ pub fn read(file: &str, hex: bool) -> Result<Vec<u8>, String> {
         }
         hex::FromHexError::InvalidStringLength => "--hex input: invalid length".into(),
     })
+}
+
+/// Parse a duration: `900`, `900s`, `15m`, `1h`.
+pub fn parse_duration(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1.0),
+        Some((i, 'm')) => (&t[..i], 60.0),
+        Some((i, 'h')) => (&t[..i], 3600.0),
+        _ => (t, 1.0),
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v * mult),
+        _ => Err(format!(
+            "{s:?}: expected a positive duration such as 900, 900s, 15m or 1h"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert!((parse_duration("15m").unwrap() - 900.0).abs() < 1e-9);
+        assert!((parse_duration("90").unwrap() - 90.0).abs() < 1e-9);
+        assert!((parse_duration("1h").unwrap() - 3600.0).abs() < 1e-9);
+        assert!(parse_duration("-3m").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
 }
