@@ -654,7 +654,7 @@ fn pages(kb: &str, build: Build, artifact: &Path, dir: &Path) -> Result<(String,
         let bytes = std::fs::read(artifact).map_err(|e| e.to_string())?;
         (
             format!("{kb} on {build}: {target} {}", artifact.display()),
-            crate::diff::harness_records(target, build, &bytes)?,
+            crate::harness_trace::harness_records(target, build, &bytes)?,
         )
     };
     let svg = crate::chart::svg(&recs, crate::chart::Layer::Session);

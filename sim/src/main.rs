@@ -3,10 +3,9 @@
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
 mod bench;
-mod chart;
 mod coverage;
-mod diff;
 mod goals;
+mod harness_trace;
 mod kb;
 mod libfuzzer;
 mod merge;
@@ -14,10 +13,10 @@ mod mutants;
 mod nightly;
 mod report;
 mod smoke;
-mod viewer;
 
 use clap::{Parser, Subcommand};
 use mta_build::Build;
+use mta_lab_look::{chart, diff, viewer};
 use mta_lab_net::{capture_replay, hostile, import, probe, serve};
 use mta_lab_world::{faults, finding, input, jobs, pcap, simulate, sweep, world};
 use std::path::PathBuf;
@@ -790,7 +789,7 @@ fn trace_of(
     if let Some((t, b)) = harness {
         let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
         let title = format!("{t} on {b}: {}", input.display());
-        return Ok((title, diff::harness_records(t, b, &bytes)?));
+        return Ok((title, harness_trace::harness_records(t, b, &bytes)?));
     }
     let is_toml = input
         .extension()
@@ -903,8 +902,8 @@ fn diff_cmd(a: &DiffArgs) -> Result<ExitCode, String> {
         (_, _, Some(t), Some(file)) => {
             let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
             (
-                diff::harness_steps(t, bx, &bytes)?,
-                diff::harness_steps(t, by, &bytes)?,
+                harness_trace::harness_steps(t, bx, &bytes)?,
+                harness_trace::harness_steps(t, by, &bytes)?,
                 None,
                 format!("{t} {}", file.display()),
             )

@@ -5,8 +5,8 @@
 
 use crate::finding::Finding;
 use crate::nightly::Known;
-use crate::report::esc;
 use crate::sweep::parse_journal;
+use mta_lab_look::html::esc;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

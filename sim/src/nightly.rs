@@ -1095,7 +1095,7 @@ fn triage(
                 g.subject,
                 b.cli_name()
             );
-            g.pages = crate::diff::harness_records(&g.subject, *b, &best)
+            g.pages = crate::harness_trace::harness_records(&g.subject, *b, &best)
                 .and_then(|recs| {
                     let title = format!("{} on {b}: {}", g.subject, g.signature);
                     write_pages(&title, &recs, out.len(), night)

@@ -4,7 +4,7 @@
 //! selected record's decoded PDU (the same dissection as `mta-lab decode`) and raw bytes.
 
 use crate::chart::{Rec, dissections};
-use crate::report::esc;
+use crate::html::esc;
 
 /// The page for `recs`, with the message sequence chart (SVG) embedded above the table.
 pub fn page(title: &str, recs: &[Rec], chart_svg: &str) -> String {

@@ -4,7 +4,7 @@
 //! the timeline, event-log entries pinned on their machine, the oracle's findings highlighted.
 //! Consecutive identical rows fold into one (`×N`). Input: a `--trace` JSONL file (schema 2).
 
-use crate::report::esc;
+use crate::html::esc;
 use mta_osi::dissect::{Direction, dissect};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,12 +61,12 @@ pub fn load(text: &str) -> Result<Vec<Rec>, String> {
         }
         let r: Rec = serde_json::from_str(line)
             .map_err(|e| format!("line {}: not a trace record: {e}", i + 1))?;
-        if r.schema != crate::simulate::TRACE_SCHEMA {
+        if r.schema != mta_lab_world::simulate::TRACE_SCHEMA {
             return Err(format!(
                 "line {}: trace schema {} (this lab reads {}; re-record with `mta-lab run --trace`)",
                 i + 1,
                 r.schema,
-                crate::simulate::TRACE_SCHEMA
+                mta_lab_world::simulate::TRACE_SCHEMA
             ));
         }
         v.push(r);
@@ -517,15 +517,15 @@ pub fn html(title: &str, svg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulate::{Record, run_with};
-    use crate::world::World;
     use mta_build::Build;
+    use mta_lab_world::simulate::{Record, run_with};
+    use mta_lab_world::world::World;
 
     fn trace(w: &World, seed: u64, faults: bool) -> Vec<Rec> {
         let plan = if faults {
-            crate::faults::FaultPlan::from_seed(seed, w)
+            mta_lab_world::faults::FaultPlan::from_seed(seed, w)
         } else {
-            crate::faults::FaultPlan::none()
+            mta_lab_world::faults::FaultPlan::none()
         };
         let (_, out) = run_with(
             w,
