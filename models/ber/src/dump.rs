@@ -274,4 +274,36 @@ mod tests {
         assert_eq!(object(&[0x2a, 0x81]), ":BAD OBJECT 2A81");
         assert_eq!(object(&[0x81]), ":BAD OBJECT 81");
     }
+
+    /// Universal values render as `openssl asn1parse` prints them: BOOLEAN as TRUE/FALSE, NULL
+    /// as nothing (whatever it holds), strings with non-printing octets as dots, other types as
+    /// a hex dump cut after 32 octets, empty ones as nothing.
+    #[test]
+    fn values_render_as_asn1parse_prints_them() {
+        let value = |tag: u8, contents: &[u8]| {
+            let mut b = vec![tag, contents.len() as u8];
+            b.extend_from_slice(contents);
+            let (text, err) = dump(&b, &Limits::default());
+            assert_eq!(err, None, "{tag:02x} {contents:02x?}");
+            let line = text.lines().next().unwrap().to_string();
+            // The tag name is padded to 18 columns, then the value.
+            let start = line.find("prim: ").unwrap() + "prim: ".len() + 18;
+            line[start..].trim().to_string()
+        };
+        assert_eq!(value(0x01, &[0xff]), ":TRUE");
+        assert_eq!(value(0x01, &[0x00]), ":FALSE");
+        assert_eq!(value(0x05, &[]), "");
+        assert_eq!(value(0x05, &[0x00]), "", "NULL shows no contents");
+        assert_eq!(value(0x13, b"a b\x01"), ":a b.");
+        assert_eq!(value(0x03, &[0x00, 0xff]), "[HEX DUMP]:00FF");
+        assert_eq!(value(0x03, &[]), "", "an empty BIT STRING");
+        assert_eq!(
+            value(0x04, &[0xab; 32]),
+            format!("[HEX DUMP]:{}", "AB".repeat(32))
+        );
+        assert_eq!(
+            value(0x04, &[0xab; 33]),
+            format!("[HEX DUMP]:{}...", "AB".repeat(32))
+        );
+    }
 }

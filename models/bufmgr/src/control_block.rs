@@ -253,15 +253,6 @@ impl ControlBlockTable {
             },
         }
     }
-
-    /// The live block at an index, if any.
-    pub fn live_at(&self, index: u16) -> Option<ControlBlockId> {
-        let slot = self.slots.get(usize::from(index))?;
-        (index != LISTENER_INDEX && slot.in_use.is_some()).then_some(ControlBlockId {
-            index,
-            generation: slot.generation,
-        })
-    }
 }
 
 #[cfg(test)]

@@ -869,4 +869,118 @@ mod tests {
         }
         assert!(m.request(Component::Harness, 1, 0).is_ok());
     }
+
+    fn small() -> BufferManager {
+        BufferManager::new(Limits {
+            headers: 8,
+            elements: 16,
+            element_size: 8,
+            max_headers_per_request: 4,
+            max_elements_per_request: 8,
+        })
+    }
+
+    /// The lifetime counters count each grant, refusal and release once, and `free` is what a
+    /// request may still take: the request that takes the last element is granted, the next
+    /// legal one is refused as exhaustion with nothing free.
+    #[test]
+    fn counters_and_free_follow_grants_refusals_and_releases() {
+        let mut m = small();
+        let a = m.request(Component::Harness, 1, 8).unwrap();
+        let b = m.request(Component::Harness, 2, 8).unwrap();
+        assert_eq!(
+            m.free(),
+            Outstanding {
+                headers: 5,
+                elements: 0
+            }
+        );
+        assert!(matches!(
+            m.request(Component::Harness, 1, 1),
+            Err(BufferError::Exhausted {
+                free_headers: 5,
+                free_elements: 0,
+                ..
+            })
+        ));
+        assert!(m.request(Component::Harness, 5, 1).is_err());
+        assert!(m.request(Component::Harness, 1, 9).is_err());
+        let s = m.stats();
+        assert_eq!((s.granted, s.exhausted, s.illegal), (2, 1, 2));
+        for h in a.into_iter().chain(b) {
+            m.release(h).unwrap();
+        }
+        assert_eq!(m.stats().released, 3);
+        assert_eq!(
+            m.free(),
+            Outstanding {
+                headers: 8,
+                elements: 16
+            }
+        );
+        m.check_invariants().unwrap();
+    }
+
+    /// A handle the slot never had — generation 0, or one newer than the slot's — is unknown; an
+    /// older one is stale (the slot was granted again).
+    #[test]
+    fn handles_from_no_grant_are_unknown_and_old_ones_stale() {
+        let mut m = small();
+        let a = m.request(Component::Harness, 1, 1).unwrap()[0];
+        let never = BufferHandle {
+            slot: a.slot,
+            generation: 0,
+        };
+        let future = BufferHandle {
+            slot: a.slot,
+            generation: a.generation + 1,
+        };
+        assert_eq!(m.release(never), Err(ReleaseError::Unknown(never)));
+        assert_eq!(m.release(future), Err(ReleaseError::Unknown(future)));
+        m.release(a).unwrap();
+        let b = m.request(Component::Harness, 1, 1).unwrap()[0];
+        assert_eq!(
+            m.release(a),
+            Err(ReleaseError::Stale {
+                handle: a,
+                current: b.generation
+            })
+        );
+    }
+
+    /// Each bufmgr goal fires on the grant it names and on no other.
+    #[cfg(not(mta_no_goals))]
+    #[test]
+    fn goals_fire_on_exactly_the_grants_they_name() {
+        let mut m = small();
+        let grant = |m: &mut BufferManager, h: u32, e: u32| {
+            let (r, goals) = mta_reach::collect(|| m.request(Component::Harness, h, e));
+            (r.unwrap(), goals)
+        };
+        let at_limit = "bufmgr: request at the per-request limit";
+        let mixed = "bufmgr: chain of recycled and fresh elements";
+        let last_element = "bufmgr: last free element granted";
+        let last_header = "bufmgr: last free header granted";
+        let (first, g) = grant(&mut m, 1, 2);
+        assert!(
+            g.is_empty(),
+            "an ordinary first grant: {:?}",
+            g.names().collect::<Vec<_>>()
+        );
+        assert!(grant(&mut m, 4, 4).1.contains(at_limit), "most headers");
+        assert!(grant(&mut m, 1, 8).1.contains(at_limit), "most elements");
+        for h in first {
+            m.release(h).unwrap();
+        }
+        let (_, g) = grant(&mut m, 1, 1);
+        assert!(!g.contains(mixed), "recycled elements only");
+        let (_, g) = grant(&mut m, 1, 3);
+        assert!(g.contains(mixed), "one recycled and two fresh elements");
+        assert!(g.contains(last_element) && !g.contains(last_header));
+        let mut m = small();
+        let (_, g) = grant(&mut m, 4, 4);
+        assert!(!g.contains(last_header));
+        let (_, g) = grant(&mut m, 4, 4);
+        assert!(g.contains(last_header) && !g.contains(last_element));
+    }
 }
