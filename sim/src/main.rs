@@ -2,20 +2,11 @@
 //! internal messages, print the build
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
-mod bench;
-mod coverage;
-mod goals;
-mod harness_trace;
-mod kb;
-mod libfuzzer;
-mod merge;
-mod mutants;
-mod nightly;
-mod report;
-mod smoke;
-
 use clap::{Parser, Subcommand};
 use mta_build::Build;
+use mta_lab_campaign::{
+    bench, coverage, date, goals, harness_trace, kb, merge, mutants, night, nightly, smoke,
+};
 use mta_lab_look::{chart, diff, viewer};
 use mta_lab_net::{capture_replay, hostile, import, probe, serve};
 use mta_lab_world::{faults, finding, input, jobs, pcap, simulate, sweep, world};
@@ -504,7 +495,7 @@ fn main() -> ExitCode {
             },
             jobs: jobs
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
-            date: date.unwrap_or_else(nightly::today),
+            date: date.unwrap_or_else(date::today),
             reports,
             state,
             kb_budget_s: kb_budget,
@@ -1079,7 +1070,7 @@ fn merge_cmd(
     out: &std::path::Path,
     baseline: &std::path::Path,
 ) -> Result<ExitCode, String> {
-    let known = nightly::load_baseline(baseline)?;
+    let known = night::load_baseline(baseline)?;
     let (mut m, reps) = merge::merge(shards, &known)?;
     merge::write(&mut m, &reps, out)?;
     for (j, (n, f, d)) in &m.sweeps {

@@ -14,7 +14,7 @@
 //! [`crate::libfuzzer`]; it never touches the models except to judge a crash input.
 
 use crate::libfuzzer;
-use crate::nightly::ci_build;
+use crate::libfuzzer::ci_build;
 use crate::smoke::{run_one, target_by_name};
 use clap::{Args, Subcommand};
 use mta_build::Build;
@@ -647,13 +647,13 @@ struct SimReport {
 pub fn sim(a: &SimArgs) -> Result<ExitCode, String> {
     let faults = !a.no_faults;
     let seeds = a.seeds;
-    let w = crate::world::World::named("standard", Some(Build::Ex2000Sp3Rollup), Some(20))?;
+    let w = mta_lab_world::world::World::named("standard", Some(Build::Ex2000Sp3Rollup), Some(20))?;
     println!("{} faults={faults}", w.describe());
     let started = std::time::Instant::now();
     let mut sim_ms = 0u64;
     let mut failed = 0;
     for seed in 0..seeds {
-        let r = crate::simulate::run(&w, seed, faults);
+        let r = mta_lab_world::simulate::run(&w, seed, faults);
         sim_ms += r.sim_ms;
         failed += usize::from(!r.findings.is_empty());
     }
@@ -662,7 +662,7 @@ pub fn sim(a: &SimArgs) -> Result<ExitCode, String> {
     let started = std::time::Instant::now();
     let mut echo_ms = 0u64;
     for seed in 0..seeds {
-        echo_ms += crate::simulate::run_echo(&w, seed);
+        echo_ms += mta_lab_world::simulate::run_echo(&w, seed);
     }
     let echo_wall = started.elapsed().as_secs_f64();
     let row = |name: &str, wall: f64, ms: u64| {

@@ -140,7 +140,7 @@ fn coverage_binary(target: &str) -> Option<PathBuf> {
 /// Build `target` with coverage instrumentation and replay `corpora` (directories with files);
 /// returns (binary, profile).
 fn measure_target(target: &str, corpora: &[PathBuf]) -> Result<(PathBuf, PathBuf), String> {
-    let build = crate::nightly::ci_build(target);
+    let build = crate::libfuzzer::ci_build(target);
     let out = Command::new("cargo")
         .current_dir(libfuzzer::fuzz_dir())
         .env("MTA_LAB_BUILD", build.cli_name())

@@ -8,9 +8,9 @@
 //! 0..N. It drives the harnesses and the simulation; it never touches the models.
 
 use crate::smoke::{mutate, run_one};
-use crate::world::World;
 use mta_build::Build;
 use mta_harness::{TARGETS, Target, corpora_dir, corpus_files, kb_reproducers};
+use mta_lab_world::world::World;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -226,7 +226,7 @@ fn sim_side(tally: &mut Tally, seeds: u64) -> Result<(), String> {
             let world = World::named(w, Some(b), None)?;
             let mut reached: BTreeMap<&'static str, u64> = BTreeMap::new();
             for seed in 0..seeds {
-                let r = crate::simulate::run(&world, seed, true);
+                let r = mta_lab_world::simulate::run(&world, seed, true);
                 tally
                     .sweep_transitions
                     .extend(r.transitions.iter().cloned());

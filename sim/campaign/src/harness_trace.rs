@@ -120,7 +120,7 @@ mod tests {
     fn q182619_diverges_at_the_recovery_request_between_sp1_and_sp2() {
         let input = std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../corpora/kb/Q182619/driver_events@5.5"),
+                .join("../../corpora/kb/Q182619/driver_events@5.5"),
         )
         .unwrap();
         let a = harness_steps("driver_events", Build::Ex55Sp1, &input).unwrap();

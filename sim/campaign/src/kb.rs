@@ -10,10 +10,11 @@
 //! rate: 9301 refusals at the receiver over the connections from the multihomed sender, with a
 //! Wilson 95 % interval.
 
+use crate::libfuzzer;
 use crate::smoke::{mutate, run_one, target_by_name};
-use crate::world::World;
-use crate::{finding, libfuzzer, simulate};
 use mta_build::Build;
+use mta_lab_world::world::World;
+use mta_lab_world::{finding, simulate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -640,7 +641,7 @@ fn pages(kb: &str, build: Build, artifact: &Path, dir: &Path) -> Result<(String,
     {
         let f = finding::Finding::load(artifact)?;
         let w = f.world(None)?;
-        let recs = crate::chart::load(&f.trace(&w).1.join("\n"))?;
+        let recs = mta_lab_look::chart::load(&f.trace(&w).1.join("\n"))?;
         (
             format!("{kb} on {build}: {} seed {}", f.world, f.seed),
             recs,
@@ -657,11 +658,11 @@ fn pages(kb: &str, build: Build, artifact: &Path, dir: &Path) -> Result<(String,
             crate::harness_trace::harness_records(target, build, &bytes)?,
         )
     };
-    let svg = crate::chart::svg(&recs, crate::chart::Layer::Session);
+    let svg = mta_lab_look::chart::svg(&recs, mta_lab_look::chart::Layer::Session);
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (c, v) = (dir.join("chart.svg"), dir.join("viewer.html"));
     std::fs::write(&c, &svg).map_err(|e| format!("{}: {e}", c.display()))?;
-    std::fs::write(&v, crate::viewer::page(&title, &recs, &svg))
+    std::fs::write(&v, mta_lab_look::viewer::page(&title, &recs, &svg))
         .map_err(|e| format!("{}: {e}", v.display()))?;
     Ok((c.display().to_string(), v.display().to_string()))
 }
@@ -894,7 +895,7 @@ mod tests {
 
     #[test]
     fn the_expected_matrix_loads_and_covers_every_cell() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/kb/expected.toml");
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpora/kb/expected.toml");
         let cells = load_expected(&p).unwrap();
         let n: usize = KBS.iter().map(|(_, c)| c.len()).sum::<usize>() * Build::ALL.len();
         assert_eq!(cells.len(), n, "one expectation per KB × build × config");

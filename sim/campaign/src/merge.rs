@@ -3,10 +3,10 @@
 //! counted once whatever the overlap, findings deduplicated by signature and checked against the
 //! known-findings baseline, 9301 rates summed, one representative finding file per signature.
 
-use crate::finding::Finding;
-use crate::nightly::Known;
-use crate::sweep::parse_journal;
+use crate::night::Known;
 use mta_lab_look::html::esc;
+use mta_lab_world::finding::Finding;
+use mta_lab_world::sweep::parse_journal;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -241,8 +241,8 @@ pub fn write(m: &mut Merged, reps: &[PathBuf], out: &Path) -> Result<(), String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::{SweepPlan, run};
-    use crate::world::World;
+    use mta_lab_world::sweep::{SweepPlan, run};
+    use mta_lab_world::world::World;
 
     #[test]
     fn shards_fold_into_one_report_with_seeds_counted_once() {
@@ -265,8 +265,8 @@ mod tests {
             run(&plan, &mut |_| {}).unwrap();
         }
         let dirs = vec![root.join("shard-0"), root.join("shard-1")];
-        let baseline = crate::nightly::load_baseline(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/kb/known-findings.toml"),
+        let baseline = crate::night::load_baseline(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpora/kb/known-findings.toml"),
         )
         .unwrap();
         let (mut m, reps) = merge(&dirs, &baseline).unwrap();

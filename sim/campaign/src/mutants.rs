@@ -210,7 +210,7 @@ pub fn exclusions(root: &Path) -> Result<Vec<(String, String)>, String> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn git_commit(root: &Path) -> String {
@@ -407,7 +407,7 @@ pub fn cli(a: &Args) -> Result<std::process::ExitCode, String> {
         });
     }
     let shard = a.shard.as_deref().map_or(Ok((0, 1)), parse_shard)?;
-    let s = run_shard(&a.krate, shard, &crate::nightly::today(), &a.out)?;
+    let s = run_shard(&a.krate, shard, &crate::date::today(), &a.out)?;
     println!(
         "{} shard {}/{}: caught {} missed {} timeout {} unviable {} in {:.0} s",
         s.krate,

@@ -6,7 +6,7 @@
 
 use crate::goals::{GAP_NIGHTS, NightGoal};
 use crate::kb;
-use crate::nightly::{CoverageHistory, History, Summary, UnitResult};
+use crate::night::{CoverageHistory, History, Summary, UnitResult};
 use mta_lab_look::html::{Series, bar_chart, esc, line_chart};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -101,7 +101,7 @@ fn coverage_section(
 
 /// The mutation phase: per crate its last pass (complete or how far), with score, counts, time
 /// per mutant, commits and date, and the missed mutants of complete passes.
-fn mutation_section(m: Option<&crate::nightly::MutationSummary>) -> String {
+fn mutation_section(m: Option<&crate::night::MutationSummary>) -> String {
     let mut h = String::from("<h2>Mutation score of the oracles</h2>");
     let Some(m) = m else {
         h.push_str("<p>phase skipped (<code>--mutants-shards 0</code>)</p>");
@@ -317,7 +317,7 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
     // Coverage over executions, one chart per target, one line per build.
     let mut per_target: BTreeMap<String, Vec<Series>> = BTreeMap::new();
     for r in results {
-        if let (crate::nightly::Unit::Fuzz { target, build, .. }, Some(f)) = (&r.unit, &r.fuzz) {
+        if let (crate::night::Unit::Fuzz { target, build, .. }, Some(f)) = (&r.unit, &r.fuzz) {
             per_target.entry(target.clone()).or_default().push((
                 build.clone(),
                 f.series
@@ -330,7 +330,7 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
     // Protocol-state transitions over executions, beside each target's edge coverage.
     let mut states: BTreeMap<String, Vec<Series>> = BTreeMap::new();
     for r in results {
-        if let (crate::nightly::Unit::Fuzz { target, build, .. }, Some(f)) = (&r.unit, &r.fuzz)
+        if let (crate::night::Unit::Fuzz { target, build, .. }, Some(f)) = (&r.unit, &r.fuzz)
             && !f.states.is_empty()
         {
             states.entry(target.clone()).or_default().push((
@@ -457,7 +457,7 @@ mod tests {
     #[test]
     fn the_mutation_section_names_score_commits_and_misses() {
         use crate::mutants::Pass;
-        let m = crate::nightly::MutationSummary {
+        let m = crate::night::MutationSummary {
             exclusions: 2,
             passes: vec![Pass {
                 krate: "mta-bufmgr".into(),

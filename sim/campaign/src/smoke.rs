@@ -17,10 +17,15 @@ use std::process::ExitCode;
 
 /// Campaign options.
 pub struct Options {
+    /// Random and mutated inputs per target and build.
     pub iterations: u64,
+    /// Seed of the inputs' generator.
     pub seed: u64,
+    /// Only this build (default: every build).
     pub build: Option<Build>,
+    /// Only this target (default: every target).
     pub target: Option<String>,
+    /// Where failing inputs are written.
     pub findings: PathBuf,
 }
 
