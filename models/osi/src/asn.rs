@@ -67,12 +67,6 @@ pub fn parse_int(layer: Layer, t: &Tlv<'_>) -> Result<i64> {
     mta_ber::field::int(t).map_err(field(layer))
 }
 
-/// Decode a small non-negative INTEGER (0..=255).
-pub fn parse_small(layer: Layer, t: &Tlv<'_>) -> Result<u8> {
-    let v = parse_int(layer, t)?;
-    u8::try_from(v).map_err(|_| Malformed::new(layer, t.offset, "INTEGER out of range 0..=255"))
-}
-
 /// An OBJECT IDENTIFIER, held as its contents octets.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Oid(pub Vec<u8>);

@@ -324,10 +324,6 @@ impl Association {
     pub fn checkpointing(&self) -> (i64, i64) {
         (self.checkpoint, self.window)
     }
-    /// Whether this end holds the turn.
-    pub fn holds_turn(&self) -> bool {
-        self.session.holds_tokens()
-    }
     /// APDUs queued or in flight that the peer has not confirmed.
     pub fn unconfirmed(&self) -> usize {
         self.queue.len() + usize::from(self.out.is_some())
@@ -335,10 +331,6 @@ impl Association {
     /// Octets to write to TCP.
     pub fn transmit(&mut self) -> Vec<u8> {
         self.transport.transmit()
-    }
-    /// Octets waiting in [`Association::transmit`].
-    pub fn transmit_pending(&self) -> usize {
-        self.transport.pending_transmit()
     }
     /// Whether the TCP connection should be closed after writing [`Association::transmit`].
     pub fn wants_close(&self) -> bool {

@@ -511,10 +511,6 @@ impl Transport {
     pub fn transmit(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.tx)
     }
-    /// Octets waiting in [`Transport::transmit`].
-    pub fn pending_transmit(&self) -> usize {
-        self.tx.len()
-    }
 
     /// Next upward indication.
     pub fn poll_indication(&mut self) -> Option<Indication> {

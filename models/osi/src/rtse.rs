@@ -358,13 +358,6 @@ impl Apdu {
     }
 }
 
-/// Encode an X.410-mode SET-shaped APDU (RTORJ or RTAB as presentation CPR/ARU user data).
-pub fn emit_set(f: impl FnOnce(&mut Encoder)) -> Vec<u8> {
-    let mut e = Encoder::new();
-    e.constructed(asn::SET, f);
-    e.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
