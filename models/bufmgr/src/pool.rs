@@ -978,6 +978,21 @@ mod tests {
         assert!(g.contains(mixed), "one recycled and two fresh elements");
         assert!(g.contains(last_element) && !g.contains(last_header));
         let mut m = small();
+        let b = m.request(Component::Harness, 1, 3).unwrap()[0];
+        let three = "bufmgr: write across three elements";
+        let write = |m: &mut BufferManager, offset: usize, len: usize| {
+            let (r, goals) = mta_reach::collect(|| m.write_at(b, offset, &vec![7; len]));
+            r.unwrap();
+            goals.contains(three)
+        };
+        assert!(!write(&mut m, 0, 16), "two whole elements");
+        assert!(!write(&mut m, 8, 16), "the last two");
+        assert!(write(&mut m, 0, 17), "one octet into the third");
+        assert!(
+            write(&mut m, 7, 10),
+            "the last octet of the first, then two more elements"
+        );
+        let mut m = small();
         let (_, g) = grant(&mut m, 4, 4);
         assert!(!g.contains(last_header));
         let (_, g) = grant(&mut m, 4, 4);
