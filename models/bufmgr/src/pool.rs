@@ -998,4 +998,53 @@ mod tests {
         let (_, g) = grant(&mut m, 4, 4);
         assert!(g.contains(last_header) && !g.contains(last_element));
     }
+
+    /// A buffer's chunks are its data, one per element it fills: elements past the data (a
+    /// request sized for more than was written) give no empty chunks.
+    #[test]
+    fn chunks_stop_at_the_data() {
+        let mut m = small();
+        let b = m.request(Component::Harness, 1, 3).unwrap()[0];
+        assert_eq!(m.chunks(b).unwrap().count(), 0, "nothing written yet");
+        m.fill(b, b"0123456789").unwrap();
+        let chunks: Vec<&[u8]> = m.chunks(b).unwrap().collect();
+        assert_eq!(chunks, [&b"01234567"[..], b"89"]);
+    }
+
+    /// The leak report blames each owner for its buffers and their elements, and lists the first
+    /// 32 leaked buffers, lowest slot first.
+    #[test]
+    fn the_leak_report_counts_per_owner_and_lists_32_buffers() {
+        let mut m = BufferManager::new(Limits {
+            headers: 40,
+            elements: 80,
+            element_size: 8,
+            max_headers_per_request: 40,
+            max_elements_per_request: 80,
+        });
+        let nsi = m.request(Component::Nsi, 3, 7).unwrap();
+        let pop4 = m.request(Component::Pop4, 37, 37).unwrap();
+        let r = m.leak_report().unwrap();
+        assert_eq!(
+            r.by_owner[&Component::Nsi],
+            Outstanding {
+                headers: 3,
+                elements: 7
+            }
+        );
+        assert_eq!(
+            r.by_owner[&Component::Pop4],
+            Outstanding {
+                headers: 37,
+                elements: 37
+            }
+        );
+        assert_eq!(r.buffers.len(), 32);
+        let listed: Vec<BufferHandle> = r.buffers.iter().map(|(h, _)| *h).collect();
+        let mut first: Vec<BufferHandle> = nsi.iter().chain(&pop4).copied().collect();
+        first.sort_by_key(|h| h.slot);
+        first.truncate(32);
+        assert_eq!(listed, first);
+        assert_eq!(r.buffers[0].1, Component::Nsi);
+    }
 }
