@@ -1047,4 +1047,33 @@ mod tests {
         assert_eq!(listed, first);
         assert_eq!(r.buffers[0].1, Component::Nsi);
     }
+
+    /// The invariant check is an oracle: it must fire on each way the books can disagree.
+    #[test]
+    fn the_invariant_check_fires_on_every_disagreement() {
+        let healthy = || {
+            let mut m = small();
+            m.request(Component::Harness, 2, 5).unwrap();
+            m.check_invariants().unwrap();
+            m
+        };
+        let mut m = healthy();
+        m.outstanding.headers += 1;
+        assert!(m.check_invariants().unwrap_err().starts_with("recount"));
+        let mut m = healthy();
+        m.outstanding.elements -= 1;
+        assert!(m.check_invariants().unwrap_err().starts_with("recount"));
+        let mut m = healthy();
+        m.free_elements.push(0);
+        assert_eq!(
+            m.check_invariants().unwrap_err(),
+            "element free list out of step"
+        );
+        let mut m = healthy();
+        m.free_headers.push(0);
+        assert_eq!(
+            m.check_invariants().unwrap_err(),
+            "header free list out of step"
+        );
+    }
 }
