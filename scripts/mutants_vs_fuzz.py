@@ -184,8 +184,10 @@ def sweep(tree, args, scratch):
         return {"caught": True, "seconds": args.sweep_budget, "what": "hang (budget spent)"}
     what = ""
     if r.returncode != 0:
-        lines = [l for l in r.stdout.splitlines() if "finding" in l.lower()]
-        what = (lines[:1] or [first_failure(r.stderr + r.stdout)])[0][:200]
+        # The first failing seed's line (progress output may join several on one line).
+        text = (r.stdout + "\n" + r.stderr).replace("seed ", "\nseed ")
+        lines = [l for l in text.splitlines() if "finding" in l.lower() or "PANIC" in l]
+        what = (lines[:1] or [first_failure(text)])[0].strip()[:160]
     return {
         "caught": r.returncode != 0,
         "seconds": round(time.monotonic() - started, 1),
