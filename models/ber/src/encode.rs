@@ -174,4 +174,22 @@ mod tests {
         );
         assert_eq!(crate::walk(&bytes, &Limits::default(), &mut ()).unwrap(), 4);
     }
+
+    /// The encoder decides the constructed bit from the method, whatever the tag says.
+    #[test]
+    fn the_method_decides_primitive_or_constructed() {
+        let cons = Tag::new(Class::Context, true, 1);
+        let prim = Tag::new(Class::Context, false, 1);
+        let mut e = Encoder::new();
+        e.primitive(cons, &[7]);
+        assert_eq!(e.finish(), [0x81, 0x01, 0x07]);
+        let mut e = Encoder::new();
+        e.constructed(prim, |e| {
+            e.primitive(prim, &[]);
+        });
+        assert_eq!(e.finish(), [0xa1, 0x02, 0x81, 0x00]);
+        let mut e = Encoder::new();
+        e.indefinite(prim, |_| {});
+        assert_eq!(e.finish(), [0xa1, 0x80, 0x00, 0x00]);
+    }
 }

@@ -103,4 +103,25 @@ mod tests {
         let (t, _) = Tlv::parse(&[0x02, 0x02, 0x00, 0x01], &Limits::default()).unwrap();
         assert_eq!(int(&t).unwrap_err().reason, "INTEGER not minimally encoded");
     }
+
+    /// An INTEGER is refused when constructed, empty or longer than 8 octets — each alone.
+    #[test]
+    fn integers_refuse_each_bad_shape_alone() {
+        let refused = |b: &[u8]| {
+            let (t, _) = Tlv::parse(b, &Limits::default()).unwrap();
+            int(&t).unwrap_err().reason
+        };
+        let shape = "INTEGER of 0 or more than 8 octets";
+        assert_eq!(
+            refused(&[0x22, 0x03, 0x02, 0x01, 0x05]),
+            shape,
+            "constructed"
+        );
+        assert_eq!(refused(&[0x02, 0x00]), shape, "empty");
+        assert_eq!(
+            refused(&[0x02, 0x09, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+            shape,
+            "9 octets"
+        );
+    }
 }
