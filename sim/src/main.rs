@@ -2,6 +2,8 @@
 //! internal messages, print the build
 //! table, run the fuzz smoke campaign, replay a finding, write the seed corpora.
 
+#![warn(clippy::too_many_lines)]
+
 use clap::{Parser, Subcommand};
 use mta_build::Build;
 use mta_lab_campaign::{
@@ -100,53 +102,7 @@ enum Command {
     /// become regression files), and reports/<date>/index.html + summary.json. Resumable: run the
     /// same command again after a kill. Exit status 1 unless green (nothing new, KB matrix as
     /// expected).
-    Nightly {
-        /// Total wall-clock budget: 900, 900s, 15m, 1h.
-        #[arg(long, default_value = "15m")]
-        budget: String,
-        /// Units at once [default: the machine's cores].
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// The night's name (YYYY-MM-DD) [default: today, UTC]; the same date resumes.
-        #[arg(long)]
-        date: Option<String>,
-        /// Reports root.
-        #[arg(long, default_value = "reports")]
-        reports: PathBuf,
-        /// State root (plans, unit results, corpora, crash inputs).
-        #[arg(long, default_value = "target/mta-lab/nightly")]
-        state: PathBuf,
-        /// Per-cell budget of the KB matrix (s).
-        #[arg(long, default_value_t = 10.0)]
-        kb_budget: f64,
-        /// Only this KB in the matrix.
-        #[arg(long)]
-        kb: Option<String>,
-        /// Skip libFuzzer.
-        #[arg(long)]
-        no_libfuzzer: bool,
-        /// Shortest slice a campaign unit gets (s); units beyond the budget are left out.
-        #[arg(long, default_value_t = 8.0)]
-        min_slice: f64,
-        /// Known findings (the KB reproductions expected on faulty builds).
-        #[arg(long, default_value = "corpora/kb/known-findings.toml")]
-        baseline: PathBuf,
-        /// The KB matrix expectations.
-        #[arg(long, default_value = "corpora/kb/expected.toml")]
-        expected: PathBuf,
-        /// Where new findings become regression files.
-        #[arg(long, default_value = "corpora/regressions")]
-        regressions: PathBuf,
-        /// Targets of the source-coverage phase (comma-separated) [default: every target];
-        /// `none` skips the phase.
-        #[arg(long, value_delimiter = ',')]
-        coverage_targets: Vec<String>,
-        /// Shards of the mutation phase: each night mutates shard (night number mod N) of every
-        /// crate of `mta-lab mutants` with cargo-mutants [default: 0, the phase is skipped; the
-        /// scheduled nightly uses 32].
-        #[arg(long, default_value_t = 0)]
-        mutants_shards: u32,
-    },
+    Nightly(NightlyArgs),
     /// Fold sharded sweep results (directories with sweep journals and finding files) into one
     /// report deduplicated by signature: OUT/merged.json, OUT/index.html, OUT/findings/.
     /// Exit status 1 if a signature is not in the known-findings baseline.
@@ -219,28 +175,7 @@ enum Command {
     /// as a table and JSON and a pcap of the session. Exit status 1 if a case was not handled.
     Probe(probe::ProbeArgs),
     /// Run the hostile-peer library against one MTA, then a well-behaved peer; check the oracles.
-    Hostile {
-        /// Build of the MTA under attack.
-        #[arg(long, default_value = "2000-sp3-rollup")]
-        build: Build,
-        /// Seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Replay these peer scripts (from `mta-lab import`) instead of the library.
-        #[arg(long, num_args = 1..)]
-        script: Vec<PathBuf>,
-        /// With --script (one capture's scripts): hand the callers' opens, writes and leavings
-        /// to the model in the capture's frame order between its ticks, adding no library peers,
-        /// flood or good peer — a capture `hostile --pcap` wrote gives back the same event log.
-        #[arg(long, requires = "script")]
-        as_captured: bool,
-        /// Write a pcap of every stream the MTA served (import it with `mta-lab import`).
-        #[arg(long, conflicts_with = "as_captured")]
-        pcap: Option<PathBuf>,
-        /// Write the MTA's event log here (one "ms<TAB>id<TAB>text" line per event).
-        #[arg(long)]
-        event_log: Option<PathBuf>,
-    },
+    Hostile(HostileArgs),
     /// Turn the TCP port-102 streams of a capture into, per connection, a peer script (replay
     /// with `hostile --script`), an `inbound_stack` fuzz seed and each direction's octets.
     Import {
@@ -317,6 +252,82 @@ enum Command {
         #[command(subcommand)]
         command: CorpusCommand,
     },
+}
+
+/// `mta-lab nightly`'s options.
+#[derive(clap::Args)]
+struct NightlyArgs {
+    /// Total wall-clock budget: 900, 900s, 15m, 1h.
+    #[arg(long, default_value = "15m")]
+    budget: String,
+    /// Units at once [default: the machine's cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// The night's name (YYYY-MM-DD) [default: today, UTC]; the same date resumes.
+    #[arg(long)]
+    date: Option<String>,
+    /// Reports root.
+    #[arg(long, default_value = "reports")]
+    reports: PathBuf,
+    /// State root (plans, unit results, corpora, crash inputs).
+    #[arg(long, default_value = "target/mta-lab/nightly")]
+    state: PathBuf,
+    /// Per-cell budget of the KB matrix (s).
+    #[arg(long, default_value_t = 10.0)]
+    kb_budget: f64,
+    /// Only this KB in the matrix.
+    #[arg(long)]
+    kb: Option<String>,
+    /// Skip libFuzzer.
+    #[arg(long)]
+    no_libfuzzer: bool,
+    /// Shortest slice a campaign unit gets (s); units beyond the budget are left out.
+    #[arg(long, default_value_t = 8.0)]
+    min_slice: f64,
+    /// Known findings (the KB reproductions expected on faulty builds).
+    #[arg(long, default_value = "corpora/kb/known-findings.toml")]
+    baseline: PathBuf,
+    /// The KB matrix expectations.
+    #[arg(long, default_value = "corpora/kb/expected.toml")]
+    expected: PathBuf,
+    /// Where new findings become regression files.
+    #[arg(long, default_value = "corpora/regressions")]
+    regressions: PathBuf,
+    /// Targets of the source-coverage phase (comma-separated) [default: every target];
+    /// `none` skips the phase.
+    #[arg(long, value_delimiter = ',')]
+    coverage_targets: Vec<String>,
+    /// Shards of the mutation phase: each night mutates shard (night number mod N) of every
+    /// crate of `mta-lab mutants` with cargo-mutants [default: 0, the phase is skipped; the
+    /// scheduled nightly uses 32].
+    #[arg(long, default_value_t = 0)]
+    mutants_shards: u32,
+}
+
+/// `mta-lab hostile`'s options.
+#[derive(clap::Args)]
+#[allow(clippy::struct_field_names)]
+struct HostileArgs {
+    /// Build of the MTA under attack.
+    #[arg(long, default_value = "2000-sp3-rollup")]
+    build: Build,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Replay these peer scripts (from `mta-lab import`) instead of the library.
+    #[arg(long, num_args = 1..)]
+    script: Vec<PathBuf>,
+    /// With --script (one capture's scripts): hand the callers' opens, writes and leavings
+    /// to the model in the capture's frame order between its ticks, adding no library peers,
+    /// flood or good peer — a capture `hostile --pcap` wrote gives back the same event log.
+    #[arg(long, requires = "script")]
+    as_captured: bool,
+    /// Write a pcap of every stream the MTA served (import it with `mta-lab import`).
+    #[arg(long, conflicts_with = "as_captured")]
+    pcap: Option<PathBuf>,
+    /// Write the MTA's event log here (one "ms<TAB>id<TAB>text" line per event).
+    #[arg(long)]
+    event_log: Option<PathBuf>,
 }
 
 /// Options shared by `run` and `sweep`.
@@ -436,15 +447,7 @@ fn main() -> ExitCode {
                     x410,
                 },
         } => {
-            let mode = if x410 {
-                mta_osi::presentation::Mode::X410
-            } else {
-                mta_osi::presentation::Mode::Normal
-            };
-            println!(
-                "{}",
-                hex::encode(hostile::connect_user_data(&name, &password, mode))
-            );
+            p1_connect_data(&name, &password, x410);
             Ok(ExitCode::SUCCESS)
         }
         Command::P1 {
@@ -470,44 +473,13 @@ fn main() -> ExitCode {
             sim,
         } => sweep_cmd(&seeds, jobs, shard.as_deref(), timeout, resume, &sim),
         Command::Kb(o) => kb_matrix(&o),
-        Command::Nightly {
-            budget,
-            jobs,
-            date,
-            reports,
-            state,
-            kb_budget,
-            kb,
-            no_libfuzzer,
-            min_slice,
-            baseline,
-            expected,
-            regressions,
-            coverage_targets,
-            mutants_shards,
-        } => nightly_cmd(&nightly::Options {
-            budget_s: match input::parse_duration(&budget) {
-                Ok(b) => b,
-                Err(e) => {
-                    eprintln!("error: --budget {e}");
-                    return ExitCode::from(2);
-                }
-            },
-            jobs: jobs
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
-            date: date.unwrap_or_else(date::today),
-            reports,
-            state,
-            kb_budget_s: kb_budget,
-            kb,
-            no_libfuzzer,
-            min_slice_s: min_slice,
-            baseline,
-            expected,
-            regressions,
-            coverage_targets,
-            mutants_shards,
-        }),
+        Command::Nightly(a) => match nightly_args(a) {
+            Ok(o) => nightly_cmd(&o),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
         Command::Chart {
             source,
             output,
@@ -540,114 +512,9 @@ fn main() -> ExitCode {
             Some(name) => keep_capture(&capture, &streams, port, &name, &build, &corpora),
             None => Ok(ExitCode::SUCCESS),
         }),
-        Command::Probe(a) => probe::run(&a).map(|r| {
-            probe::print_table(&r);
-            println!("verdicts: {}; pcap: {}", a.json.display(), a.pcap.display());
-            if r.all_handled {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }),
-        Command::Serve(a) => serve::run(&a).map(|s| {
-            println!(
-                "stopped after {} ms: {} queued, {} delivered, {} connections accepted; state in {}",
-                s.uptime_ms,
-                s.queues.values().map(Vec::len).sum::<usize>(),
-                s.delivered(),
-                s.connections.get("accepted").copied().unwrap_or(0),
-                a.state.display()
-            );
-            ExitCode::SUCCESS
-        }),
-        Command::Hostile {
-            build,
-            seed,
-            script,
-            as_captured,
-            pcap,
-            event_log,
-        } => {
-            let mut scripts = Vec::new();
-            for p in &script {
-                match import::PeerScript::load(p) {
-                    Ok(s) => scripts.push((p.display().to_string(), s)),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return ExitCode::from(2);
-                    }
-                }
-            }
-            let (r, capture) = if as_captured {
-                let only: Vec<import::PeerScript> = scripts.into_iter().map(|(_, s)| s).collect();
-                match capture_replay::replay_captured(build, &only) {
-                    Ok((r, done)) => {
-                        println!(
-                            "replayed {} connections ({} refused), {} writes ({} waited for the \
-                             receive window); stopped at {} ms, {}",
-                            done.connections,
-                            done.refused,
-                            done.writes,
-                            done.held,
-                            done.ended_ms,
-                            if done.quiescent {
-                                "quiescent"
-                            } else {
-                                "NOT quiescent when the drain ran out"
-                            }
-                        );
-                        (r, Vec::new())
-                    }
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return ExitCode::from(2);
-                    }
-                }
-            } else if scripts.is_empty() && pcap.is_none() {
-                (hostile::run(build, seed), Vec::new())
-            } else if scripts.is_empty() {
-                hostile::run_peers_recorded(build, seed, hostile::library(), true)
-            } else {
-                let peers: Vec<hostile::Peer> = scripts
-                    .into_iter()
-                    .map(|(name, s)| hostile::Peer::from_script(&s, Box::leak(name.into_boxed_str())))
-                    .collect();
-                if pcap.is_some() {
-                    hostile::run_peers_recorded(build, seed, peers, true)
-                } else {
-                    (hostile::run_peers(build, seed, peers), Vec::new())
-                }
-            };
-            if let Some(p) = &pcap {
-                match pcap::write(p, &capture) {
-                    Ok(n) => println!("{n} packets written to {}", p.display()),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return ExitCode::from(2);
-                    }
-                }
-            }
-            if let Some(p) = &event_log {
-                let text = r.log_lines().join("\n") + "\n";
-                if let Err(e) = std::fs::write(p, text) {
-                    eprintln!("error: {}: {e}", p.display());
-                    return ExitCode::from(2);
-                }
-            }
-            println!(
-                "{} hostile peers against {build} (seed {seed}); MTA events {:?}",
-                r.peers, r.events
-            );
-            for f in &r.findings {
-                println!("  FINDING {f}");
-            }
-            Ok(if r.findings.is_empty() {
-                println!("0 findings; the listener still accepts and a good peer got through");
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        Command::Probe(a) => probe_cmd(&a),
+        Command::Serve(a) => serve_cmd(&a),
+        Command::Hostile(a) => return hostile_cmd(a),
         Command::Builds {
             finding: Some(f), ..
         } => builds_scan(&f),
@@ -695,6 +562,161 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `mta-lab p1 connect-data`: the session CONNECT user data of a bind, as hex.
+fn p1_connect_data(name: &str, password: &str, x410: bool) {
+    let mode = if x410 {
+        mta_osi::presentation::Mode::X410
+    } else {
+        mta_osi::presentation::Mode::Normal
+    };
+    println!(
+        "{}",
+        hex::encode(hostile::connect_user_data(name, password, mode))
+    );
+}
+
+/// `mta-lab probe`: the verdict table; exit 1 if a case was not handled.
+fn probe_cmd(a: &probe::ProbeArgs) -> Result<ExitCode, String> {
+    probe::run(a).map(|r| {
+        probe::print_table(&r);
+        println!("verdicts: {}; pcap: {}", a.json.display(), a.pcap.display());
+        if r.all_handled {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    })
+}
+
+/// `mta-lab serve`: run until Ctrl-C or --for, then summarise the state written.
+fn serve_cmd(a: &serve::ServeArgs) -> Result<ExitCode, String> {
+    serve::run(a).map(|s| {
+        println!(
+            "stopped after {} ms: {} queued, {} delivered, {} connections accepted; state in {}",
+            s.uptime_ms,
+            s.queues.values().map(Vec::len).sum::<usize>(),
+            s.delivered(),
+            s.connections.get("accepted").copied().unwrap_or(0),
+            a.state.display()
+        );
+        ExitCode::SUCCESS
+    })
+}
+
+/// `mta-lab hostile`: the hostile-peer library (or imported peer scripts, or one capture's callers
+/// as captured) against one MTA; exit 2 on a bad script or output file.
+fn hostile_cmd(a: HostileArgs) -> ExitCode {
+    let HostileArgs {
+        build,
+        seed,
+        script,
+        as_captured,
+        pcap,
+        event_log,
+    } = a;
+    let mut scripts = Vec::new();
+    for p in &script {
+        match import::PeerScript::load(p) {
+            Ok(s) => scripts.push((p.display().to_string(), s)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (r, capture) = if as_captured {
+        let only: Vec<import::PeerScript> = scripts.into_iter().map(|(_, s)| s).collect();
+        match capture_replay::replay_captured(build, &only) {
+            Ok((r, done)) => {
+                println!(
+                    "replayed {} connections ({} refused), {} writes ({} waited for the \
+                     receive window); stopped at {} ms, {}",
+                    done.connections,
+                    done.refused,
+                    done.writes,
+                    done.held,
+                    done.ended_ms,
+                    if done.quiescent {
+                        "quiescent"
+                    } else {
+                        "NOT quiescent when the drain ran out"
+                    }
+                );
+                (r, Vec::new())
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else if scripts.is_empty() && pcap.is_none() {
+        (hostile::run(build, seed), Vec::new())
+    } else if scripts.is_empty() {
+        hostile::run_peers_recorded(build, seed, hostile::library(), true)
+    } else {
+        let peers: Vec<hostile::Peer> = scripts
+            .into_iter()
+            .map(|(name, s)| hostile::Peer::from_script(&s, Box::leak(name.into_boxed_str())))
+            .collect();
+        if pcap.is_some() {
+            hostile::run_peers_recorded(build, seed, peers, true)
+        } else {
+            (hostile::run_peers(build, seed, peers), Vec::new())
+        }
+    };
+    if let Some(p) = &pcap {
+        match pcap::write(p, &capture) {
+            Ok(n) => println!("{n} packets written to {}", p.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(p) = &event_log {
+        let text = r.log_lines().join("\n") + "\n";
+        if let Err(e) = std::fs::write(p, text) {
+            eprintln!("error: {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    }
+    println!(
+        "{} hostile peers against {build} (seed {seed}); MTA events {:?}",
+        r.peers, r.events
+    );
+    for f in &r.findings {
+        println!("  FINDING {f}");
+    }
+    if r.findings.is_empty() {
+        println!("0 findings; the listener still accepts and a good peer got through");
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `mta-lab nightly`'s options from its arguments (the budget must parse).
+fn nightly_args(a: NightlyArgs) -> Result<nightly::Options, String> {
+    Ok(nightly::Options {
+        budget_s: input::parse_duration(&a.budget).map_err(|e| format!("--budget {e}"))?,
+        jobs: a
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        date: a.date.unwrap_or_else(date::today),
+        reports: a.reports,
+        state: a.state,
+        kb_budget_s: a.kb_budget,
+        kb: a.kb,
+        no_libfuzzer: a.no_libfuzzer,
+        min_slice_s: a.min_slice,
+        baseline: a.baseline,
+        expected: a.expected,
+        regressions: a.regressions,
+        coverage_targets: a.coverage_targets,
+        mutants_shards: a.mutants_shards,
+    })
 }
 
 /// Write a file via a temporary file and a rename (readers never see half a file).

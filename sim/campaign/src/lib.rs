@@ -7,6 +7,8 @@
 //! compose pictures (`mta-lab-look`) into their reports; they open no socket (real TCP belongs to
 //! `mta-lab-net`). Wall-clock reads are limited to budgets, unit timings and naming the night.
 
+#![warn(clippy::too_many_lines)]
+
 pub mod bench;
 pub mod coverage;
 pub mod date;

@@ -216,7 +216,6 @@ impl Night {
 }
 
 /// Run the night; prints progress; returns whether it is green.
-#[allow(clippy::disallowed_types)] // wall clock: the budget
 pub fn run(o: &Options) -> Result<bool, String> {
     let baseline = load_baseline(&o.baseline)?;
     let night = Night {
@@ -226,7 +225,67 @@ pub fn run(o: &Options) -> Result<bool, String> {
     std::fs::create_dir_all(&night.dir).map_err(|e| format!("{}: {e}", night.dir.display()))?;
     let _lock = Lock::take(&night.dir.join("lock"))?;
     let plan_path = night.dir.join("plan.json");
-    let mut plan: Plan = if let Ok(text) = std::fs::read_to_string(&plan_path) {
+    let mut plan = load_or_make_plan(o, &night, &plan_path)?;
+    let jobs = plan.jobs;
+    let fuzz_ok = if o.no_libfuzzer {
+        Err("libFuzzer skipped (--no-libfuzzer)".to_string())
+    } else {
+        libfuzzer::build(&[])
+    };
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut results: Vec<UnitResult> = Vec::new();
+    let mut resumed = 0;
+    // 1. The KB matrix, one KB at a time (each uses every core).
+    kb_phase(
+        &plan,
+        o,
+        &night,
+        fuzz_ok.is_err(),
+        (&mut results, &mut resumed),
+    )?;
+    // 2. The campaign, sliced from what the KB matrix left of the budget.
+    if plan.campaign.is_none() {
+        slice_campaign(&mut plan, &results, o, fuzz_ok.is_err());
+        write_json(&plan_path, &plan)?;
+    }
+    let campaign = plan.campaign.clone().unwrap_or_default();
+    let todo: Vec<&Unit> = campaign
+        .iter()
+        .filter(|u| match night.load_done(u) {
+            Some(r) => {
+                resumed += 1;
+                results.push(r);
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if resumed > 0 {
+        println!("resumed: {resumed} units already done");
+    }
+    let done = run_units(&todo, o, &night, jobs);
+    std::panic::set_hook(prev);
+    results.extend(done?);
+    // 3. Triage, 4. source coverage and 5. the report.
+    let triaged = triage(&results, &baseline, o, &night)?;
+    let coverage = coverage_phase(o, &night);
+    let mutation = mutation_phase(o, &plan.date);
+    let green = report(
+        &plan,
+        &results,
+        &triaged,
+        (coverage, mutation),
+        o,
+        &night,
+        &fuzz_ok,
+    )?;
+    Ok(green)
+}
+
+/// The night's plan: the one a killed run left (resumed), else a new one of KB units.
+fn load_or_make_plan(o: &Options, night: &Night, plan_path: &Path) -> Result<Plan, String> {
+    Ok(if let Ok(text) = std::fs::read_to_string(plan_path) {
         {
             let p: Plan = serde_json::from_str(&text).map_err(|e| {
                 format!(
@@ -262,7 +321,7 @@ pub fn run(o: &Options) -> Result<bool, String> {
                 campaign: None,
                 skipped: Vec::new(),
             };
-            write_json(&plan_path, &p)?;
+            write_json(plan_path, &p)?;
             println!(
                 "nightly {}: budget {:.0} s on {} cores, KB cells {} s each; state {}, report {}",
                 p.date,
@@ -274,21 +333,23 @@ pub fn run(o: &Options) -> Result<bool, String> {
             );
             p
         }
-    };
+    })
+}
+
+/// The KB matrix units not done yet, one KB at a time (each uses every core); every unit's
+/// result (resumed or run) goes into `results`.
+#[allow(clippy::disallowed_types)] // wall clock: unit time
+fn kb_phase(
+    plan: &Plan,
+    o: &Options,
+    night: &Night,
+    no_libfuzzer: bool,
+    (results, resumed): (&mut Vec<UnitResult>, &mut usize),
+) -> Result<(), String> {
     let jobs = plan.jobs;
-    let fuzz_ok = if o.no_libfuzzer {
-        Err("libFuzzer skipped (--no-libfuzzer)".to_string())
-    } else {
-        libfuzzer::build(&[])
-    };
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let mut results: Vec<UnitResult> = Vec::new();
-    let mut resumed = 0;
-    // 1. The KB matrix, one KB at a time (each uses every core).
     for u in &plan.kb {
         if let Some(r) = night.load_done(u) {
-            resumed += 1;
+            *resumed += 1;
             results.push(r);
             continue;
         }
@@ -302,7 +363,7 @@ pub fn run(o: &Options) -> Result<bool, String> {
             json: None,
             expected: o.expected.clone(),
             artifacts: night.dir.join("kb"),
-            no_libfuzzer: fuzz_ok.is_err(),
+            no_libfuzzer,
             jobs,
             fuzz_built: true,
         };
@@ -322,46 +383,43 @@ pub fn run(o: &Options) -> Result<bool, String> {
         write_json(&night.done_path(u), &r)?;
         results.push(r);
     }
-    // 2. The campaign, sliced from what the KB matrix left of the budget.
-    if plan.campaign.is_none() {
-        let spent: f64 = results.iter().map(|r| r.seconds).sum();
-        let reserve = (plan.budget_s * 0.05).max(10.0);
-        let left = (plan.budget_s - spent - reserve).max(0.0);
-        let (units, skipped) = slice(left, jobs, o.min_slice_s, fuzz_ok.is_err());
-        println!(
-            "campaign: {:.0} s left on {jobs} cores → {} units of {:.1} s{}",
-            left,
-            units.len(),
-            units.first().map_or(0.0, |u| match u {
-                Unit::Fuzz { seconds, .. } => *seconds as f64,
-                Unit::Sweep { seconds, .. } => *seconds,
-                Unit::Kb { .. } => 0.0,
-            }),
-            if skipped.is_empty() {
-                String::new()
-            } else {
-                format!(" ({} left out for lack of budget)", skipped.len())
-            }
-        );
-        plan.campaign = Some(units);
-        plan.skipped = skipped;
-        write_json(&plan_path, &plan)?;
-    }
-    let campaign = plan.campaign.clone().unwrap_or_default();
-    let todo: Vec<&Unit> = campaign
-        .iter()
-        .filter(|u| match night.load_done(u) {
-            Some(r) => {
-                resumed += 1;
-                results.push(r);
-                false
-            }
-            None => true,
-        })
-        .collect();
-    if resumed > 0 {
-        println!("resumed: {resumed} units already done");
-    }
+    Ok(())
+}
+
+/// Slice what the KB matrix left of the budget over the campaign's units.
+fn slice_campaign(plan: &mut Plan, results: &[UnitResult], o: &Options, no_libfuzzer: bool) {
+    let jobs = plan.jobs;
+    let spent: f64 = results.iter().map(|r| r.seconds).sum();
+    let reserve = (plan.budget_s * 0.05).max(10.0);
+    let left = (plan.budget_s - spent - reserve).max(0.0);
+    let (units, skipped) = slice(left, jobs, o.min_slice_s, no_libfuzzer);
+    println!(
+        "campaign: {:.0} s left on {jobs} cores → {} units of {:.1} s{}",
+        left,
+        units.len(),
+        units.first().map_or(0.0, |u| match u {
+            Unit::Fuzz { seconds, .. } => *seconds as f64,
+            Unit::Sweep { seconds, .. } => *seconds,
+            Unit::Kb { .. } => 0.0,
+        }),
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} left out for lack of budget)", skipped.len())
+        }
+    );
+    plan.campaign = Some(units);
+    plan.skipped = skipped;
+}
+
+/// Run `todo` on `jobs` threads, each taking the next unit; every result is written as it
+/// finishes (a kill loses only the units in flight).
+fn run_units(
+    todo: &[&Unit],
+    o: &Options,
+    night: &Night,
+    jobs: usize,
+) -> Result<Vec<UnitResult>, String> {
     let next = AtomicUsize::new(0);
     let out = Mutex::new(Vec::new());
     let failure = Mutex::new(None);
@@ -371,7 +429,7 @@ pub fn run(o: &Options) -> Result<bool, String> {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(u) = todo.get(i) else { break };
-                    let r = run_unit(u, o, &night);
+                    let r = run_unit(u, o, night);
                     println!("{}", unit_line(&r));
                     if let Err(e) = write_json(&night.done_path(u), &r)
                         && let Ok(mut f) = failure.lock()
@@ -385,25 +443,10 @@ pub fn run(o: &Options) -> Result<bool, String> {
             });
         }
     });
-    std::panic::set_hook(prev);
     if let Some(e) = failure.into_inner().map_err(|e| e.to_string())? {
         return Err(e);
     }
-    results.extend(out.into_inner().map_err(|e| e.to_string())?);
-    // 3. Triage, 4. source coverage and 5. the report.
-    let triaged = triage(&results, &baseline, o, &night)?;
-    let coverage = coverage_phase(o, &night);
-    let mutation = mutation_phase(o, &plan.date);
-    let green = report(
-        &plan,
-        &results,
-        &triaged,
-        (coverage, mutation),
-        o,
-        &night,
-        &fuzz_ok,
-    )?;
-    Ok(green)
+    out.into_inner().map_err(|e| e.to_string())
 }
 
 /// One shard (night number mod N) of every crate in [`crate::mutants::CRATES`], kept under

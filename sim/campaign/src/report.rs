@@ -256,6 +256,23 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
         }
         h.push_str("</ul>");
     }
+    h.push_str(&kb_and_findings_section(s));
+    h.push_str(&fuzz_section(s, results));
+    h.push_str(&history_section(history));
+    h.push_str(&coverage_section(
+        s.source_coverage.as_ref(),
+        coverage_trend,
+    ));
+    h.push_str(&goals_section(goals));
+    h.push_str(&mutation_section(s.mutation.as_ref()));
+    h.push_str(&units_section(s));
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The KB matrix and the night's findings (deduplicated by signature), as tables.
+fn kb_and_findings_section(s: &Summary) -> String {
+    let mut h = String::new();
     h.push_str(
         "<h2>KB matrix</h2><table><tr><th>KB</th><th>build</th><th>config</th><th>outcome</th>\
 <th>engine</th><th>time</th><th>spent</th><th>trigger</th><th>expected</th><th>detail / replay</th></tr>",
@@ -314,6 +331,13 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
         }
         h.push_str("</table>");
     }
+    h
+}
+
+/// Coverage and protocol-state transitions over executions per target (a line per build), and
+/// the throughput of each unit.
+fn fuzz_section(s: &Summary, results: &[UnitResult]) -> String {
+    let mut h = String::new();
     // Coverage over executions, one chart per target, one line per build.
     let mut per_target: BTreeMap<String, Vec<Series>> = BTreeMap::new();
     for r in results {
@@ -377,6 +401,12 @@ stateful targets, distinct protocol-state transitions (machine, state, input kin
         &sweep_bars,
     ));
     h.push_str("</div>");
+    h
+}
+
+/// Corpus size and coverage per target across nights (when there is more than one).
+fn history_section(history: &History) -> String {
+    let mut h = String::new();
     if history.len() > 1 {
         let targets: Vec<&String> = history
             .iter()
@@ -413,12 +443,12 @@ stateful targets, distinct protocol-state transitions (machine, state, input kin
         h.push_str(&line_chart("coverage", "night", &series(&|v| v.1 as f64)));
         h.push_str("</div>");
     }
-    h.push_str(&coverage_section(
-        s.source_coverage.as_ref(),
-        coverage_trend,
-    ));
-    h.push_str(&goals_section(goals));
-    h.push_str(&mutation_section(s.mutation.as_ref()));
+    h
+}
+
+/// Every unit's numbers, and what was left out for lack of budget.
+fn units_section(s: &Summary) -> String {
+    let mut h = String::new();
     h.push_str(
         "<h2>Units</h2><table><tr><th>unit</th><th>seconds</th><th>execs / seeds</th><th>rate</th>\
 <th>coverage</th><th>transitions</th><th>corpus</th><th>error</th></tr>",
@@ -446,7 +476,6 @@ stateful targets, distinct protocol-state transitions (machine, state, input kin
             esc(&s.skipped.join(", "))
         );
     }
-    h.push_str("</body></html>\n");
     h
 }
 

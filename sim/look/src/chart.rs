@@ -213,8 +213,15 @@ type Rows = (
     BTreeMap<String, String>,
 );
 
-fn rows(recs: &[Rec], dis: &[String], layer: Layer) -> Rows {
-    // Lifelines: interface addresses seen, named by the machine that owns them.
+/// The lifelines (interface addresses seen, named by the machine that owns them, then hosts
+/// that own none), each address's owner, and each machine's primary (first seen) address.
+fn lifelines(
+    recs: &[Rec],
+) -> (
+    Vec<String>,
+    BTreeMap<String, String>,
+    BTreeMap<String, String>,
+) {
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for r in recs {
@@ -238,154 +245,174 @@ fn rows(recs: &[Rec], dis: &[String], layer: Layer) -> Rows {
     }
     let mut lifelines: Vec<String> = seen.into_iter().collect();
     lifelines.sort_by_key(|a| (!owner.contains_key(a), owner.get(a).cloned(), a.clone()));
+    (lifelines, owner, primary)
+}
+
+/// Where one record appears in the chart, if it does; `remote` remembers each outgoing
+/// connection's far end so that a failed connect can be drawn to it.
+fn row_of(
+    r: &Rec,
+    dissection: &str,
+    layer: Layer,
+    (owner, primary): (&BTreeMap<String, String>, &BTreeMap<String, String>),
+    remote: &mut BTreeMap<(String, u64), String>,
+) -> Option<Row> {
+    let mut row = None;
+    let mut push = |_: u64, r: Row| row = Some(r);
+    let ends = r
+        .local
+        .as_deref()
+        .zip(r.peer.as_deref())
+        .map(|(l, p)| (ip(l).to_string(), ip(p).to_string()));
+    match (r.layer.as_str(), r.event.as_str(), ends) {
+        ("tpkt", "send", Some((l, p))) => {
+            let text = label(dissection, &r.pdu, layer);
+            if !text.is_empty() {
+                let bad = text.contains("malformed");
+                push(
+                    r.t_ms,
+                    Row::Arrow {
+                        from: l,
+                        to: p,
+                        label: text,
+                        dashed: false,
+                        colour: if bad { "#d62728" } else { "#1f3b73" },
+                    },
+                );
+            }
+        }
+        ("tcp", _, _) if r.what.contains("connect failed") => {
+            let conn = r
+                .what
+                .split_whitespace()
+                .last()
+                .and_then(|w| w.parse::<u64>().ok());
+            let to = conn.and_then(|c| remote.get(&(r.host.clone(), c)).cloned());
+            if let (Some(from), Some(to)) = (primary.get(&r.host).cloned(), to) {
+                push(
+                    r.t_ms,
+                    Row::Arrow {
+                        from,
+                        to,
+                        label: "connect refused".into(),
+                        dashed: true,
+                        colour: "#d62728",
+                    },
+                );
+            }
+        }
+        // Bytes from peers that are not traced machines (callers, hostile peers) are drawn
+        // where they arrive.
+        ("tpkt", "recv", Some((l, p))) if !owner.contains_key(&p) => {
+            let text = label(dissection, &r.pdu, layer);
+            let text = if text.is_empty() { r.pdu.clone() } else { text };
+            push(
+                r.t_ms,
+                Row::Arrow {
+                    from: p,
+                    to: l,
+                    label: text,
+                    dashed: false,
+                    colour: "#6a3d9a",
+                },
+            );
+        }
+        ("tcp", "connect", _) => {
+            if let (Some(c), Some(to)) = (r.connection, r.what.split_whitespace().nth(3)) {
+                remote.insert((r.host.clone(), c), to.to_string());
+            }
+        }
+        ("tcp", "connected", Some((l, p))) => push(
+            r.t_ms,
+            Row::Arrow {
+                from: l,
+                to: p,
+                label: "TCP connect".into(),
+                dashed: true,
+                colour: "#2ca02c",
+            },
+        ),
+        ("tcp", "close", Some((l, p))) => push(
+            r.t_ms,
+            Row::Arrow {
+                from: l,
+                to: p,
+                label: "FIN".into(),
+                dashed: true,
+                colour: "#888888",
+            },
+        ),
+        ("fault", _, _) => push(
+            r.t_ms,
+            Row::Band {
+                text: r.what.clone(),
+                colour: "#ff7f0e",
+            },
+        ),
+        ("eventlog", _, _) => {
+            let first = r.what.lines().last().unwrap_or("");
+            let at = primary
+                .get(&r.host)
+                .cloned()
+                .unwrap_or_else(|| r.host.clone());
+            let ty = r.event_type.as_deref().unwrap_or("");
+            push(
+                r.t_ms,
+                Row::Note {
+                    at,
+                    text: format!(
+                        "{}{}{}: {}",
+                        r.id.unwrap_or(0),
+                        if ty.is_empty() { "" } else { " " },
+                        ty,
+                        first.chars().take(70).collect::<String>()
+                    ),
+                    colour: match ty {
+                        "Error" => "#d62728",
+                        "Warning" => "#ff7f0e",
+                        _ => "#555555",
+                    },
+                },
+            );
+        }
+        ("model" | "outcome", _, _) => push(
+            r.t_ms,
+            Row::Note {
+                at: primary
+                    .get(&r.host)
+                    .cloned()
+                    .unwrap_or_else(|| r.host.clone()),
+                text: r.what.chars().take(110).collect(),
+                colour: "#1f3b73",
+            },
+        ),
+        ("oracle", _, _) => push(
+            r.t_ms,
+            Row::Band {
+                text: format!("ORACLE: {}", r.what),
+                colour: "#d62728",
+            },
+        ),
+        _ => {}
+    }
+    row
+}
+
+fn rows(recs: &[Rec], dis: &[String], layer: Layer) -> Rows {
+    let (lifelines, owner, primary) = lifelines(recs);
     let mut remote: BTreeMap<(String, u64), String> = BTreeMap::new();
     let mut out: Vec<(u64, Row, usize)> = Vec::new();
-    let mut push = |t: u64, row: Row| {
+    for (i, r) in recs.iter().enumerate() {
+        let Some(row) = row_of(r, &dis[i], layer, (&owner, &primary), &mut remote) else {
+            continue;
+        };
         if let Some(last) = out.last_mut()
             && last.1 == row
         {
             last.2 += 1;
-            return;
+            continue;
         }
-        out.push((t, row, 1));
-    };
-    for (i, r) in recs.iter().enumerate() {
-        let ends = r
-            .local
-            .as_deref()
-            .zip(r.peer.as_deref())
-            .map(|(l, p)| (ip(l).to_string(), ip(p).to_string()));
-        match (r.layer.as_str(), r.event.as_str(), ends) {
-            ("tpkt", "send", Some((l, p))) => {
-                let text = label(&dis[i], &r.pdu, layer);
-                if !text.is_empty() {
-                    let bad = text.contains("malformed");
-                    push(
-                        r.t_ms,
-                        Row::Arrow {
-                            from: l,
-                            to: p,
-                            label: text,
-                            dashed: false,
-                            colour: if bad { "#d62728" } else { "#1f3b73" },
-                        },
-                    );
-                }
-            }
-            ("tcp", _, _) if r.what.contains("connect failed") => {
-                let conn = r
-                    .what
-                    .split_whitespace()
-                    .last()
-                    .and_then(|w| w.parse::<u64>().ok());
-                let to = conn.and_then(|c| remote.get(&(r.host.clone(), c)).cloned());
-                if let (Some(from), Some(to)) = (primary.get(&r.host).cloned(), to) {
-                    push(
-                        r.t_ms,
-                        Row::Arrow {
-                            from,
-                            to,
-                            label: "connect refused".into(),
-                            dashed: true,
-                            colour: "#d62728",
-                        },
-                    );
-                }
-            }
-            // Bytes from peers that are not traced machines (callers, hostile peers) are drawn
-            // where they arrive.
-            ("tpkt", "recv", Some((l, p))) if !owner.contains_key(&p) => {
-                let text = label(&dis[i], &r.pdu, layer);
-                let text = if text.is_empty() { r.pdu.clone() } else { text };
-                push(
-                    r.t_ms,
-                    Row::Arrow {
-                        from: p,
-                        to: l,
-                        label: text,
-                        dashed: false,
-                        colour: "#6a3d9a",
-                    },
-                );
-            }
-            ("tcp", "connect", _) => {
-                if let (Some(c), Some(to)) = (r.connection, r.what.split_whitespace().nth(3)) {
-                    remote.insert((r.host.clone(), c), to.to_string());
-                }
-            }
-            ("tcp", "connected", Some((l, p))) => push(
-                r.t_ms,
-                Row::Arrow {
-                    from: l,
-                    to: p,
-                    label: "TCP connect".into(),
-                    dashed: true,
-                    colour: "#2ca02c",
-                },
-            ),
-            ("tcp", "close", Some((l, p))) => push(
-                r.t_ms,
-                Row::Arrow {
-                    from: l,
-                    to: p,
-                    label: "FIN".into(),
-                    dashed: true,
-                    colour: "#888888",
-                },
-            ),
-            ("fault", _, _) => push(
-                r.t_ms,
-                Row::Band {
-                    text: r.what.clone(),
-                    colour: "#ff7f0e",
-                },
-            ),
-            ("eventlog", _, _) => {
-                let first = r.what.lines().last().unwrap_or("");
-                let at = primary
-                    .get(&r.host)
-                    .cloned()
-                    .unwrap_or_else(|| r.host.clone());
-                let ty = r.event_type.as_deref().unwrap_or("");
-                push(
-                    r.t_ms,
-                    Row::Note {
-                        at,
-                        text: format!(
-                            "{}{}{}: {}",
-                            r.id.unwrap_or(0),
-                            if ty.is_empty() { "" } else { " " },
-                            ty,
-                            first.chars().take(70).collect::<String>()
-                        ),
-                        colour: match ty {
-                            "Error" => "#d62728",
-                            "Warning" => "#ff7f0e",
-                            _ => "#555555",
-                        },
-                    },
-                );
-            }
-            ("model" | "outcome", _, _) => push(
-                r.t_ms,
-                Row::Note {
-                    at: primary
-                        .get(&r.host)
-                        .cloned()
-                        .unwrap_or_else(|| r.host.clone()),
-                    text: r.what.chars().take(110).collect(),
-                    colour: "#1f3b73",
-                },
-            ),
-            ("oracle", _, _) => push(
-                r.t_ms,
-                Row::Band {
-                    text: format!("ORACLE: {}", r.what),
-                    colour: "#d62728",
-                },
-            ),
-            _ => {}
-        }
+        out.push((r.t_ms, row, 1));
     }
     (out, lifelines, owner)
 }

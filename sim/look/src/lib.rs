@@ -7,6 +7,8 @@
 //! `mta-lab-world` of the `sim/` crates (for the trace record schema); the campaigns compose its
 //! pieces into their reports.
 
+#![warn(clippy::too_many_lines)]
+
 pub mod chart;
 pub mod diff;
 pub mod html;

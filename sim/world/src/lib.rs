@@ -8,6 +8,8 @@
 //! workers' wall-clock timeout (a last resort against a hung process) and progress bars are the
 //! only clock reads, and they sit outside the runs. It imports no other crate of `sim/`.
 
+#![warn(clippy::too_many_lines)]
+
 pub mod caller;
 pub mod faults;
 pub mod finding;

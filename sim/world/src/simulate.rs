@@ -630,6 +630,8 @@ fn run_collected(
     plan: FaultPlan,
     record: Record,
 ) -> (RunReport, Recorded) {
+    // Build the world: the machines on their interfaces, the workload, the plan's callers and
+    // the client that watches for quiescence.
     let mut sim = new_sim(world, seed);
     let trace = Rc::new(RefCell::new(Trace::new()));
     if record.pcap {
@@ -638,7 +640,112 @@ fn run_collected(
     if record.trace {
         trace.borrow_mut().jsonl = Some(Vec::new());
     }
-    let tick = world.timers.tick_ms;
+    let machines = build_machines(world, seed);
+    host_machines(&mut sim, &machines, &trace, world.timers.tick_ms);
+    let submitted = submit_flows(world, &machines);
+    spawn_bursts(&mut sim, &plan, &machines);
+    let (calls, active_calls) = spawn_x25_calls(&mut sim, world, &plan, &machines);
+    let max = world.timers.max_sim_ms;
+    let (report, not_answering) =
+        spawn_watch(&mut sim, &machines, &active_calls, max, plan.healed_at());
+    // The safety phase, the heal and the liveness phase: the faults start and end on time.
+    let mut findings = Vec::new();
+    let (expected_lost, stopped) = step_through_faults(
+        &mut sim,
+        &machines,
+        &trace,
+        (&plan, seed, record.until),
+        &mut findings,
+    );
+    // Judge: the generic oracles over every machine, then the report.
+    let sim_ms = report.borrow().unwrap_or(max);
+    let Tally {
+        all,
+        events,
+        event_log,
+        counters,
+        alerts,
+        refused,
+    } = tally_machines(&machines, &mut findings);
+    // Deduplicated by MTS identifier (ARCHITECTURE.md): a message delivered twice counts once; the
+    // second delivery is a finding unless a crash lost a receiver's message store (its record of
+    // what it had taken), which makes a retransmission look new.
+    let disk_lost = plan.faults.iter().any(|(_, f)| {
+        matches!(
+            f,
+            Fault::Crash {
+                keep_disk: false,
+                ..
+            }
+        )
+    });
+    let mut accounted = 0;
+    for (k, v) in &all {
+        let finals = v
+            .iter()
+            .filter(|o| matches!(o, Outcome::Delivered | Outcome::NonDelivered))
+            .count();
+        if finals >= 1 {
+            accounted += 1;
+        }
+        if finals > 1 && !disk_lost {
+            findings.push(format!("{k:?} ended {finals} times: {v:?}"));
+        }
+    }
+    if accounted + expected_lost < submitted {
+        findings.push(format!(
+            "{accounted} of {submitted} messages accounted for ({expected_lost} lost with a disk)"
+        ));
+    }
+    findings.extend(not_answering.borrow().iter().cloned());
+    // X.25 liveness: every call ended with the session accepted or refused, or a clean clear.
+    for (who, o) in calls.borrow().iter() {
+        if matches!(
+            o,
+            crate::xot::CallOutcome::NoAnswer | crate::xot::CallOutcome::NoConnection
+        ) {
+            findings.push(format!("X.25 {who}: {o:?}"));
+        }
+    }
+    // Last: a hang is usually the consequence of a more specific violation above.
+    if sim_ms >= max {
+        findings.push(format!(
+            "no quiescence within {max} ms of simulated time (hang)"
+        ));
+    }
+    log_to_trace(&trace, &machines, &findings, sim_ms);
+    let t = trace.borrow().clone();
+    let report = RunReport {
+        seed,
+        trace_hash: t.hash,
+        trace_events: t.events,
+        sim_ms,
+        plan,
+        submitted,
+        expected_lost,
+        accounted,
+        refused_9301: refused,
+        events,
+        event_log,
+        counters,
+        alerts,
+        findings,
+        goals: Vec::new(),
+        transitions: Vec::new(),
+    };
+    (
+        report,
+        Recorded {
+            capture: t.capture.unwrap_or_default(),
+            trace: t.jsonl.unwrap_or_default(),
+            stopped,
+        },
+    )
+}
+
+/// The world's machines, each a modelled MTA of its build with its connectors, seeded from the
+/// run's seed.
+fn build_machines(world: &World, seed: u64) -> BTreeMap<String, Shared> {
     let mut machines: BTreeMap<String, Shared> = BTreeMap::new();
     for spec in &world.machines {
         let mut profile = spec.build.profile();
@@ -690,6 +797,17 @@ fn run_collected(
             })),
         );
     }
+    machines
+}
+
+/// Every interface of every machine as a turmoil host: its listener, its connector and, on the
+/// primary interface, the model's clock (and the XOT listener of an X.25 machine).
+fn host_machines(
+    sim: &mut turmoil::Sim<'_>,
+    machines: &BTreeMap<String, Shared>,
+    trace: &Rc<RefCell<Trace>>,
+    tick: u64,
+) {
     for machine in machines.values() {
         let addresses = machine.borrow().spec.addresses.clone();
         for (i, addr) in addresses.iter().enumerate() {
@@ -810,7 +928,10 @@ fn run_collected(
             });
         }
     }
-    // The workload and the end-of-run oracles run in a client.
+}
+
+/// Submit every flow's messages at their origins; returns how many.
+fn submit_flows(world: &World, machines: &BTreeMap<String, Shared>) -> usize {
     let mut submitted = 0;
     for f in &world.flows {
         let mut m = machines[&f.from].borrow_mut();
@@ -820,7 +941,11 @@ fn run_collected(
             submitted += 1;
         }
     }
-    // Each burst of inbound callers runs in a client host of its own.
+    submitted
+}
+
+/// Each burst of inbound callers runs in a client host of its own.
+fn spawn_bursts(sim: &mut turmoil::Sim<'_>, plan: &FaultPlan, machines: &BTreeMap<String, Shared>) {
     for (i, (at, f)) in plan.faults.iter().enumerate() {
         if let Fault::Burst {
             machine,
@@ -828,7 +953,7 @@ fn run_collected(
             timeout_ms,
         } = f
         {
-            let target = addrs_of(&machines, machine)
+            let target = addrs_of(machines, machine)
                 .first()
                 .cloned()
                 .unwrap_or_default();
@@ -849,12 +974,26 @@ fn run_collected(
             });
         }
     }
-    // X.25 callers: the link's calls in every run (one client host, staggered), and each X.25
-    // overload fault's calls at once (a client host per fault).
+}
+
+/// Outcomes of the X.25 calls, and how many are still calling.
+type X25Calls = (
+    Rc<RefCell<Vec<(String, crate::xot::CallOutcome)>>>,
+    Rc<RefCell<u32>>,
+);
+
+/// X.25 callers: the link's calls in every run (one client host, staggered), and each X.25
+/// overload fault's calls at once (a client host per fault).
+fn spawn_x25_calls(
+    sim: &mut turmoil::Sim<'_>,
+    world: &World,
+    plan: &FaultPlan,
+    machines: &BTreeMap<String, Shared>,
+) -> X25Calls {
     let calls: Rc<RefCell<Vec<(String, crate::xot::CallOutcome)>>> = Rc::default();
     let active_calls: Rc<RefCell<u32>> = Rc::default();
     if let Some(x) = &world.x25 {
-        let target = addrs_of(&machines, &x.machine)
+        let target = addrs_of(machines, &x.machine)
             .first()
             .cloned()
             .unwrap_or_default();
@@ -894,11 +1033,25 @@ fn run_collected(
             });
         }
     }
+    (calls, active_calls)
+}
+
+/// When the run ended (simulated ms), once it has, and the listener oracle's findings.
+type Watch = (Rc<RefCell<Option<u64>>>, Rc<RefCell<Vec<String>>>);
+
+/// The client that ends the run: once the faults have healed, no X.25 call is active and every
+/// model is quiescent (or at the time limit), it checks that every interface still answers a
+/// connect (the listener oracle).
+fn spawn_watch(
+    sim: &mut turmoil::Sim<'_>,
+    machines: &BTreeMap<String, Shared>,
+    active_calls: &Rc<RefCell<u32>>,
+    max: u64,
+    healed: u64,
+) -> Watch {
     let report = Rc::new(RefCell::new(None));
     let (rm, rr) = (machines.clone(), report.clone());
     let calling = active_calls.clone();
-    let max = world.timers.max_sim_ms;
-    let healed = plan.healed_at();
     let not_answering: Rc<RefCell<Vec<String>>> = Rc::default();
     let deaf = not_answering.clone();
     sim.client("10.255.255.254", async move {
@@ -930,7 +1083,19 @@ fn run_collected(
             }
         }
     });
-    let mut findings = Vec::new();
+    (report, not_answering)
+}
+
+/// Step the simulation to its end (or to `until`), starting and ending each fault on time;
+/// returns the messages a crash lost with its disk and, when `until` was reached, every
+/// machine's state there.
+fn step_through_faults(
+    sim: &mut turmoil::Sim<'_>,
+    machines: &BTreeMap<String, Shared>,
+    trace: &Rc<RefCell<Trace>>,
+    (plan, seed, until): (&FaultPlan, u64, Option<Until>),
+    findings: &mut Vec<String>,
+) -> (usize, Option<(u64, Vec<String>)>) {
     // Start and end of every fault, in time order.
     let mut timeline: Vec<(u64, bool, Fault)> = plan
         .faults
@@ -951,7 +1116,7 @@ fn run_collected(
             }
         }
         let now = sim.elapsed().as_millis() as u64;
-        let reached = match record.until {
+        let reached = match until {
             Some(Until::Ms(t)) => now >= t,
             Some(Until::Event(id)) => machines.values().any(|m| {
                 let m = m.borrow();
@@ -961,45 +1126,7 @@ fn run_collected(
             None => false,
         };
         if reached {
-            let mut lines = Vec::new();
-            for (name, m) in &machines {
-                let m = m.borrow();
-                lines.push(format!(
-                    "== {name} ({}) [{}]",
-                    m.spec.build_name(),
-                    m.spec.addresses.join(", ")
-                ));
-                lines.extend(m.mta.state().into_iter().map(|l| format!("  {l}")));
-                if let Some(g) = m.x25.borrow().as_ref() {
-                    lines.push(format!(
-                        "  X.25: {} circuits, {} sessions, transport queue depth {}, serviced every {} ticks, {:?}",
-                        g.circuits.len(),
-                        g.adapter.sessions(),
-                        g.transport.depth(),
-                        g.service_every,
-                        g.transport.counters
-                    ));
-                }
-                let last: Vec<String> = m
-                    .mta
-                    .log
-                    .events()
-                    .iter()
-                    .zip(m.mta.log.render())
-                    .rev()
-                    .take(3)
-                    .map(|(e, t)| {
-                        format!(
-                            "  last events: {} ms {} {}",
-                            e.at_ms,
-                            e.id,
-                            t.replace('\n', " / ")
-                        )
-                    })
-                    .collect();
-                lines.extend(last.into_iter().rev());
-            }
-            stopped = Some((now, lines));
+            stopped = Some((now, state_dump(machines)));
             break;
         }
         while timeline.front().is_some_and(|(t, _, _)| *t <= now) {
@@ -1009,95 +1136,163 @@ fn run_collected(
                 &format!("fault {} {f}", if start { "start" } else { "end" }),
                 &[],
             );
-            match (&f, start) {
-                (
-                    Fault::Crash {
-                        machine, keep_disk, ..
-                    },
-                    true,
-                ) => {
-                    expected_lost += crash(&mut sim, &machines[machine], *keep_disk, seed);
-                }
-                (Fault::Crash { machine, .. }, false) => {
-                    for a in addrs_of(&machines, machine) {
-                        sim.bounce(a.as_str());
+            expected_lost += apply_fault(sim, machines, &f, start, seed);
+        }
+    }
+    (expected_lost, stopped)
+}
+
+/// Every machine's state, for a step-through replay's stop.
+fn state_dump(machines: &BTreeMap<String, Shared>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (name, m) in machines {
+        let m = m.borrow();
+        lines.push(format!(
+            "== {name} ({}) [{}]",
+            m.spec.build_name(),
+            m.spec.addresses.join(", ")
+        ));
+        lines.extend(m.mta.state().into_iter().map(|l| format!("  {l}")));
+        if let Some(g) = m.x25.borrow().as_ref() {
+            lines.push(format!(
+                "  X.25: {} circuits, {} sessions, transport queue depth {}, serviced every {} ticks, {:?}",
+                g.circuits.len(),
+                g.adapter.sessions(),
+                g.transport.depth(),
+                g.service_every,
+                g.transport.counters
+            ));
+        }
+        let last: Vec<String> = m
+            .mta
+            .log
+            .events()
+            .iter()
+            .zip(m.mta.log.render())
+            .rev()
+            .take(3)
+            .map(|(e, t)| {
+                format!(
+                    "  last events: {} ms {} {}",
+                    e.at_ms,
+                    e.id,
+                    t.replace('\n', " / ")
+                )
+            })
+            .collect();
+        lines.extend(last.into_iter().rev());
+    }
+    lines
+}
+
+/// Start (`start`) or end a fault; returns the messages lost with a crashed machine's disk.
+fn apply_fault(
+    sim: &mut turmoil::Sim<'_>,
+    machines: &BTreeMap<String, Shared>,
+    f: &Fault,
+    start: bool,
+    seed: u64,
+) -> usize {
+    let mut expected_lost = 0;
+    match (&f, start) {
+        (
+            Fault::Crash {
+                machine, keep_disk, ..
+            },
+            true,
+        ) => {
+            expected_lost += crash(sim, &machines[machine], *keep_disk, seed);
+        }
+        (Fault::Crash { machine, .. }, false) => {
+            for a in addrs_of(machines, machine) {
+                sim.bounce(a.as_str());
+            }
+        }
+        (Fault::ListenerDown { machine, .. }, _) => {
+            machines[machine].borrow_mut().listening = !start;
+        }
+        (Fault::Burst { .. }, _) => {} // its callers run in their own client host
+        (
+            Fault::X25Overload {
+                machine,
+                service_every,
+                ..
+            },
+            _,
+        ) => {
+            // Its calls run in their own client host; here the transport falls behind.
+            let gw = machines[machine].borrow().x25.clone();
+            if let Some(g) = gw.borrow_mut().as_mut() {
+                g.service_every = if start { *service_every } else { 1 };
+            }
+        }
+        (
+            Fault::Latency {
+                a, b, latency_ms, ..
+            },
+            _,
+        ) => {
+            // Only links that exist can be changed (turmoil creates them on first use).
+            let mut existing: Vec<(std::net::IpAddr, std::net::IpAddr)> = Vec::new();
+            sim.links(|it| existing.extend(it.map(|l| l.pair())));
+            for x in addrs_of(machines, a) {
+                for y in addrs_of(machines, b) {
+                    let (Ok(xi), Ok(yi)) = (x.parse(), y.parse()) else {
+                        continue;
+                    };
+                    if !existing.contains(&(xi, yi)) && !existing.contains(&(yi, xi)) {
+                        continue;
+                    }
+                    if start {
+                        sim.set_link_latency(
+                            x.as_str(),
+                            y.as_str(),
+                            Duration::from_millis(*latency_ms),
+                        );
+                    } else {
+                        sim.set_link_latency(x.as_str(), y.as_str(), MIN_LATENCY);
+                        sim.set_link_max_message_latency(x.as_str(), y.as_str(), MAX_LATENCY);
                     }
                 }
-                (Fault::ListenerDown { machine, .. }, _) => {
-                    machines[machine].borrow_mut().listening = !start;
-                }
-                (Fault::Burst { .. }, _) => {} // its callers run in their own client host
-                (
-                    Fault::X25Overload {
-                        machine,
-                        service_every,
-                        ..
-                    },
-                    _,
-                ) => {
-                    // Its calls run in their own client host; here the transport falls behind.
-                    let gw = machines[machine].borrow().x25.clone();
-                    if let Some(g) = gw.borrow_mut().as_mut() {
-                        g.service_every = if start { *service_every } else { 1 };
-                    }
-                }
-                (
-                    Fault::Latency {
-                        a, b, latency_ms, ..
-                    },
-                    _,
-                ) => {
-                    // Only links that exist can be changed (turmoil creates them on first use).
-                    let mut existing: Vec<(std::net::IpAddr, std::net::IpAddr)> = Vec::new();
-                    sim.links(|it| existing.extend(it.map(|l| l.pair())));
-                    for x in addrs_of(&machines, a) {
-                        for y in addrs_of(&machines, b) {
-                            let (Ok(xi), Ok(yi)) = (x.parse(), y.parse()) else {
-                                continue;
-                            };
-                            if !existing.contains(&(xi, yi)) && !existing.contains(&(yi, xi)) {
-                                continue;
-                            }
-                            if start {
-                                sim.set_link_latency(
-                                    x.as_str(),
-                                    y.as_str(),
-                                    Duration::from_millis(*latency_ms),
-                                );
-                            } else {
-                                sim.set_link_latency(x.as_str(), y.as_str(), MIN_LATENCY);
-                                sim.set_link_max_message_latency(
-                                    x.as_str(),
-                                    y.as_str(),
-                                    MAX_LATENCY,
-                                );
-                            }
-                        }
-                    }
-                }
-                (Fault::Hold { a, b, .. } | Fault::Partition { a, b, .. }, _) => {
-                    for x in addrs_of(&machines, a) {
-                        for y in addrs_of(&machines, b) {
-                            match (&f, start) {
-                                (Fault::Hold { .. }, true) => sim.hold(x.as_str(), y.as_str()),
-                                (Fault::Hold { .. }, false) => sim.release(x.as_str(), y.as_str()),
-                                (_, true) => sim.partition(x.as_str(), y.as_str()),
-                                (_, false) => sim.repair(x.as_str(), y.as_str()),
-                            }
-                        }
+            }
+        }
+        (Fault::Hold { a, b, .. } | Fault::Partition { a, b, .. }, _) => {
+            for x in addrs_of(machines, a) {
+                for y in addrs_of(machines, b) {
+                    match (&f, start) {
+                        (Fault::Hold { .. }, true) => sim.hold(x.as_str(), y.as_str()),
+                        (Fault::Hold { .. }, false) => sim.release(x.as_str(), y.as_str()),
+                        (_, true) => sim.partition(x.as_str(), y.as_str()),
+                        (_, false) => sim.repair(x.as_str(), y.as_str()),
                     }
                 }
             }
         }
     }
-    let sim_ms = report.borrow().unwrap_or(max);
+    expected_lost
+}
+
+/// What the machines hold at the end of a run, summed for the report.
+struct Tally {
+    /// Outcomes per (origin, MTS identifier), over every life of each machine.
+    all: BTreeMap<(String, String), Vec<Outcome>>,
+    events: BTreeMap<String, BTreeMap<u32, usize>>,
+    event_log: BTreeMap<String, Vec<String>>,
+    counters: BTreeMap<String, u64>,
+    alerts: BTreeMap<String, std::collections::BTreeSet<(u32, String)>>,
+    refused: BTreeMap<String, (usize, u64)>,
+}
+
+/// The per-machine oracles (fatal events, buffers and control blocks left, X.25 faults) into
+/// `findings`, and the machines' outcomes, events, counters and alerts.
+fn tally_machines(machines: &BTreeMap<String, Shared>, findings: &mut Vec<String>) -> Tally {
     let mut all: BTreeMap<(String, String), Vec<Outcome>> = BTreeMap::new();
     let mut events: BTreeMap<String, BTreeMap<u32, usize>> = BTreeMap::new();
     let mut event_log: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut counters: BTreeMap<String, u64> = BTreeMap::new();
     let mut alerts: BTreeMap<String, std::collections::BTreeSet<(u32, String)>> = BTreeMap::new();
     let mut refused = BTreeMap::new();
-    for (name, m) in &machines {
+    for (name, m) in machines {
         let m = m.borrow();
         if let Some(f) = m.mta.log.first_fatal() {
             findings.push(format!(
@@ -1187,55 +1382,26 @@ fn run_collected(
             tracing::debug!(target: "mta_lab::sim", machine = %name, id = e.id, at = e.at_ms, lines = ?e.lines);
         }
     }
-    // Deduplicated by MTS identifier (ARCHITECTURE.md): a message delivered twice counts once; the
-    // second delivery is a finding unless a crash lost a receiver's message store (its record of
-    // what it had taken), which makes a retransmission look new.
-    let disk_lost = plan.faults.iter().any(|(_, f)| {
-        matches!(
-            f,
-            Fault::Crash {
-                keep_disk: false,
-                ..
-            }
-        )
-    });
-    let mut accounted = 0;
-    for (k, v) in &all {
-        let finals = v
-            .iter()
-            .filter(|o| matches!(o, Outcome::Delivered | Outcome::NonDelivered))
-            .count();
-        if finals >= 1 {
-            accounted += 1;
-        }
-        if finals > 1 && !disk_lost {
-            findings.push(format!("{k:?} ended {finals} times: {v:?}"));
-        }
+    Tally {
+        all,
+        events,
+        event_log,
+        counters,
+        alerts,
+        refused,
     }
-    if accounted + expected_lost < submitted {
-        findings.push(format!(
-            "{accounted} of {submitted} messages accounted for ({expected_lost} lost with a disk)"
-        ));
-    }
-    findings.extend(not_answering.borrow().iter().cloned());
-    // X.25 liveness: every call ended with the session accepted or refused, or a clean clear.
-    for (who, o) in calls.borrow().iter() {
-        if matches!(
-            o,
-            crate::xot::CallOutcome::NoAnswer | crate::xot::CallOutcome::NoConnection
-        ) {
-            findings.push(format!("X.25 {who}: {o:?}"));
-        }
-    }
-    // Last: a hang is usually the consequence of a more specific violation above.
-    if sim_ms >= max {
-        findings.push(format!(
-            "no quiescence within {max} ms of simulated time (hang)"
-        ));
-    }
+}
+
+/// The event logs and the findings as trace records (when the run records a trace).
+fn log_to_trace(
+    trace: &Rc<RefCell<Trace>>,
+    machines: &BTreeMap<String, Shared>,
+    findings: &[String],
+    sim_ms: u64,
+) {
     if let Some(lines) = trace.borrow_mut().jsonl.as_mut() {
         let mut seq = lines.len() as u64;
-        for (name, m) in &machines {
+        for (name, m) in machines {
             let m = m.borrow();
             let gw = m.x25.borrow();
             let x25 = gw
@@ -1257,7 +1423,7 @@ fn run_collected(
                 }
             }
         }
-        for f in &findings {
+        for f in findings {
             seq += 1;
             lines.push(
                 serde_json::json!({
@@ -1269,33 +1435,6 @@ fn run_collected(
             );
         }
     }
-    let t = trace.borrow().clone();
-    let report = RunReport {
-        seed,
-        trace_hash: t.hash,
-        trace_events: t.events,
-        sim_ms,
-        plan,
-        submitted,
-        expected_lost,
-        accounted,
-        refused_9301: refused,
-        events,
-        event_log,
-        counters,
-        alerts,
-        findings,
-        goals: Vec::new(),
-        transitions: Vec::new(),
-    };
-    (
-        report,
-        Recorded {
-            capture: t.capture.unwrap_or_default(),
-            trace: t.jsonl.unwrap_or_default(),
-            stopped,
-        },
-    )
 }
 
 /// The benchmark's baseline: the same world's hosts, addresses, tick rhythm (a listener, a
