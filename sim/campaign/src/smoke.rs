@@ -15,17 +15,23 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Campaign options.
+/// Campaign options (`mta-lab smoke`'s arguments).
+#[derive(clap::Args)]
 pub struct Options {
-    /// Random and mutated inputs per target and build.
+    /// Inputs per target and build.
+    #[arg(long, default_value_t = 2000)]
     pub iterations: u64,
-    /// Seed of the inputs' generator.
+    /// Campaign seed (everything derives from it).
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Only this build (default: every build).
+    /// Restrict to one build.
+    #[arg(long)]
     pub build: Option<Build>,
-    /// Only this target (default: every target).
+    /// Restrict to one target.
+    #[arg(long)]
     pub target: Option<String>,
-    /// Where failing inputs are written.
+    /// Where findings are written.
+    #[arg(long, default_value = "target/mta-lab/findings")]
     pub findings: PathBuf,
 }
 

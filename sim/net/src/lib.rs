@@ -6,7 +6,10 @@
 //! (the models in `models/` do) and imports only `mta-lab-world` of the `sim/` crates; campaigns
 //! and pictures sit above it.
 
+#![warn(clippy::too_many_lines)]
+
 pub mod capture_replay;
+pub mod commands;
 pub mod edge;
 pub mod hostile;
 pub mod import;

@@ -73,6 +73,13 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Write a file via a temporary file and a rename (readers never see half a file).
+pub fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@
 #![warn(clippy::too_many_lines)]
 
 pub mod caller;
+pub mod commands;
 pub mod faults;
 pub mod finding;
 pub mod input;
