@@ -239,4 +239,16 @@ mod tests {
         );
         assert_eq!(kind(&[0x1f]), ErrorKind::Truncated { needed: 1 });
     }
+
+    /// A long-form length cut short is truncated by exactly the octets missing, however few.
+    #[test]
+    fn long_form_lengths_cut_short_are_truncated() {
+        assert_eq!(kind(&[0x04, 0x81]), ErrorKind::Truncated { needed: 1 });
+        assert_eq!(
+            kind(&[0x04, 0x83, 0x01]),
+            ErrorKind::Truncated { needed: 2 }
+        );
+        let h = parse_header(&[0x04, 0x81, 0x05], 0, 3).unwrap();
+        assert_eq!((h.length, h.header_len), (Length::Definite(5), 3));
+    }
 }

@@ -154,4 +154,13 @@ mod tests {
             [0x04, 0x01, 0x2a]
         );
     }
+
+    /// A node's constructor decides the constructed bit, whatever the tag says.
+    #[test]
+    fn the_constructor_decides_primitive_or_constructed() {
+        let cons = Tag::new(Class::Context, true, 1);
+        let prim = Tag::new(Class::Context, false, 1);
+        assert_eq!(Node::primitive(cons, vec![7]).encode(), [0x81, 0x01, 0x07]);
+        assert_eq!(Node::constructed(prim, Vec::new()).encode(), [0xa1, 0x00]);
+    }
 }
