@@ -314,4 +314,53 @@ mod tests {
             "AARE needs its mandatory fields"
         );
     }
+
+    /// Only a constructed [APPLICATION 0..4] element is an ACSE APDU: a primitive application
+    /// element and a constructed universal one are each refused.
+    #[test]
+    fn only_constructed_application_elements_are_apdus() {
+        let refused = |b: &[u8]| Apdu::parse(b).unwrap_err().reason;
+        assert_eq!(
+            refused(&[0x40, 0x00]),
+            "not an ACSE APDU",
+            "primitive [APPLICATION 0]"
+        );
+        assert_eq!(refused(&[0x30, 0x00]), "not an ACSE APDU", "a SEQUENCE");
+        assert_eq!(
+            refused(&[0x65, 0x00]),
+            "not an ACSE APDU",
+            "[APPLICATION 5]"
+        );
+    }
+
+    /// EXTERNAL's three encodings each parse to their own variant and emit back the same octets.
+    #[test]
+    fn every_external_encoding_round_trips() {
+        for encoding in [
+            Encoding::SingleAsn1(vec![0x02, 0x01, 0x05]),
+            Encoding::OctetAligned(vec![1, 2, 3]),
+            Encoding::Arbitrary(vec![0x00, 0xff]),
+        ] {
+            let x = External {
+                direct_reference: None,
+                indirect_reference: Some(3),
+                encoding,
+            };
+            let mut e = Encoder::new();
+            x.emit_into(&mut e);
+            let b = e.finish();
+            let (t, _) = Tlv::parse(&b, &mta_ber::Limits::default()).unwrap();
+            assert_eq!(External::parse(&t).unwrap(), x);
+        }
+    }
+
+    /// Each APDU kind has its own analyser name, as the dissector prints it.
+    #[test]
+    fn kinds_have_their_analyser_names() {
+        let names: Vec<&str> = [Kind::Aarq, Kind::Aare, Kind::Rlrq, Kind::Rlre, Kind::Abrt]
+            .into_iter()
+            .map(Kind::name)
+            .collect();
+        assert_eq!(names, ["AARQ", "AARE", "RLRQ", "RLRE", "ABRT"]);
+    }
 }
