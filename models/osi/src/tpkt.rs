@@ -291,6 +291,52 @@ impl Reassembler {
     }
 }
 
+/// One TPKT seen at the start of a byte run without parsing it (RFC 1006 section 6, X.224 13.2):
+/// its length field, the TPDU code (high nibble of the TPDU's second octet) and, for a DT, the
+/// first SPDU identifier its user data starts with. The one classifier the lab's observers share
+/// (trace summaries, probe verdicts, the listener check); decoding proper is [`Reassembler`]'s and
+/// [`crate::cotp`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Glimpse {
+    /// The TPKT's length field (the whole packet, header included).
+    pub len: usize,
+    /// TPDU code, `crate::cotp::code`.
+    pub code: u8,
+    /// A DT's first SPDU identifier (`crate::session::si`), when the packet holds one.
+    pub first_spdu: Option<u8>,
+    /// Whether the length field is plausible (at least a TPKT header and a DT header) and the
+    /// whole packet is in the bytes.
+    pub complete: bool,
+}
+
+/// The TPKTs that start back to back at the beginning of `bytes` (at least 6 octets and version 3
+/// each); the walk stops after a packet that is not complete, which is yielded with `complete`
+/// false.
+pub fn glimpse(bytes: &[u8]) -> impl Iterator<Item = Glimpse> + '_ {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let r = rest.take()?;
+        if r.len() < 6 || r[0] != VERSION {
+            return None;
+        }
+        let len = usize::from(u16::from_be_bytes([r[2], r[3]]));
+        let complete = len >= 7 && len <= r.len();
+        let code = r[5] & 0xf0;
+        let first_spdu = (complete && code == crate::cotp::code::DT)
+            .then(|| r[4..len].get(usize::from(r[4]) + 1).copied())
+            .flatten();
+        if complete {
+            rest = Some(&r[len..]);
+        }
+        Some(Glimpse {
+            len,
+            code,
+            first_spdu,
+            complete,
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,5 +403,33 @@ mod tests {
         let mut r = Reassembler::new(ReservedPolicy::Ignore);
         r.push(&[3, 0, 0, 6]);
         assert_eq!(r.next_frame().unwrap_err().offset, 2);
+    }
+
+    /// The glimpse walks back-to-back TPKTs, reads a DT's first SPDU, and stops after a packet
+    /// cut short (yielded as incomplete) or at anything that is not a TPKT.
+    #[test]
+    fn glimpse_walks_packets_and_stops_at_a_short_one() {
+        use crate::cotp::code;
+        let cc = [3, 0, 0, 11, 6, 0xd0, 0, 1, 0, 1, 0];
+        let dt_ac = [3, 0, 0, 9, 2, 0xf0, 0x80, 14, 0];
+        let short = [3, 0, 0, 40, 2, 0xf0, 0x80];
+        let bytes = [&cc[..], &dt_ac, &short].concat();
+        let g: Vec<Glimpse> = glimpse(&bytes).collect();
+        assert_eq!(g.len(), 3);
+        assert_eq!((g[0].len, g[0].code, g[0].complete), (11, code::CC, true));
+        assert_eq!((g[1].code, g[1].first_spdu), (code::DT, Some(14)));
+        assert_eq!(
+            (g[2].len, g[2].complete, g[2].first_spdu),
+            (40, false, None)
+        );
+        assert_eq!(glimpse(&[3, 0, 0, 7, 2]).count(), 0, "under 6 octets");
+        assert_eq!(
+            glimpse(&[4, 0, 0, 7, 2, 0xf0, 0x80]).count(),
+            0,
+            "not version 3"
+        );
+        let tiny: Vec<Glimpse> = glimpse(&[3, 0, 0, 5, 2, 0xf0, 3, 0, 0, 7]).collect();
+        assert_eq!(tiny.len(), 1, "a length under 7 ends the walk");
+        assert!(!tiny[0].complete);
     }
 }

@@ -235,24 +235,13 @@ enum ReadEnd {
     Reset,
 }
 
-/// The protocol units found in an answer: (COTP code, first SPDU identifier of a DT).
+/// The protocol units found in an answer: (COTP code, first SPDU identifier of a DT), for every
+/// complete TPKT at its start.
 fn answer_units(bytes: &[u8]) -> Vec<(u8, Option<u8>)> {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while rest.len() >= 6 && rest[0] == 3 {
-        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
-        if len < 7 || len > rest.len() {
-            break;
-        }
-        let tpdu = &rest[4..len];
-        let code = tpdu[1] & 0xf0;
-        let spdu = (code == 0xf0)
-            .then(|| tpdu.get(usize::from(tpdu[0]) + 1).copied())
-            .flatten();
-        out.push((code, spdu));
-        rest = &rest[len..];
-    }
-    out
+    mta_osi::tpkt::glimpse(bytes)
+        .filter(|g| g.complete)
+        .map(|g| (g.code, g.first_spdu))
+        .collect()
 }
 
 fn describe_units(units: &[(u8, Option<u8>)]) -> String {

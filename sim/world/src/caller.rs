@@ -30,7 +30,9 @@ pub fn connect_request() -> Vec<u8> {
 
 /// Whether `bytes` start with a TPKT carrying a COTP CONNECT CONFIRM (the listener's answer).
 pub fn is_connect_confirm(bytes: &[u8]) -> bool {
-    bytes.len() >= 6 && bytes[0] == 3 && bytes[5] & 0xf0 == 0xd0
+    mta_osi::tpkt::glimpse(bytes)
+        .next()
+        .is_some_and(|g| g.code == mta_osi::cotp::code::CC)
 }
 
 /// The bind every well-behaved peer of the lab sends (`PEER` / `peer-pw`).

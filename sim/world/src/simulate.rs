@@ -56,26 +56,22 @@ pub const TRACE_SCHEMA: u32 = 2;
 
 /// A short summary of the TPKTs that start in a segment: `TPKT(len) COTP-type` each.
 fn pdu_summary(bytes: &[u8]) -> String {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while rest.len() >= 6 && rest[0] == 3 {
-        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
-        let kind = match rest[5] & 0xf0 {
-            0xe0 => "CR",
-            0xd0 => "CC",
-            0x80 => "DR",
-            0xf0 => "DT",
-            0x70 => "ER",
-            _ => "?",
-        };
-        out.push(format!("TPKT({len}) COTP {kind}"));
-        if len < 7 || len > rest.len() {
-            break;
-        }
-        rest = &rest[len..];
-    }
+    use mta_osi::cotp::code;
+    let out: Vec<String> = mta_osi::tpkt::glimpse(bytes)
+        .map(|g| {
+            let kind = match g.code {
+                code::CR => "CR",
+                code::CC => "CC",
+                code::DR => "DR",
+                code::DT => "DT",
+                code::ER => "ER",
+                _ => "?",
+            };
+            format!("TPKT({}) COTP {kind}", g.len)
+        })
+        .collect();
     if out.is_empty() && !bytes.is_empty() {
-        out.push("continuation".into());
+        return "continuation".into();
     }
     out.join(", ")
 }
