@@ -363,4 +363,35 @@ mod tests {
             .collect();
         assert_eq!(names, ["AARQ", "AARE", "RLRQ", "RLRE", "ABRT"]);
     }
+
+    /// A result-source-diagnostic names its source (1 user, 2 provider) and carries an INTEGER;
+    /// any other source, or another type, is refused.
+    #[test]
+    fn a_diagnostic_needs_a_known_source_and_an_integer() {
+        let aare = |diagnostic| {
+            let mut r = Apdu::new(Kind::Aare);
+            r.application_context = Some(oids::ac_mts_transfer());
+            r.result = Some(0);
+            r.diagnostic = Some(diagnostic);
+            r.emit()
+        };
+        assert!(Apdu::parse(&aare((2, 1))).is_ok());
+        let bad = "invalid result-source-diagnostic";
+        assert_eq!(
+            Apdu::parse(&aare((3, 0))).unwrap_err().reason,
+            bad,
+            "source 3"
+        );
+        let mut not_int = aare((1, 0));
+        let at = not_int
+            .windows(5)
+            .rposition(|w| w == [0xa1, 0x03, 0x02, 0x01, 0x00])
+            .expect("[1] { INTEGER 0 }");
+        not_int[at + 2] = 0x04;
+        assert_eq!(
+            Apdu::parse(&not_int).unwrap_err().reason,
+            bad,
+            "an OCTET STRING"
+        );
+    }
 }
