@@ -394,4 +394,25 @@ mod tests {
             "an OCTET STRING"
         );
     }
+
+    /// An AARE needs both its result and its result-source-diagnostic: either alone is refused.
+    #[test]
+    fn an_aare_needs_result_and_diagnostic_each() {
+        let missing = "AARE without result or result-source-diagnostic";
+        let mut r = Apdu::new(Kind::Aare);
+        r.application_context = Some(oids::ac_mts_transfer());
+        r.result = Some(0);
+        assert_eq!(
+            Apdu::parse(&r.emit()).unwrap_err().reason,
+            missing,
+            "no diagnostic"
+        );
+        r.result = None;
+        r.diagnostic = Some((1, 0));
+        assert_eq!(
+            Apdu::parse(&r.emit()).unwrap_err().reason,
+            missing,
+            "no result"
+        );
+    }
 }
