@@ -247,6 +247,7 @@ mod tests {
             text.split_once("OBJECT").unwrap().1.trim().to_string()
         };
         assert_eq!(object(&[0x27]), ":0.39");
+        assert_eq!(object(&[0x28]), ":1.0");
         assert_eq!(object(&[0x2b, 0x06, 0x01]), ":1.3.6.1");
         assert_eq!(object(&[0x50]), ":2.0");
         assert_eq!(object(&[0x81, 0x00]), ":2.48");

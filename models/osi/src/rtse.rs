@@ -403,4 +403,13 @@ mod tests {
             "trailing EOC-like octets inside a definite SET"
         );
     }
+
+    /// Besides RTTP (INTEGER) and RTTR (OCTET STRING), only a constructed context-specific element
+    /// is an RTSE APDU: a primitive [16] and a constructed universal SET are each refused.
+    #[test]
+    fn only_constructed_context_elements_are_apdus() {
+        let refused = |b: &[u8]| Apdu::parse(b).unwrap_err().reason;
+        assert_eq!(refused(&[0x90, 0x00]), "not an RTSE APDU", "primitive [16]");
+        assert_eq!(refused(&[0x31, 0x00]), "not an RTSE APDU", "a SET");
+    }
 }
