@@ -160,7 +160,19 @@ mod tests {
     fn the_constructor_decides_primitive_or_constructed() {
         let cons = Tag::new(Class::Context, true, 1);
         let prim = Tag::new(Class::Context, false, 1);
-        assert_eq!(Node::primitive(cons, vec![7]).encode(), [0x81, 0x01, 0x07]);
-        assert_eq!(Node::constructed(prim, Vec::new()).encode(), [0xa1, 0x00]);
+        let p = Node::primitive(cons, vec![7]);
+        assert_eq!(p.encode(), [0x81, 0x01, 0x07]);
+        assert_eq!(
+            decode(&p.encode(), &Limits::default()).unwrap(),
+            p,
+            "as decoded"
+        );
+        let c = Node::constructed(prim, Vec::new());
+        assert_eq!(c.encode(), [0xa1, 0x00]);
+        assert_eq!(
+            decode(&c.encode(), &Limits::default()).unwrap(),
+            c,
+            "as decoded"
+        );
     }
 }
