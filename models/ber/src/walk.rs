@@ -363,4 +363,56 @@ mod tests {
             }
         );
     }
+
+    /// The walker's limits are inclusive (an element at exactly the deepest depth or the largest
+    /// length is accepted, one past is refused), an overrun names its exact excess, and nothing
+    /// left to walk is "empty" only for a whole input.
+    #[test]
+    fn limits_are_inclusive_and_errors_exact() {
+        let one = |b: &[u8], start: usize, limits: &Limits| walk_one(b, start, limits, &mut ());
+        let tight = Limits {
+            max_depth: 2,
+            max_length: 2,
+        };
+        let shallow = Limits {
+            max_depth: 2,
+            ..Limits::default()
+        };
+        assert!(
+            one(&[0x30, 0x04, 0x30, 0x02, 0x30, 0x00], 0, &shallow).is_ok(),
+            "depth 2"
+        );
+        assert_eq!(
+            one(
+                &[0x30, 0x06, 0x30, 0x04, 0x30, 0x02, 0x30, 0x00],
+                0,
+                &shallow
+            )
+            .unwrap_err()
+            .kind,
+            ErrorKind::DepthExceeded { limit: 2 }
+        );
+        assert!(one(&[0x04, 0x02, 1, 2], 0, &tight).is_ok(), "length 2");
+        assert_eq!(
+            one(&[0x04, 0x03, 1, 2, 3], 0, &tight).unwrap_err().kind,
+            ErrorKind::LengthLimit {
+                length: 3,
+                limit: 2
+            }
+        );
+        let d = Limits::default();
+        assert_eq!(
+            one(&[0x30, 0x01, 0x04, 0x81, 0x00], 0, &d)
+                .unwrap_err()
+                .kind,
+            ErrorKind::ChildOverrun { excess: 2 },
+            "a child header two octets past its parent"
+        );
+        assert_eq!(one(&[], 0, &d).unwrap_err().kind, ErrorKind::Empty);
+        assert_eq!(
+            one(&[0x05, 0x00], 2, &d).unwrap_err().kind,
+            ErrorKind::Truncated { needed: 1 },
+            "nothing left after an element is not an empty input"
+        );
+    }
 }
