@@ -408,6 +408,13 @@ mod tests {
             ErrorKind::ChildOverrun { excess: 2 },
             "a child header two octets past its parent"
         );
+        assert_eq!(
+            one(&[0x30, 0x02, 0x04, 0x02, 0xaa, 0xbb], 0, &d)
+                .unwrap_err()
+                .kind,
+            ErrorKind::ChildOverrun { excess: 2 },
+            "a child's contents two octets past its parent"
+        );
         assert_eq!(one(&[], 0, &d).unwrap_err().kind, ErrorKind::Empty);
         assert_eq!(
             one(&[0x05, 0x00], 2, &d).unwrap_err().kind,
