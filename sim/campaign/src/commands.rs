@@ -5,7 +5,6 @@
 use crate::{date, harness_trace, kb, merge, night, nightly};
 use mta_build::Build;
 use mta_lab_look::{chart, diff, viewer};
-use mta_lab_world::commands::make_world;
 use mta_lab_world::{faults, finding, input, simulate};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -300,7 +299,7 @@ pub fn diff_cmd(a: &DiffArgs) -> Result<ExitCode, String> {
         }
         (None, Some(w), None, None) => {
             let run = |b: Build| -> Result<Vec<chart::Rec>, String> {
-                let world = make_world(w, Some(b), a.messages)?;
+                let world = mta_lab_world::world::World::named(w, Some(b), a.messages)?;
                 let plan = if a.no_faults {
                     faults::FaultPlan::none()
                 } else {

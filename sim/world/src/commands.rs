@@ -53,15 +53,6 @@ pub struct SweepArgs {
     pub sim: SimArgs,
 }
 
-/// The world `name` (built in or a file) with the build and message count asked for.
-pub fn make_world(
-    name: &str,
-    build: Option<Build>,
-    messages: Option<usize>,
-) -> Result<world::World, String> {
-    world::World::named(name, build, messages)
-}
-
 /// Print a run's report (summary line, then its plan and findings if it failed).
 pub fn print_report(r: &simulate::RunReport) {
     print!("{}", simulate::report_text(r));
@@ -76,7 +67,7 @@ pub fn run_world(
     trace: Option<&std::path::Path>,
 ) -> Result<ExitCode, String> {
     let (faults, dir) = (!sim.no_faults, &sim.findings);
-    let w = make_world(&sim.world, sim.build, sim.messages)?;
+    let w = world::World::named(&sim.world, sim.build, sim.messages)?;
     println!("SEED={seed} {}", w.describe());
     let plan = if faults {
         faults::FaultPlan::from_seed(seed, &w)
@@ -159,7 +150,7 @@ pub fn sweep_cmd(
 ) -> Result<ExitCode, String> {
     let (a, b) = parse_seeds(seeds)?;
     let (i, n) = shard.map_or(Ok((0, 1)), jobs::parse_shard)?;
-    let w = make_world(&sim.world, sim.build, sim.messages)?;
+    let w = world::World::named(&sim.world, sim.build, sim.messages)?;
     let list: Vec<u64> = (a..b).filter(|s| s % n == i).collect();
     println!(
         "SEEDS={a}..{b} shard {i}/{n} ({} seeds) jobs {} faults {} {}",
