@@ -11,7 +11,7 @@ use mta_eventlog::EventLog;
 use mta_lpi::Lpi;
 use mta_mta::driver::{Remote, TcpDriver, winsock};
 use mta_mta::pop4::Pop4;
-use mta_mta::x25::{AdapterOutcome, Packet, WinsockX25, X25Adapter};
+use mta_mta::x25::{CallState, Dte, Gateway};
 use mta_osi::association::{Address, Association, Config, Role};
 use mta_osi::presentation::Mode;
 use mta_osi::tpkt::{SendFlags, Writer};
@@ -340,31 +340,25 @@ pub fn x25_up(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
     })
 }
 
-/// The world of `x25_up`: the build's third-party X.25 transport, the adapter above it and an
-/// event log.
+/// The world of `x25_up`: the build's X.25 interface (third-party transport, adapter, service
+/// cadence) and the remote DTEs' circuits.
 #[derive(Debug)]
 pub struct X25World {
     p: Profile,
-    t: WinsockX25,
-    a: X25Adapter,
-    log: EventLog,
+    gw: Gateway,
 }
 
 impl World for X25World {
     fn new(build: Build) -> Self {
         let p = Profile::of(build);
         X25World {
-            t: WinsockX25::new(&p),
-            a: X25Adapter::new(&p),
-            log: EventLog::new("mta", p.event_era, 0),
+            gw: Gateway::new(&p, "mta"),
             p,
         }
     }
 
     fn reset(&mut self) {
-        self.t.reset();
-        self.a.reset();
-        self.log.clear();
+        self.gw = Gateway::new(&self.p, "mta");
     }
 }
 
@@ -373,55 +367,58 @@ fn x25_up_in(w: &mut X25World, input: &[u8]) -> Result<&'static str, Failure> {
     let [n, period, lens @ ..] = input else {
         return Ok("short");
     };
-    let X25World { p, t, a, log } = w;
-    let p = &*p;
+    let X25World { p, gw } = w;
     let circuits = u16::from(*n % 24) + 1;
-    let period = usize::from(*period % 4) + 1;
-    let calls: Vec<Vec<Packet>> = (0..circuits)
-        .map(|lcn| {
-            let len = usize::from(lens.get(usize::from(lcn)).copied().unwrap_or(40)) * 2;
+    gw.service_every = u32::from(*period % 4) + 1;
+    // Circuits connected before the burst (their calls are not modelled: the adapter meets each
+    // circuit with its first buffer); each DTE sends a CN of its length as an M-bit sequence
+    // within its window. A round is one unit of time, the resend time zero: every round each DTE
+    // sends a window from its first unacknowledged packet (go-back-N), and the gateway services
+    // its transport (and acknowledges) every `period` rounds.
+    let mut dtes: Vec<Dte> = (0..circuits)
+        .map(|_| {
+            let lcn = gw.open_circuit();
+            let len = usize::from(lens.get(usize::from(lcn - 1)).copied().unwrap_or(40)) * 2;
             let mut s = mta_osi::session::Session::new(mta_osi::session::Config::new(b"C"));
-            s.connect(b"", &vec![lcn as u8; len]);
-            Packet::segment(
-                lcn + 1,
-                &s.poll_tsdu().expect("CN"),
+            s.connect(b"", &vec![(lcn - 1) as u8; len]);
+            let mut d = Dte::connected(
+                lcn,
                 usize::from(p.x25_packet_size),
+                usize::from(p.x25_window),
                 0,
-            )
+                0,
+            );
+            d.send_tsdu(&s.poll_tsdu().expect("CN"));
+            d
         })
         .collect();
-    let window = usize::from(p.x25_window);
     let mut round = 0;
-    while (0..calls.len()).any(|i| t.accepted(i as u16 + 1) < calls[i].len()) && round < 1000 {
-        for (i, c) in calls.iter().enumerate() {
-            let base = t.accepted(i as u16 + 1);
-            for pk in c.iter().skip(base).take(window) {
-                t.arrive(pk.clone());
-            }
-        }
+    // A circuit the gateway cleared (its buffer dropped) sends no more.
+    let sending = |d: &Dte| !d.all_acknowledged() && d.state() != CallState::Cleared;
+    while dtes.iter().any(sending) && round < 1000 {
         round += 1;
-        if round % period == 0 {
-            let (bufs, _) = t.service();
-            for b in bufs {
-                match mta_mta::fault::catch_fault(|| a.deliver(log, 0, &b)) {
-                    Err(f) => {
-                        return Err(Failure::new(
-                            T,
-                            format!(
-                                "fault in the session input path: {} (stack {})",
-                                f.message,
-                                f.spans.join(" -> ")
-                            ),
-                        ));
-                    }
-                    Ok(AdapterOutcome::Dropped { .. } | AdapterOutcome::Delivered(_)) => {}
-                }
+        for d in &mut dtes {
+            for pk in d.poll_transmit(round) {
+                gw.arrive(d.lcn(), pk);
             }
         }
-        // Unserviced rounds leave the peers' windows full; they resend from the first
-        // unacknowledged packet next round.
+        for pk in gw.tick(0) {
+            if let Some(d) = dtes.get_mut(usize::from(pk.lcn()) - 1) {
+                d.receive(pk, round);
+            }
+        }
+        if let Some((_, f)) = gw.faults.first() {
+            return Err(Failure::new(
+                T,
+                format!(
+                    "fault in the session input path: {} (stack {})",
+                    f.message,
+                    f.spans.join(" -> ")
+                ),
+            ));
+        }
     }
-    Ok(if t.counters.malformed_buffers > 0 {
+    Ok(if gw.transport.counters.malformed_buffers > 0 {
         "malformed-dropped"
     } else {
         "clean"

@@ -5,10 +5,8 @@
 
 use mta_build::{Build, Profile};
 use mta_eventlog::EventLog;
-use mta_mta::fault::{SpanStack, catch_fault};
-use mta_mta::x25::{AdapterOutcome, Packet, WinsockX25, X25Adapter};
+use mta_mta::x25::{CallState, Dte, Gateway};
 use mta_osi::session::{self, Session};
-use tracing_subscriber::layer::SubscriberExt;
 
 /// The CN TSDU a calling MTA sends (connect data ~330 octets: three packets of 128).
 fn cn_tsdu(i: u8) -> Vec<u8> {
@@ -19,86 +17,62 @@ fn cn_tsdu(i: u8) -> Vec<u8> {
 
 struct Outcome {
     faults: Vec<mta_mta::fault::Fault>,
-    dropped: usize,
-    connects: usize,
+    dropped: u64,
+    connects: u64,
     malformed: u64,
     log: EventLog,
 }
 
 /// `circuits` calls whose CN packets all arrive before the transport is serviced (`burst`), or one
-/// call at a time (`!burst`).
+/// call at a time (`!burst`), through the build's X.25 interface.
 fn run(build: Build, circuits: u16, burst: bool) -> Outcome {
     let p = Profile::of(build);
-    let mut t = WinsockX25::new(&p);
-    let mut a = X25Adapter::new(&p);
-    let mut log = EventLog::new("mta", p.event_era, 0);
-    let mut out = Outcome {
-        faults: Vec::new(),
-        dropped: 0,
-        connects: 0,
-        malformed: 0,
-        log: EventLog::new("x", p.event_era, 0),
-    };
-    let calls: Vec<Vec<Packet>> = (0..circuits)
+    let mut gw = Gateway::new(&p, "mta");
+    let mut dtes: Vec<Dte> = (1..=circuits)
         .map(|lcn| {
-            Packet::segment(
-                lcn + 1,
-                &cn_tsdu(lcn as u8),
+            gw.accept_call(lcn);
+            let mut d = Dte::connected(
+                lcn,
                 usize::from(p.x25_packet_size),
+                usize::from(p.x25_window),
                 0,
-            )
+                0,
+            );
+            d.send_tsdu(&cn_tsdu((lcn - 1) as u8));
+            d
         })
         .collect();
-    for lcn in 1..=circuits {
-        a.call(lcn);
-    }
-    let deliver =
-        |t: &mut WinsockX25, a: &mut X25Adapter, log: &mut EventLog, out: &mut Outcome| {
-            let (bufs, _) = t.service();
-            for b in bufs {
-                let subscriber = tracing_subscriber::registry().with(SpanStack);
-                let r = tracing::subscriber::with_default(subscriber, || {
-                    catch_fault(|| a.deliver(log, 0, &b))
-                });
-                match r {
-                    Err(f) => out.faults.push(f),
-                    Ok(AdapterOutcome::Dropped { .. }) => out.dropped += 1,
-                    Ok(AdapterOutcome::Delivered(ind)) => {
-                        out.connects += ind
-                            .iter()
-                            .filter(|i| matches!(i, session::Indication::Connect { .. }))
-                            .count();
-                    }
-                }
-            }
-        };
     // Each circuit sends at most a window of packets, then waits for the transport's service
-    // (which acknowledges what it counted). `burst`: all circuits at once (heavy traffic);
+    // (which acknowledges what it counted); every round it sends again from its first
+    // unacknowledged packet (go-back-N). `burst`: all circuits at once (heavy traffic);
     // otherwise one circuit after the other.
-    let window = usize::from(p.x25_window);
     let groups: Vec<Vec<usize>> = if burst {
-        vec![(0..calls.len()).collect()]
+        vec![(0..dtes.len()).collect()]
     } else {
-        (0..calls.len()).map(|i| vec![i]).collect()
+        (0..dtes.len()).map(|i| vec![i]).collect()
     };
+    let mut round = 0;
     for group in groups {
-        // Go-back-N: every round each circuit sends a window from its first unacknowledged packet.
-        while group
-            .iter()
-            .any(|&i| t.accepted(i as u16 + 1) < calls[i].len())
-        {
+        let sending = |d: &Dte| !d.all_acknowledged() && d.state() != CallState::Cleared;
+        while group.iter().any(|&i| sending(&dtes[i])) {
+            round += 1;
             for &i in &group {
-                let base = t.accepted(i as u16 + 1);
-                for pk in calls[i].iter().skip(base).take(window) {
-                    t.arrive(pk.clone());
+                for pk in dtes[i].poll_transmit(round) {
+                    gw.arrive(dtes[i].lcn(), pk);
                 }
             }
-            deliver(&mut t, &mut a, &mut log, &mut out);
+            for pk in gw.tick(0) {
+                dtes[usize::from(pk.lcn()) - 1].receive(pk, round);
+            }
         }
     }
-    out.malformed = t.counters.malformed_buffers;
-    out.log = log;
-    out
+    Outcome {
+        faults: gw.faults.iter().map(|(_, f)| f.clone()).collect(),
+        dropped: gw.dropped,
+        connects: gw.accepted,
+        malformed: gw.transport.counters.malformed_buffers,
+        log: gw.log,
+    }
 }
 
 #[test]
@@ -119,7 +93,7 @@ fn q225157_heavy_traffic_faults_session_connect_handling_on_55_to_sp2() {
         );
         if p.x25_adapter_validates_buffers {
             assert!(o.faults.is_empty(), "{build}: {:?}", o.faults);
-            assert_eq!(o.dropped as u64, o.malformed, "{build}");
+            assert_eq!(o.dropped, o.malformed, "{build}");
             assert_eq!(o.log.count(9331) as u64, o.malformed);
             assert!(o.connects > 0, "{build}: intact calls still connect");
         } else {

@@ -499,9 +499,8 @@ fn crash(sim: &mut turmoil::Sim<'_>, machine: &Shared, keep_disk: bool, seed: u6
     }
     let disk = keep_disk.then(|| m.mta.disk());
     let (profile, cfg) = (m.mta.profile, m.mta.config().clone());
-    let name = m.spec.name.clone();
     if let Some(g) = m.x25.borrow_mut().as_mut() {
-        g.restart(&profile, &name);
+        g.restart(&profile);
     }
     m.mta = Mta::restart(&profile, cfg, disk);
     m.mta.seed_transport(seed.rotate_left(17));
@@ -905,14 +904,13 @@ fn host_machines(
                         if gw.borrow().is_some() {
                             tokio::task::spawn_local(crate::xot::listen(gw.clone(), tick));
                         }
-                        let name = m.borrow().spec.name.clone();
                         loop {
                             tokio::time::sleep(Duration::from_millis(tick)).await;
                             let now = now_ms();
                             m.borrow_mut().mta.tick(now);
                             dispatch(&m, &t, now);
                             if let Some(g) = gw.borrow_mut().as_mut() {
-                                g.tick(&name, now);
+                                g.tick(now);
                             }
                         }
                     } else {
@@ -1117,7 +1115,10 @@ fn step_through_faults(
             Some(Until::Event(id)) => machines.values().any(|m| {
                 let m = m.borrow();
                 m.mta.log.count(id) > 0
-                    || m.x25.borrow().as_ref().is_some_and(|g| g.log.count(id) > 0)
+                    || m.x25
+                        .borrow()
+                        .as_ref()
+                        .is_some_and(|g| g.x25.log.count(id) > 0)
             }),
             None => false,
         };
@@ -1152,11 +1153,11 @@ fn state_dump(machines: &BTreeMap<String, Shared>) -> Vec<String> {
         if let Some(g) = m.x25.borrow().as_ref() {
             lines.push(format!(
                 "  X.25: {} circuits, {} sessions, transport queue depth {}, serviced every {} ticks, {:?}",
-                g.circuits.len(),
-                g.adapter.sessions(),
-                g.transport.depth(),
-                g.service_every,
-                g.transport.counters
+                g.x25.circuits(),
+                g.x25.adapter.sessions(),
+                g.x25.transport.depth(),
+                g.x25.service_every,
+                g.x25.transport.counters
             ));
         }
         let last: Vec<String> = m
@@ -1219,7 +1220,7 @@ fn apply_fault(
             // Its calls run in their own client host; here the transport falls behind.
             let gw = machines[machine].borrow().x25.clone();
             if let Some(g) = gw.borrow_mut().as_mut() {
-                g.service_every = if start { *service_every } else { 1 };
+                g.x25.service_every = if start { *service_every } else { 1 };
             }
         }
         (
@@ -1323,14 +1324,15 @@ fn tally_machines(machines: &BTreeMap<String, Shared>, findings: &mut Vec<String
             ));
         }
         if let Some(g) = m.x25.borrow().as_ref() {
-            findings.extend(g.faults.iter().cloned());
-            *counters.entry("x25.malformed_buffers".into()).or_default() += g.malformed();
-            *counters.entry("x25.sessions_accepted".into()).or_default() += g.accepted;
+            findings.extend(g.findings());
+            *counters.entry("x25.malformed_buffers".into()).or_default() += g.x25.malformed();
+            *counters.entry("x25.sessions_accepted".into()).or_default() += g.x25.accepted;
             let lines: Vec<String> = g
+                .x25
                 .log
                 .events()
                 .iter()
-                .zip(g.log.render())
+                .zip(g.x25.log.render())
                 .map(|(e, text)| {
                     format!("{} ms: event {} ({}) {text}", e.at_ms, e.id, e.event_type)
                 })
@@ -1402,7 +1404,7 @@ fn log_to_trace(
             let gw = m.x25.borrow();
             let x25 = gw
                 .as_ref()
-                .map(|g| (format!("{name} X.25"), &g.log))
+                .map(|g| (format!("{name} X.25"), &g.x25.log))
                 .into_iter();
             for (host, log) in std::iter::once((name.clone(), &m.mta.log)).chain(x25) {
                 for (e, text) in log.events().iter().zip(log.render()) {

@@ -25,8 +25,12 @@ use mta_eventlog::{EventLog, catalogue};
 use mta_osi::session::{self, Session, TData};
 use std::collections::{BTreeMap, VecDeque};
 
-/// XOT header: version 0, then the length of the X.25 packet (RFC 1613 section 3).
-pub const XOT_HEADER_LEN: usize = 4;
+pub mod dte;
+pub mod gateway;
+pub mod xot;
+
+pub use dte::{CallState, Dte};
+pub use gateway::Gateway;
 
 /// X.25 packet types (ITU-T X.25 table 5-1), modulo 8.
 pub mod packet_type {
@@ -152,13 +156,25 @@ impl Packet {
         v
     }
 
-    /// Encode with the XOT header (one TCP write per packet on port 1998).
-    pub fn to_xot(&self) -> Vec<u8> {
-        let p = self.emit();
-        let mut v = vec![0, 0];
-        v.extend_from_slice(&(p.len() as u16).to_be_bytes());
-        v.extend(p);
-        v
+    /// The same packet on logical channel `lcn` (a gateway gives each XOT connection its own
+    /// channel on the shared transport).
+    #[must_use]
+    pub fn with_lcn(self, lcn: u16) -> Packet {
+        match self {
+            Packet::Data {
+                ps, pr, more, data, ..
+            } => Packet::Data {
+                lcn,
+                ps,
+                pr,
+                more,
+                data,
+            },
+            Packet::Rr { pr, .. } => Packet::Rr { lcn, pr },
+            Packet::Call { .. } => Packet::Call { lcn },
+            Packet::CallAccepted { .. } => Packet::CallAccepted { lcn },
+            Packet::Clear { cause, .. } => Packet::Clear { lcn, cause },
+        }
     }
 
     /// Cut a TSDU into data packets of `packet_size` octets (M = 1 on all but the last).
@@ -491,7 +507,7 @@ mod tests {
             },
         ] {
             assert_eq!(Packet::parse(&p.emit()), Ok(p.clone()));
-            assert_eq!(&p.to_xot()[..2], &[0, 0]);
+            assert_eq!(p.clone().with_lcn(77).lcn(), 77);
         }
         assert!(Packet::parse(&[0x20, 0, 0]).is_err());
     }
