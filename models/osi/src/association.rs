@@ -20,6 +20,7 @@ use crate::acse::{self, External};
 use crate::asn::oids;
 use crate::cotp::{self, Transport};
 use crate::presentation::{self as pres, ContextItem, ContextResult, Mode, NormalParams, UserData};
+use crate::provided::ProvidedTransport;
 use crate::rtse::{self, ConnectionData};
 use crate::session::{self, Session, TData};
 use crate::{Layer, Malformed};
@@ -228,6 +229,87 @@ struct Outgoing {
     ended: bool,
 }
 
+/// The transport below the session: ISO 8073 class 0 over RFC 1006 (TCP octets in and out), or
+/// the class-0 service a network provider supplies whole ([`crate::provided`], X.25: whole TSDUs
+/// in and out). Both report [`cotp::Indication`]s, so the layers above do not tell them apart.
+#[derive(Debug, Clone)]
+enum Lower {
+    Cotp(Transport),
+    Provided(ProvidedTransport),
+}
+
+impl Lower {
+    fn state(&self) -> cotp::State {
+        match self {
+            Lower::Cotp(t) => t.state(),
+            Lower::Provided(t) => t.state(),
+        }
+    }
+
+    fn transmit(&mut self) -> Vec<u8> {
+        match self {
+            Lower::Cotp(t) => t.transmit(),
+            Lower::Provided(_) => Vec::new(),
+        }
+    }
+
+    fn wants_close(&self) -> bool {
+        match self {
+            Lower::Cotp(t) => t.wants_close(),
+            Lower::Provided(t) => t.wants_close(),
+        }
+    }
+
+    fn poll_indication(&mut self) -> Option<cotp::Indication> {
+        match self {
+            Lower::Cotp(t) => t.poll_indication(),
+            Lower::Provided(t) => t.poll_indication(),
+        }
+    }
+
+    fn connect(&mut self, called_tsap: &[u8]) {
+        match self {
+            Lower::Cotp(t) => t.connect(called_tsap),
+            Lower::Provided(t) => t.connect(),
+        }
+    }
+
+    fn accept(&mut self, calling_tsap: &[u8], called_tsap: &[u8]) {
+        match self {
+            Lower::Cotp(t) => t.accept(calling_tsap, called_tsap),
+            Lower::Provided(t) => t.accept(),
+        }
+    }
+
+    fn refuse(&mut self, reason: u8) {
+        match self {
+            Lower::Cotp(t) => t.refuse(reason),
+            Lower::Provided(t) => t.disconnect(),
+        }
+    }
+
+    fn disconnect(&mut self, reason: u8) {
+        match self {
+            Lower::Cotp(t) => t.disconnect(reason),
+            Lower::Provided(t) => t.disconnect(),
+        }
+    }
+
+    fn send_tsdu(&mut self, tsdu: &[u8]) {
+        match self {
+            Lower::Cotp(t) => t.send_tsdu(tsdu),
+            Lower::Provided(t) => t.send_tsdu(tsdu),
+        }
+    }
+
+    fn closed(&mut self) {
+        match self {
+            Lower::Cotp(t) => t.tcp_closed(),
+            Lower::Provided(t) => t.cleared(),
+        }
+    }
+}
+
 /// One association end.
 #[derive(Debug, Clone)]
 pub struct Association {
@@ -235,7 +317,7 @@ pub struct Association {
     config: Config,
     phase: Phase,
     mode: Mode,
-    transport: Transport,
+    transport: Lower,
     session: Session,
     acse_ctx: i64,
     rtse_ctx: i64,
@@ -268,7 +350,7 @@ impl Association {
             role,
             phase: Phase::Idle,
             mode: config.mode,
-            transport: Transport::new(config.transport.clone(), config.local_ref),
+            transport: Lower::Cotp(Transport::new(config.transport.clone(), config.local_ref)),
             session: Session::new(scfg),
             acse_ctx: ACSE_CONTEXT,
             rtse_ctx: RTSE_CONTEXT,
@@ -291,6 +373,19 @@ impl Association {
         if role == Role::Responder {
             a.phase = Phase::AwaitTransport;
         }
+        a
+    }
+
+    /// An association end over a provider's transport service ([`crate::provided`]): whole TSDUs
+    /// in ([`Association::receive_tsdu`]) and out ([`Association::poll_tsdu`]). A responder's
+    /// connection has arrived already (the network call is the transport connection); an
+    /// initiator's is made by [`Association::bind`]. `now_ms` is the simulated time of creation.
+    pub fn over_provider(role: Role, config: Config, now_ms: u64) -> Self {
+        let incoming = (role == Role::Responder).then(|| config.local.tsap.clone());
+        let mut a = Association::new(role, config);
+        a.now_ms = now_ms;
+        a.transport = Lower::Provided(ProvidedTransport::new(incoming.as_deref()));
+        a.drive();
         a
     }
 
@@ -512,14 +607,49 @@ impl Association {
     }
 
     fn receive_step(&mut self, bytes: &[u8]) {
+        match &mut self.transport {
+            Lower::Cotp(t) => {
+                if self.deadline.is_some() {
+                    self.deadline = Some(self.now_ms + self.config.response_timeout_ms);
+                }
+                t.receive(bytes);
+                self.drive();
+            }
+            // A provider hands whole TSDUs: these octets are one.
+            Lower::Provided(_) => self.receive_tsdu_step(TData::new(bytes)),
+        }
+    }
+
+    /// Over a provider ([`Association::over_provider`]): one T-DATA indication with the length
+    /// the provider's buffer declares (KB Q225157: it may claim more than the data holds). Over
+    /// TCP the session's TSDUs come out of the class-0 machine instead, and this does nothing.
+    pub fn receive_tsdu(&mut self, tsdu: TData<'_>) {
+        let from = self.phase;
+        self.receive_tsdu_step(tsdu);
+        self.observe(from, "T-DATA indication");
+    }
+
+    fn receive_tsdu_step(&mut self, tsdu: TData<'_>) {
+        if !matches!(self.transport, Lower::Provided(_)) {
+            return;
+        }
         if self.deadline.is_some() {
             self.deadline = Some(self.now_ms + self.config.response_timeout_ms);
         }
-        self.transport.receive(bytes);
+        self.session.input(tsdu);
         self.drive();
     }
 
-    /// The peer closed TCP.
+    /// Over a provider: the next TSDU to hand it (over TCP, octets come from
+    /// [`Association::transmit`] instead, and this is always `None`).
+    pub fn poll_tsdu(&mut self) -> Option<Vec<u8>> {
+        match &mut self.transport {
+            Lower::Provided(t) => t.poll_tsdu(),
+            Lower::Cotp(_) => None,
+        }
+    }
+
+    /// The peer closed TCP (over a provider: the network cleared the call).
     pub fn tcp_closed(&mut self) {
         let from = self.phase;
         self.tcp_closed_step();
@@ -527,7 +657,7 @@ impl Association {
     }
 
     fn tcp_closed_step(&mut self) {
-        self.transport.tcp_closed();
+        self.transport.closed();
         self.drive();
     }
 

@@ -387,9 +387,10 @@ impl Config {
 }
 
 /// Class-0 connection state (X.224 annex A, simplified to what class 0 has).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum State {
     /// Nothing sent or received.
+    #[default]
     Idle,
     /// CR sent, waiting for CC/DR.
     AwaitCc,

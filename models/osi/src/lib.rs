@@ -15,6 +15,7 @@ pub mod cotp;
 pub mod dissect;
 pub mod pair;
 pub mod presentation;
+pub mod provided;
 pub mod rtse;
 pub mod session;
 pub mod tpkt;

@@ -242,3 +242,76 @@ fn every_build_pair_moves_a_one_mib_apdu_in_both_modes() {
         }
     }
 }
+
+/// Two ends over a provider's transport service (X.25: whole TSDUs, no TPDUs): move every TSDU
+/// across until neither has more; return the events each reported.
+fn provider_pump(a: &mut Association, b: &mut Association) -> (Vec<Event>, Vec<Event>) {
+    let (mut ea, mut eb) = (Vec::new(), Vec::new());
+    loop {
+        let mut moved = false;
+        while let Some(t) = a.poll_tsdu() {
+            b.receive_tsdu(mta_osi::session::TData::new(&t));
+            moved = true;
+        }
+        while let Some(t) = b.poll_tsdu() {
+            a.receive_tsdu(mta_osi::session::TData::new(&t));
+            moved = true;
+        }
+        ea.extend(std::iter::from_fn(|| a.poll_event()));
+        eb.extend(std::iter::from_fn(|| b.poll_event()));
+        if !moved {
+            return (ea, eb);
+        }
+    }
+}
+
+#[test]
+fn an_association_runs_over_a_providers_transport_service_in_both_modes() {
+    for mode in [Mode::X410, Mode::Normal] {
+        let a = Config::exchange(Build::Ex55Sp3, mode, addr("A"), addr("B"));
+        let b = Config::exchange(Build::Ex2000Sp3, mode, addr("B"), Address::default());
+        let mut a = Association::over_provider(Role::Initiator, a, 0);
+        let mut b = Association::over_provider(Role::Responder, b, 0);
+        a.bind(&[0x05, 0x00]);
+        let (_, eb) = provider_pump(&mut a, &mut b);
+        assert!(
+            matches!(eb.first(), Some(Event::BindRequest { .. })),
+            "{eb:?}"
+        );
+        b.accept_bind(&[0x05, 0x00]);
+        let apdus = vec![payload(10, 1), payload(3000, 2)];
+        for x in &apdus {
+            a.transfer(x.clone());
+        }
+        a.release();
+        let (ea, eb) = provider_pump(&mut a, &mut b);
+        assert_eq!(transferred(&eb), apdus, "{mode:?}");
+        assert_eq!(
+            ea.iter()
+                .filter(|e| **e == Event::TransferConfirmed)
+                .count(),
+            2
+        );
+        assert_eq!(ea.last(), Some(&Event::Released), "{ea:?}");
+        assert!(a.wants_close() || b.wants_close(), "the call is cleared");
+        assert!(a.transmit().is_empty(), "no TCP octets over a provider");
+    }
+}
+
+#[test]
+fn over_a_provider_the_networks_clear_aborts_and_octets_are_one_tsdu() {
+    let cfg = Config::exchange(Build::Ex55Sp3, Mode::Normal, addr("A"), addr("B"));
+    let bcfg = Config::exchange(Build::Ex55Sp3, Mode::Normal, addr("B"), Address::default());
+    let mut a = Association::over_provider(Role::Initiator, cfg, 0);
+    let mut b = Association::over_provider(Role::Responder, bcfg, 0);
+    a.bind(&[]);
+    // The CN handed over as octets (`receive`) is taken as one TSDU.
+    let cn = a.poll_tsdu().expect("CN");
+    b.receive(&cn);
+    assert!(matches!(b.poll_event(), Some(Event::BindRequest { .. })));
+    b.tcp_closed();
+    // As over TCP: the session reports the lost connection, an abort of the bind in progress.
+    assert!(matches!(b.poll_event(), Some(Event::Aborted(_))));
+    assert_eq!(b.poll_event(), None, "one abort");
+    assert!(!b.wants_close(), "the network cleared the call already");
+}
