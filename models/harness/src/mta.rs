@@ -11,7 +11,7 @@ use mta_eventlog::EventLog;
 use mta_lpi::Lpi;
 use mta_mta::driver::{Remote, TcpDriver, winsock};
 use mta_mta::pop4::Pop4;
-use mta_mta::x25::{CallState, Dte, Gateway};
+use mta_mta::x25::{AcceptEveryBind, CallState, Dte, Gateway, connect_tsdu};
 use mta_osi::association::{Address, Association, Config, Role};
 use mta_osi::presentation::Mode;
 use mta_osi::tpkt::{SendFlags, Writer};
@@ -352,14 +352,19 @@ impl World for X25World {
     fn new(build: Build) -> Self {
         let p = Profile::of(build);
         X25World {
-            gw: Gateway::new(&p, "mta"),
+            gw: Gateway::new(&p, "mta", x25_stack(&p)),
             p,
         }
     }
 
     fn reset(&mut self) {
-        self.gw = Gateway::new(&self.p, "mta");
+        self.gw = Gateway::new(&self.p, "mta", x25_stack(&self.p));
     }
+}
+
+/// The association configuration of both ends of `x25_up`'s calls (an Exchange MTA of the build).
+fn x25_stack(p: &Profile) -> Config {
+    Config::for_profile(p, Mode::Normal, Address::default(), Address::default())
 }
 
 fn x25_up_in(w: &mut X25World, input: &[u8]) -> Result<&'static str, Failure> {
@@ -379,8 +384,6 @@ fn x25_up_in(w: &mut X25World, input: &[u8]) -> Result<&'static str, Failure> {
         .map(|_| {
             let lcn = gw.open_circuit();
             let len = usize::from(lens.get(usize::from(lcn - 1)).copied().unwrap_or(40)) * 2;
-            let mut s = mta_osi::session::Session::new(mta_osi::session::Config::new(b"C"));
-            s.connect(b"", &vec![(lcn - 1) as u8; len]);
             let mut d = Dte::connected(
                 lcn,
                 usize::from(p.x25_packet_size),
@@ -388,7 +391,7 @@ fn x25_up_in(w: &mut X25World, input: &[u8]) -> Result<&'static str, Failure> {
                 0,
                 0,
             );
-            d.send_tsdu(&s.poll_tsdu().expect("CN"));
+            d.send_tsdu(&connect_tsdu(x25_stack(p), len));
             d
         })
         .collect();
@@ -402,7 +405,7 @@ fn x25_up_in(w: &mut X25World, input: &[u8]) -> Result<&'static str, Failure> {
                 gw.arrive(d.lcn(), pk);
             }
         }
-        for pk in gw.tick(0) {
+        for pk in gw.tick(0, &mut AcceptEveryBind::default()) {
             if let Some(d) = dtes.get_mut(usize::from(pk.lcn()) - 1) {
                 d.receive(pk, round);
             }

@@ -316,6 +316,17 @@ impl Mta {
         }
     }
 
+    /// The configuration of the associations this MTA answers (over TCP its POP4 uses the same;
+    /// its X.25 interface answers with it too).
+    pub fn responder_config(&self) -> association::Config {
+        stack_config(
+            &self.profile,
+            &self.cfg,
+            mta_osi::presentation::Mode::Normal,
+            Address::default(),
+        )
+    }
+
     /// The disk as it is now (what a crash would keep).
     pub fn disk(&self) -> Disk {
         Disk {
@@ -723,26 +734,12 @@ impl Mta {
         }
         match e {
             Event::BindRequest { bind, .. } => self.on_bind(lpi, &bind),
-            Event::Transfer(bytes) => {
-                self.counters.received += 1;
-                match Apdu::parse(&bytes) {
-                    Ok(apdu) => self.process(apdu, true),
-                    Err(err) => {
-                        tracing::warn!(%lpi, %err, "inbound APDU rejected");
-                        self.log.log(catalogue::apdu_discarded(
-                            &self.profile,
-                            &err.to_string(),
-                            self.now,
-                        ));
-                    }
-                }
-            }
+            Event::Transfer(bytes) => self.transferred_in(&lpi.to_string(), &bytes),
             _ => {}
         }
     }
 
     fn on_bind(&mut self, lpi: Lpi, bind: &[u8]) {
-        let now = self.now;
         if self.pop4.association_mut(lpi).is_none() {
             // The caller went away in the same tick (its Close Request was processed too): the
             // bind request is stale, and the block it came on is gone.
@@ -753,41 +750,58 @@ impl Mta {
             .remote(lpi)
             .map(|r| r.host.clone())
             .unwrap_or_default();
-        let connectors = self.cfg.connectors.clone();
-        let Some(conn) = identify_caller(&self.profile, &mut self.log, now, &connectors, &from)
-        else {
-            if let Some(a) = self.pop4.association_mut(lpi) {
-                a.refuse_bind(
-                    2,
-                    Some(mta_p1::emit_bind_error(
-                        mta_p1::bind_error::AUTHENTICATION_ERROR,
-                    )),
-                );
+        let verdict = self.judge_bind(&from, bind);
+        if let Some(a) = self.pop4.association_mut(lpi) {
+            match verdict {
+                Ok(result) => a.accept_bind(&result),
+                Err(error) => a.refuse_bind(2, error),
             }
-            return;
+        }
+    }
+
+    /// An inbound bind from the stack address `from` (an IP address, or a calling DTE's X.121
+    /// address): the connector that knows `from` checks the remote MTA's name and password.
+    /// `Ok(result)` is our bind result; `Err` the bind error to refuse with.
+    fn judge_bind(&mut self, from: &str, bind: &[u8]) -> Result<Vec<u8>, Option<Vec<u8>>> {
+        let now = self.now;
+        let refusal = || {
+            Some(mta_p1::emit_bind_error(
+                mta_p1::bind_error::AUTHENTICATION_ERROR,
+            ))
+        };
+        let connectors = self.cfg.connectors.clone();
+        let Some(conn) = identify_caller(&self.profile, &mut self.log, now, &connectors, from)
+        else {
+            return Err(refusal());
         };
         let ok = Bind::parse(bind)
             .is_ok_and(|b| check_bind(&self.profile, &mut self.log, now, conn, &b));
-        let result = Bind::simple(&conn.config.local_mta_name, &conn.config.local_password).emit();
-        if ok {
-            self.log.log(catalogue::association_opened(
-                &self.profile,
-                &conn.config.remote_mta_name,
-                &conn.config.name,
-                true,
-                now,
-            ));
+        if !ok {
+            return Err(refusal());
         }
-        if let Some(a) = self.pop4.association_mut(lpi) {
-            if ok {
-                a.accept_bind(&result);
-            } else {
-                a.refuse_bind(
-                    2,
-                    Some(mta_p1::emit_bind_error(
-                        mta_p1::bind_error::AUTHENTICATION_ERROR,
-                    )),
-                );
+        self.log.log(catalogue::association_opened(
+            &self.profile,
+            &conn.config.remote_mta_name,
+            &conn.config.name,
+            true,
+            now,
+        ));
+        Ok(Bind::simple(&conn.config.local_mta_name, &conn.config.local_password).emit())
+    }
+
+    /// One APDU transferred in on the association `via` (an LPI, or an X.25 circuit): routed,
+    /// or discarded with an event when it does not decode.
+    fn transferred_in(&mut self, via: &str, bytes: &[u8]) {
+        self.counters.received += 1;
+        match Apdu::parse(bytes) {
+            Ok(apdu) => self.process(apdu, true),
+            Err(err) => {
+                tracing::warn!(%via, %err, "inbound APDU rejected");
+                self.log.log(catalogue::apdu_discarded(
+                    &self.profile,
+                    &err.to_string(),
+                    self.now,
+                ));
             }
         }
     }
@@ -891,5 +905,20 @@ impl Mta {
         q.lpi = Some(lpi);
         q.retry_at = None;
         self.outbound.insert(lpi, c);
+    }
+}
+
+/// The MTA answers the associations that arrive over its X.25 interface as it answers those over
+/// TCP: the connector whose stack address is the calling DTE's judges the bind, and transfers
+/// are routed.
+impl crate::x25::AssociationUser for Mta {
+    fn bind(&mut self, calling: &str, bind: &[u8], now: u64) -> Result<Vec<u8>, Option<Vec<u8>>> {
+        self.now = self.now.max(now);
+        self.judge_bind(calling, bind)
+    }
+
+    fn transfer(&mut self, apdu: &[u8], now: u64) {
+        self.now = self.now.max(now);
+        self.transferred_in("X.25", apdu);
     }
 }

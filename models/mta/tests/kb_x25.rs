@@ -5,14 +5,13 @@
 
 use mta_build::{Build, Profile};
 use mta_eventlog::EventLog;
-use mta_mta::x25::{CallState, Dte, Gateway};
-use mta_osi::session::{self, Session};
+use mta_mta::x25::{AcceptEveryBind, CallState, Dte, Gateway, connect_tsdu};
+use mta_osi::association::{Address, Config};
+use mta_osi::presentation::Mode;
 
-/// The CN TSDU a calling MTA sends (connect data ~330 octets: three packets of 128).
-fn cn_tsdu(i: u8) -> Vec<u8> {
-    let mut s = Session::new(session::Config::new(b"CALLER"));
-    s.connect(b"", &vec![i; 300]);
-    s.poll_tsdu().unwrap()
+/// Both ends' association configuration (an Exchange MTA of the build).
+fn stack(p: &Profile) -> Config {
+    Config::for_profile(p, Mode::Normal, Address::default(), Address::default())
 }
 
 struct Outcome {
@@ -27,10 +26,10 @@ struct Outcome {
 /// call at a time (`!burst`), through the build's X.25 interface.
 fn run(build: Build, circuits: u16, burst: bool) -> Outcome {
     let p = Profile::of(build);
-    let mut gw = Gateway::new(&p, "mta");
+    let mut gw = Gateway::new(&p, "mta", stack(&p));
     let mut dtes: Vec<Dte> = (1..=circuits)
         .map(|lcn| {
-            gw.accept_call(lcn);
+            gw.accept_call(lcn, "31340001");
             let mut d = Dte::connected(
                 lcn,
                 usize::from(p.x25_packet_size),
@@ -38,7 +37,8 @@ fn run(build: Build, circuits: u16, burst: bool) -> Outcome {
                 0,
                 0,
             );
-            d.send_tsdu(&cn_tsdu((lcn - 1) as u8));
+            // A CONNECT of about 450 octets (AARQ and a bind of 300): four packets of 128.
+            d.send_tsdu(&connect_tsdu(stack(&p), 300));
             d
         })
         .collect();
@@ -61,7 +61,7 @@ fn run(build: Build, circuits: u16, burst: bool) -> Outcome {
                     gw.arrive(dtes[i].lcn(), pk);
                 }
             }
-            for pk in gw.tick(0) {
+            for pk in gw.tick(0, &mut AcceptEveryBind::default()) {
                 dtes[usize::from(pk.lcn()) - 1].receive(pk, round);
             }
         }

@@ -639,7 +639,8 @@ fn run_collected(
     host_machines(&mut sim, &machines, &trace, world.timers.tick_ms);
     let submitted = submit_flows(world, &machines);
     spawn_bursts(&mut sim, &plan, &machines);
-    let (calls, active_calls) = spawn_x25_calls(&mut sim, world, &plan, &machines);
+    let (calls, active_calls, x25_messages) = spawn_x25_calls(&mut sim, world, &plan, &machines);
+    let submitted = submitted + x25_messages;
     let max = world.timers.max_sim_ms;
     let (report, not_answering) =
         spawn_watch(&mut sim, &machines, &active_calls, max, plan.healed_at());
@@ -693,7 +694,7 @@ fn run_collected(
         ));
     }
     findings.extend(not_answering.borrow().iter().cloned());
-    // X.25 liveness: every call ended with the session accepted or refused, or a clean clear.
+    // X.25 liveness: every remote MTA delivered its messages (or had its bind refused).
     for (who, o) in calls.borrow().iter() {
         if matches!(
             o,
@@ -752,8 +753,15 @@ fn build_machines(world: &World, seed: u64) -> BTreeMap<String, Shared> {
                 &world.timers.recovery_interval_ms.to_string(),
             )
             .expect("a tunable row");
+        // The machine an X.25 link calls has the link's connector for the remote MTA.
+        let x25_link = world.x25.as_ref().filter(|x| x.machine == spec.name);
+        let mut connector_text = spec.connectors.clone();
+        if x25_link.is_some() {
+            connector_text.push('\n');
+            connector_text.push_str(&crate::xot::remote_connector(&spec.name));
+        }
         let connectors =
-            parse_connectors(&spec.connectors).expect("world connector files are validated");
+            parse_connectors(&connector_text).expect("world connector files are validated");
         let mut cfg = MtaConfig::new(
             &spec.name,
             GlobalDomainIdentifier::new("US", " ", Some(&spec.name)),
@@ -761,16 +769,15 @@ fn build_machines(world: &World, seed: u64) -> BTreeMap<String, Shared> {
             connectors,
         );
         cfg.foreign = spec.foreign;
+        let mut mta = Mta::new(&profile, cfg);
+        mta.seed_transport(seed ^ ((spec.name.len() as u64) << 32));
+        let x25 = x25_link.map(|_| crate::xot::Gateway::new(&mta, &spec.name));
         machines.insert(
             spec.name.clone(),
             Rc::new(RefCell::new(Machine {
                 spec: spec.clone(),
                 history: BTreeMap::new(),
-                mta: {
-                    let mut m = Mta::new(&profile, cfg);
-                    m.seed_transport(seed ^ ((spec.name.len() as u64) << 32));
-                    m
-                },
+                mta,
                 writers: BTreeMap::new(),
                 connects: VecDeque::new(),
                 next_conn: 0,
@@ -782,13 +789,7 @@ fn build_machines(world: &World, seed: u64) -> BTreeMap<String, Shared> {
                     .iter()
                     .flat_map(|m| m.addresses.iter().cloned())
                     .collect(),
-                x25: Rc::new(RefCell::new(
-                    world
-                        .x25
-                        .as_ref()
-                        .filter(|x| x.machine == spec.name)
-                        .map(|_| crate::xot::Gateway::new(&profile, &spec.name)),
-                )),
+                x25: Rc::new(RefCell::new(x25)),
             })),
         );
     }
@@ -910,7 +911,7 @@ fn host_machines(
                             m.borrow_mut().mta.tick(now);
                             dispatch(&m, &t, now);
                             if let Some(g) = gw.borrow_mut().as_mut() {
-                                g.tick(now);
+                                g.tick(now, &mut m.borrow_mut().mta);
                             }
                         }
                     } else {
@@ -970,14 +971,16 @@ fn spawn_bursts(sim: &mut turmoil::Sim<'_>, plan: &FaultPlan, machines: &BTreeMa
     }
 }
 
-/// Outcomes of the X.25 calls, and how many are still calling.
+/// Outcomes of the X.25 remote MTAs, how many are still calling, and how many messages they
+/// carry (the exactly-once oracle counts them with the flows').
 type X25Calls = (
     Rc<RefCell<Vec<(String, crate::xot::CallOutcome)>>>,
     Rc<RefCell<u32>>,
+    usize,
 );
 
-/// X.25 callers: the link's calls in every run (one client host, staggered), and each X.25
-/// overload fault's calls at once (a client host per fault).
+/// X.25 remote MTAs: the link's callers in every run (one client host, staggered), and each X.25
+/// overload fault's callers at once (a client host per fault).
 fn spawn_x25_calls(
     sim: &mut turmoil::Sim<'_>,
     world: &World,
@@ -986,48 +989,81 @@ fn spawn_x25_calls(
 ) -> X25Calls {
     let calls: Rc<RefCell<Vec<(String, crate::xot::CallOutcome)>>> = Rc::default();
     let active_calls: Rc<RefCell<u32>> = Rc::default();
-    if let Some(x) = &world.x25 {
-        let target = addrs_of(machines, &x.machine)
-            .first()
-            .cloned()
-            .unwrap_or_default();
-        let profile = machines[&x.machine].borrow().mta.profile;
-        let mut groups: Vec<(String, u64, u32)> = vec![("10.0.7.1".into(), 0, x.callers)];
-        for (i, (at, f)) in plan.faults.iter().enumerate() {
-            if let Fault::X25Overload { calls, .. } = f {
-                groups.push((format!("10.0.8.{}", i + 1), *at, *calls));
-            }
-        }
-        for (host, at, n) in groups {
-            let (target, outcomes, active) = (target.clone(), calls.clone(), active_calls.clone());
-            let (cn, size, window) = (
-                x.cn_size,
-                usize::from(profile.x25_packet_size),
-                usize::from(profile.x25_window),
-            );
-            *active.borrow_mut() += n;
-            let stagger = if at == 0 { 200 } else { 0 };
-            sim.client(host.as_str(), async move {
-                tokio::time::sleep(Duration::from_millis(at)).await;
-                let mut tasks = Vec::new();
-                for c in 0..n {
-                    let (target, outcomes, active) =
-                        (target.clone(), outcomes.clone(), active.clone());
-                    tasks.push(tokio::task::spawn_local(async move {
-                        tokio::time::sleep(Duration::from_millis(u64::from(c) * stagger)).await;
-                        let o = crate::xot::caller(target, cn, size, window, 300, 20_000).await;
-                        outcomes.borrow_mut().push((format!("call {c}"), o));
-                        *active.borrow_mut() -= 1;
-                    }));
-                }
-                for t in tasks {
-                    let _ = t.await;
-                }
-                Ok(())
-            });
+    let mut messages = 0;
+    let Some(x) = &world.x25 else {
+        return (calls, active_calls, messages);
+    };
+    let caller = remote_caller(x, machines);
+    let mut groups: Vec<(String, u64, u32)> = vec![("10.0.7.1".into(), 0, x.callers)];
+    for (i, (at, f)) in plan.faults.iter().enumerate() {
+        if let Fault::X25Overload { calls, .. } = f {
+            groups.push((format!("10.0.8.{}", i + 1), *at, *calls));
         }
     }
-    (calls, active_calls)
+    for (g, (host, at, n)) in groups.into_iter().enumerate() {
+        let (outcomes, active) = (calls.clone(), active_calls.clone());
+        *active.borrow_mut() += n;
+        messages += n as usize * x.messages;
+        let stagger = if at == 0 { 200 } else { 0 };
+        let work: Vec<(crate::xot::RemoteCaller, Vec<Vec<u8>>)> = (0..n)
+            .map(|c| {
+                let tag = format!("{g}-{c}");
+                let apdus =
+                    crate::xot::remote_messages(&x.machine, &tag, x.messages, x.message_size);
+                (caller.clone(), apdus)
+            })
+            .collect();
+        sim.client(host.as_str(), async move {
+            tokio::time::sleep(Duration::from_millis(at)).await;
+            let mut tasks = Vec::new();
+            for (c, (caller, apdus)) in work.into_iter().enumerate() {
+                let (outcomes, active) = (outcomes.clone(), active.clone());
+                tasks.push(tokio::task::spawn_local(async move {
+                    tokio::time::sleep(Duration::from_millis(c as u64 * stagger)).await;
+                    let o = crate::xot::remote_mta(caller, apdus).await;
+                    outcomes.borrow_mut().push((format!("call {c}"), o));
+                    *active.borrow_mut() -= 1;
+                }));
+            }
+            for t in tasks {
+                let _ = t.await;
+            }
+            Ok(())
+        });
+    }
+    (calls, active_calls, messages)
+}
+
+/// The remote MTA of link `x`: calls the machine's primary address with its build's packet size
+/// and window, binds as the link's connector expects.
+fn remote_caller(
+    x: &crate::world::X25Link,
+    machines: &BTreeMap<String, Shared>,
+) -> crate::xot::RemoteCaller {
+    let target = addrs_of(machines, &x.machine)
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let profile = machines[&x.machine].borrow().mta.profile;
+    let none = mta_osi::association::Address::default;
+    crate::xot::RemoteCaller {
+        target,
+        dtes: (
+            crate::xot::CALLED_DTE.to_string(),
+            crate::xot::REMOTE_DTE.to_string(),
+        ),
+        packet_size: usize::from(profile.x25_packet_size),
+        window: usize::from(profile.x25_window),
+        rto_ms: 300,
+        config: mta_osi::association::Config::for_profile(
+            &profile,
+            mta_osi::presentation::Mode::Normal,
+            none(),
+            none(),
+        ),
+        bind: mta_p1::Bind::simple(crate::xot::REMOTE_MTA, crate::xot::REMOTE_PASSWORD).emit(),
+        patience_ms: 60_000,
+    }
 }
 
 /// When the run ended (simulated ms), once it has, and the listener oracle's findings.
@@ -1326,7 +1362,8 @@ fn tally_machines(machines: &BTreeMap<String, Shared>, findings: &mut Vec<String
         if let Some(g) = m.x25.borrow().as_ref() {
             findings.extend(g.findings());
             *counters.entry("x25.malformed_buffers".into()).or_default() += g.x25.malformed();
-            *counters.entry("x25.sessions_accepted".into()).or_default() += g.x25.accepted;
+            *counters.entry("x25.binds_accepted".into()).or_default() += g.x25.accepted;
+            *counters.entry("x25.transfers".into()).or_default() += g.x25.transfers;
             let lines: Vec<String> = g
                 .x25
                 .log
@@ -1630,12 +1667,17 @@ mod tests {
     }
 
     #[test]
-    fn xot_calls_are_answered_and_clean_on_fixed_builds() {
+    fn xot_remote_mtas_deliver_exactly_once_and_clean_on_fixed_builds() {
         for seed in 0..4 {
             let w = World::xot(Build::Ex2000Sp3Rollup, 2);
             let r = run(&w, seed, true);
             assert!(r.findings.is_empty(), "seed {seed}: {:?}", r.findings);
-            assert!(r.counters["x25.sessions_accepted"] >= 1, "seed {seed}");
+            // Three remote MTAs bound and transferred two messages each (more when an overload
+            // adds callers); each message delivered once at ALPHA, counted with the flows'.
+            assert!(r.counters["x25.binds_accepted"] >= 3, "seed {seed}");
+            assert!(r.counters["x25.transfers"] >= 6, "seed {seed}");
+            assert_eq!(r.accounted, r.submitted, "seed {seed}");
+            assert!(r.submitted >= 4 + 6, "seed {seed}: {}", r.submitted);
             assert!(r.counters.contains_key("x25.malformed_buffers"));
         }
     }

@@ -68,16 +68,31 @@ pub struct Flow {
 }
 
 /// An X.25 link (RFC 1613 XOT over TCP port 1998) into one machine's X.25 interface: remote
-/// DTEs each place one call carrying a session CONNECT.
+/// MTAs each call it, bind, transfer their messages to its users and release. The machine gets
+/// the link's connector (the remote MTA `REMOTE` at X.121 address 31340001, no address space:
+/// it has no outbound X.25 route, so reports to the remote are unroutable and discarded,
+/// X.411 12.2.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct X25Link {
     /// Machine called (its primary address).
     pub machine: String,
-    /// Calls placed in every run (an X.25 overload fault adds more at once).
+    /// Remote MTAs calling in every run (an X.25 overload fault adds more at once).
     pub callers: u32,
-    /// Session CONNECT user data per call (octets).
-    pub cn_size: usize,
+    /// Messages each remote MTA transfers.
+    #[serde(default = "default_x25_messages")]
+    pub messages: usize,
+    /// Content octets per message (more than a packet crosses as an M-bit sequence).
+    #[serde(default = "default_x25_message_size")]
+    pub message_size: usize,
+}
+
+const fn default_x25_messages() -> usize {
+    2
+}
+
+const fn default_x25_message_size() -> usize {
+    600
 }
 
 /// A world.
@@ -283,16 +298,18 @@ impl World {
     }
 
     /// `xot`: the multihomed world's ALPHA and BETA exchanging `messages` each way over TCP, and
-    /// an X.25 link into ALPHA (XOT, RFC 1613): three remote DTEs call it in every run, each
-    /// sending a session CONNECT of 300 octets; the seeds' plans may add an X.25 overload (many
-    /// calls at once while the transport is serviced late — KB Q225157's condition).
+    /// an X.25 link into ALPHA (XOT, RFC 1613): three remote MTAs call it in every run, each
+    /// binding and transferring two messages of 600 octets (five packets each); the seeds' plans
+    /// may add an X.25 overload (many calls at once while the transport is serviced late — KB
+    /// Q225157's condition).
     pub fn xot(build: Build, messages: usize) -> World {
         let mut w = World::multihomed(build, messages, true);
         w.name = "xot".into();
         w.x25 = Some(X25Link {
             machine: "ALPHA".into(),
             callers: 3,
-            cn_size: 300,
+            messages: default_x25_messages(),
+            message_size: default_x25_message_size(),
         });
         w
     }
@@ -450,8 +467,10 @@ impl World {
             if !names.contains(&x.machine) {
                 return Err(format!("x25: no machine named {:?}", x.machine));
             }
-            if x.callers > 200 || x.cn_size > 60_000 {
-                return Err("x25: at most 200 callers and 60000 octets of CONNECT data".into());
+            if x.callers > 200 || x.messages > 100 || x.message_size > 1 << 20 {
+                return Err(
+                    "x25: at most 200 callers, 100 messages each and 1 MiB per message".into(),
+                );
             }
         }
         let timers = file.timers;
@@ -488,8 +507,8 @@ impl World {
             .collect();
         let x25 = self.x25.as_ref().map_or(String::new(), |x| {
             format!(
-                " x25={}x{}calls(CN {}B, XOT)",
-                x.machine, x.callers, x.cn_size
+                " x25={}x{}calls({}x{}B, XOT)",
+                x.machine, x.callers, x.messages, x.message_size
             )
         });
         format!(

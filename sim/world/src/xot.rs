@@ -1,16 +1,15 @@
 //! X.25 over TCP (RFC 1613 XOT, port 1998) in the simulation — a thin adapter: an MTA machine's
 //! X.25 interface (`mta_mta::x25::Gateway`: the third-party Winsock X.25 transport, the MTA's
-//! X.25 adapter and their service cadence, KB Q225157) behind an XOT listener, and remote X.25
-//! callers, each a `mta_mta::x25::Dte` placing one call over its own XOT connection with a session
-//! CONNECT as an M-bit packet sequence. Framing, windows, resends and acknowledgements are the
-//! models'; this module moves octets and reads the simulated clock.
-//!
-//! What is not modelled over X.25: the association above the session (the gateway's session user
-//! accepts every S-CONNECT; binds and transfers run over TCP in these worlds).
+//! X.25 adapter and their service cadence, KB Q225157; the MTA answers its associations) behind
+//! an XOT listener, and remote MTAs, each calling over its own XOT connection
+//! (`mta_mta::x25::RemoteMta` over a `Dte`): bind, transfer its messages as M-bit sequences,
+//! release — and call again with what is unconfirmed when a call ends otherwise. Framing,
+//! windows, resends, acknowledgements and the associations are the models'; this module moves
+//! octets and reads the simulated clock.
 
 use mta_build::Profile;
-use mta_mta::x25::{self, CallState, Dte, xot};
-use mta_osi::session::{self, Indication, Session, TData};
+use mta_mta::core::Mta;
+use mta_mta::x25::{self, CallEnd, Dte, RemoteMta, xot};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -20,6 +19,49 @@ use tokio::sync::mpsc;
 use turmoil::net::{TcpListener, TcpStream};
 
 pub use mta_mta::x25::xot::XOT_PORT;
+
+/// The remote MTA of every X.25 link: its name, password and calling DTE address.
+pub const REMOTE_MTA: &str = "REMOTE";
+/// The remote MTA's password.
+pub const REMOTE_PASSWORD: &str = "REMOTE-pw";
+/// The remote MTA's DTE address (X.121).
+pub const REMOTE_DTE: &str = "31340001";
+/// The called machine's DTE address (X.121).
+pub const CALLED_DTE: &str = "31340000";
+
+/// The connector the called machine has for the remote MTA (connector file text): the calling
+/// DTE address is its stack address; no address space (no outbound X.25 route).
+pub fn remote_connector(machine: &str) -> String {
+    format!(
+        "[[connector]]\nname = \"X.25 to {REMOTE_MTA}\"\nlocal_mta_name = \"{machine}\"\n\
+         local_password = \"{machine}-pw\"\nremote_mta_name = \"{REMOTE_MTA}\"\n\
+         remote_password = \"{REMOTE_PASSWORD}\"\nstack_address = \"{REMOTE_DTE}\"\n"
+    )
+}
+
+/// The messages a remote MTA's caller `tag` transfers: `n` of `size` octets, each to a user of
+/// `machine`'s domain, with the remote's trace element.
+pub fn remote_messages(machine: &str, tag: &str, n: usize, size: usize) -> Vec<Vec<u8>> {
+    use mta_p1::{Apdu, ContentType, Envelope, GlobalDomainIdentifier, MtsIdentifier, OrName};
+    let domain = GlobalDomainIdentifier::new("US", " ", Some(REMOTE_MTA));
+    (0..n)
+        .map(|i| {
+            let apdu = Apdu::Message {
+                envelope: Envelope::new(
+                    MtsIdentifier::new(domain.clone(), &format!("x25-{tag}-{i}")),
+                    OrName::simple("US", " ", REMOTE_MTA, "ORG", "Sender"),
+                    ContentType::BuiltIn(22),
+                    vec![mta_p1::Recipient::responsible(
+                        OrName::simple("US", " ", machine, "ORG", &format!("User{}", i % 5)),
+                        1,
+                    )],
+                ),
+                content: vec![(i % 251) as u8; size],
+            };
+            x25::transferred_from(apdu, &domain, "261123000000Z").emit()
+        })
+        .collect()
+}
 
 /// A machine's X.25 interface (`mta_mta::x25::Gateway`) and the XOT connection of each circuit.
 pub struct Gateway {
@@ -31,10 +73,10 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// The X.25 interface of a machine of `profile`'s build.
-    pub fn new(profile: &Profile, machine: &str) -> Self {
+    /// The X.25 interface of `mta`, named `machine`.
+    pub fn new(mta: &Mta, machine: &str) -> Self {
         Gateway {
-            x25: x25::Gateway::new(profile, machine),
+            x25: x25::Gateway::new(&mta.profile, machine, mta.responder_config()),
             writers: BTreeMap::new(),
             machine: machine.to_string(),
         }
@@ -63,9 +105,10 @@ impl Gateway {
             .collect()
     }
 
-    /// One model tick: the model's cadence, then its packets onto their circuits' connections.
-    pub fn tick(&mut self, now: u64) {
-        for p in self.x25.tick(now) {
+    /// One model tick: the model's cadence (`mta` answers the associations), then its packets
+    /// onto their circuits' connections.
+    pub fn tick(&mut self, now: u64, mta: &mut Mta) {
+        for p in self.x25.tick(now, mta) {
             if let Some(tx) = self.writers.get(&p.lcn()) {
                 let _ = tx.send(xot::frame(&p));
             }
@@ -142,83 +185,106 @@ pub async fn listen(gw: Rc<RefCell<Option<Gateway>>>, tick_ms: u64) {
     }
 }
 
-/// How a caller's call ended.
+/// How a remote MTA's delivery over X.25 ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallOutcome {
-    /// The session was accepted.
-    Accepted,
-    /// The session was refused.
+    /// Every message confirmed and the association released (after as many calls as it took).
+    Delivered,
+    /// The bind was refused.
     Refused,
-    /// The network cleared the call.
-    Cleared,
-    /// No XOT connection.
+    /// No XOT connection within the caller's patience.
     NoConnection,
-    /// No answer within the caller's patience.
+    /// Messages still unconfirmed when the caller's patience ran out.
     NoAnswer,
 }
 
-/// A remote X.25 DTE (`mta_mta::x25::Dte`): one call to `target`:1998 carrying a session CONNECT
-/// of `cn_size` octets of user data, sent in packets of `packet_size` within `window`, resent
-/// go-back-N after `rto_ms` without progress; gives up after `patience_ms`.
-pub async fn caller(
-    target: String,
-    cn_size: usize,
-    packet_size: usize,
-    window: usize,
-    rto_ms: u64,
-    patience_ms: u64,
-) -> CallOutcome {
-    let patience = Duration::from_millis(patience_ms);
-    let Some(s) = connect_patiently(&target, patience).await else {
-        return CallOutcome::NoConnection;
-    };
-    let (mut r, mut w) = s.into_split();
-    let mut session = Session::new(session::Config::new(b"X25-CALLER"));
-    session.connect(b"", &vec![0x5a; cn_size]);
-    let mut dte = Dte::call(1, packet_size, window, rto_ms, ms(now()));
-    dte.send_tsdu(&session.poll_tsdu().unwrap_or_default());
-    for p in dte.poll_transmit(ms(now())) {
-        if w.write_all(&xot::frame(&p)).await.is_err() {
-            return CallOutcome::NoConnection;
-        }
-    }
+/// What a remote MTA's calls carry: where to, from which DTE, in what packets, as which MTA.
+#[derive(Debug, Clone)]
+pub struct RemoteCaller {
+    /// The called machine's address (its XOT listener).
+    pub target: String,
+    /// Called and calling DTE addresses (X.121).
+    pub dtes: (String, String),
+    /// Packet size and window (the called interface's build's).
+    pub packet_size: usize,
+    /// Send window.
+    pub window: usize,
+    /// Go-back-N resend time.
+    pub rto_ms: u64,
+    /// The remote MTA's association configuration.
+    pub config: mta_osi::association::Config,
+    /// Its encoded MTA-bind argument.
+    pub bind: Vec<u8>,
+    /// How long it keeps calling until every message is confirmed.
+    pub patience_ms: u64,
+}
+
+/// A remote MTA (`mta_mta::x25::RemoteMta` over a `Dte`): calls `c.target` over XOT, binds,
+/// transfers `apdus` and releases; after a call that ends otherwise (cleared, aborted) it calls
+/// again with what is unconfirmed, until its patience runs out.
+pub async fn remote_mta(c: RemoteCaller, mut apdus: Vec<Vec<u8>>) -> CallOutcome {
+    let patience = Duration::from_millis(c.patience_ms);
     let started = now();
+    loop {
+        let left = patience.saturating_sub(now().saturating_sub(started));
+        let Some(s) = connect_patiently(&c.target, left).await else {
+            return CallOutcome::NoConnection;
+        };
+        let (end, unconfirmed) = one_call(&c, s, apdus, started + patience).await;
+        match end {
+            Some(CallEnd::Released) => return CallOutcome::Delivered,
+            Some(CallEnd::Refused) => return CallOutcome::Refused,
+            _ if now().saturating_sub(started) > patience => return CallOutcome::NoAnswer,
+            _ => apdus = unconfirmed,
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// One call on connection `s` until its association ends or `deadline`: how it ended (`None`:
+/// hung up at the deadline) and the messages left unconfirmed.
+async fn one_call(
+    c: &RemoteCaller,
+    s: TcpStream,
+    apdus: Vec<Vec<u8>>,
+    deadline: Duration,
+) -> (Option<CallEnd>, Vec<Vec<u8>>) {
+    let (mut r, mut w) = s.into_split();
+    let dte = Dte::call(
+        (1, &c.dtes.0, &c.dtes.1),
+        c.packet_size,
+        c.window,
+        c.rto_ms,
+        ms(now()),
+    );
+    let mut remote = RemoteMta::call(dte, c.config.clone(), &c.bind, apdus, ms(now()));
     let mut reader = xot::Reader::new();
     let mut chunk = vec![0u8; 4096];
     loop {
-        let t = now();
-        if t.saturating_sub(started) > patience {
-            dte.clear();
-            for p in dte.poll_transmit(ms(t)) {
-                let _ = w.write_all(&xot::frame(&p)).await;
-            }
-            return CallOutcome::NoAnswer;
+        let hung_up = now() > deadline;
+        if hung_up {
+            remote.hang_up();
         }
-        for p in dte.poll_transmit(ms(t)) {
+        for p in remote.poll_transmit(ms(now())) {
             if w.write_all(&xot::frame(&p)).await.is_err() {
-                return CallOutcome::Cleared;
+                return (Some(CallEnd::Cleared), remote.unconfirmed());
             }
+        }
+        if hung_up {
+            return (None, remote.unconfirmed());
+        }
+        if let Some(end) = remote.end() {
+            return (Some(end), remote.unconfirmed());
         }
         let read = tokio::time::timeout(Duration::from_millis(10), r.read(&mut chunk)).await;
         match read {
-            Ok(Ok(0) | Err(_)) => return CallOutcome::Cleared,
+            Ok(Ok(0) | Err(_)) => return (Some(CallEnd::Cleared), remote.unconfirmed()),
             Ok(Ok(n)) => reader.push(&chunk[..n]),
             Err(_) => continue,
         }
         while let Ok(Some(frame)) = reader.next_frame() {
-            let Ok(p) = frame else { continue };
-            dte.receive(p, ms(now()));
-            if dte.state() == CallState::Cleared {
-                return CallOutcome::Cleared;
-            }
-            while let Some(tsdu) = dte.poll_tsdu() {
-                if let Some(outcome) = session_answer(&mut session, &tsdu) {
-                    dte.clear();
-                    for p in dte.poll_transmit(ms(now())) {
-                        let _ = w.write_all(&xot::frame(&p)).await;
-                    }
-                    return outcome;
-                }
+            if let Ok(p) = frame {
+                remote.receive(p, ms(now()));
             }
         }
     }
@@ -251,20 +317,4 @@ async fn connect_patiently(target: &str, patience: Duration) -> Option<TcpStream
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The session's answer to the CONNECT, if `tsdu` carries it.
-fn session_answer(session: &mut Session, tsdu: &[u8]) -> Option<CallOutcome> {
-    session.input(TData {
-        data: tsdu,
-        declared_len: tsdu.len(),
-    });
-    while let Some(i) = session.poll_indication() {
-        match i {
-            Indication::Accepted { .. } => return Some(CallOutcome::Accepted),
-            Indication::Refused { .. } => return Some(CallOutcome::Refused),
-            _ => {}
-        }
-    }
-    None
 }

@@ -35,17 +35,29 @@ pub struct Dte {
     inbound: Vec<u8>,
     received: VecDeque<Vec<u8>>,
     out: Vec<Packet>,
+    call_request: Option<Packet>,
 }
 
 impl Dte {
-    /// A DTE that places a call on `lcn` at `now`: its call request is the first packet out. It
-    /// sends data in packets of `packet_size` octets, at most `window` unacknowledged, and resends
-    /// (the call request while unanswered, then go-back-N from the first unacknowledged packet)
-    /// after more than `rto_ms` without progress.
-    pub fn call(lcn: u16, packet_size: usize, window: usize, rto_ms: u64, now: u64) -> Self {
+    /// A DTE that places a call from `calling` to `called` (X.121 digits) on `lcn` at `now`: its
+    /// call request is the first packet out. It sends data in packets of `packet_size` octets, at
+    /// most `window` unacknowledged, and resends (the call request while unanswered, then
+    /// go-back-N from the first unacknowledged packet) after more than `rto_ms` without progress.
+    pub fn call(
+        (lcn, called, calling): (u16, &str, &str),
+        packet_size: usize,
+        window: usize,
+        rto_ms: u64,
+        now: u64,
+    ) -> Self {
         let mut d = Dte::connected(lcn, packet_size, window, rto_ms, now);
         d.state = CallState::Calling;
-        d.out.push(Packet::Call { lcn });
+        d.call_request = Some(Packet::Call {
+            lcn,
+            called: called.to_string(),
+            calling: calling.to_string(),
+        });
+        d.out.extend(d.call_request.clone());
         d
     }
 
@@ -64,6 +76,7 @@ impl Dte {
             inbound: Vec::new(),
             received: VecDeque::new(),
             out: Vec::new(),
+            call_request: None,
         }
     }
 
@@ -113,7 +126,7 @@ impl Dte {
         match self.state {
             CallState::Calling if stalled => {
                 // The call request may have been lost to a full receive queue: call again.
-                self.out.push(Packet::Call { lcn: self.lcn });
+                self.out.extend(self.call_request.clone());
                 self.last_progress = now;
             }
             CallState::DataTransfer => {
@@ -181,18 +194,19 @@ mod tests {
 
     #[test]
     fn call_then_window_then_go_back_n() {
-        let mut d = Dte::call(1, 4, 2, 300, 0);
-        assert_eq!(d.poll_transmit(0), vec![Packet::Call { lcn: 1 }]);
+        let mut d = Dte::call((1, "3134", "3135"), 4, 2, 300, 0);
+        let call = Packet::Call {
+            lcn: 1,
+            called: "3134".into(),
+            calling: "3135".into(),
+        };
+        assert_eq!(d.poll_transmit(0), vec![call.clone()]);
         d.send_tsdu(&[7; 14]); // four packets: 4 + 4 + 4 + 2
         assert!(
             d.poll_transmit(10).is_empty(),
             "no data before the call is accepted"
         );
-        assert_eq!(
-            d.poll_transmit(301),
-            vec![Packet::Call { lcn: 1 }],
-            "called again"
-        );
+        assert_eq!(d.poll_transmit(301), vec![call], "called again");
         d.receive(Packet::CallAccepted { lcn: 1 }, 320);
         assert_eq!(d.state(), CallState::DataTransfer);
         assert_eq!(data(&d.poll_transmit(320)), [0, 1], "a window of two");

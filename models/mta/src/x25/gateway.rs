@@ -1,8 +1,9 @@
 //! The MTA's X.25 interface as a whole (KB Q225157): the third-party transport's shared receive
 //! queue, the adapter above it and the cadence that drives them — the transport is serviced every
 //! `service_every` ticks (more than 1 while the host is overloaded), completed buffers go up
-//! through the adapter into the session input path (a fault there is caught and recorded with its
-//! span stack, and clears the circuit), every open circuit is acknowledged with what the transport
+//! through the adapter into each circuit's association (a fault in the session input path is
+//! caught and recorded with its span stack, and clears the circuit), the association's binds and
+//! transfers go to its user (the MTA), every open circuit is acknowledged with what the transport
 //! has accepted in sequence (RR, go-back-N), and what the adapter sends goes out. Sans-IO:
 //! packets and ticks in, packets (each naming its circuit) out.
 
@@ -10,8 +11,35 @@ use super::{AdapterOutcome, Packet, WinsockX25, X25Adapter};
 use crate::fault::Fault;
 use mta_build::Profile;
 use mta_eventlog::EventLog;
-use mta_osi::session::Indication;
+use mta_osi::association::{self, Event};
 use std::collections::BTreeSet;
+
+/// What answers the associations that arrive over X.25: the MTA (its connectors judge the binds,
+/// its routing takes the transfers), or [`AcceptEveryBind`] where no MTA is modelled.
+pub trait AssociationUser {
+    /// A bind on a call from the DTE at `calling` (X.121 digits): `Ok(result)` accepts with
+    /// that MTA-bind result, `Err(error)` refuses (with the encoded bind error, if any).
+    fn bind(&mut self, calling: &str, bind: &[u8], now: u64) -> Result<Vec<u8>, Option<Vec<u8>>>;
+    /// One transferred APDU (its association has confirmed it).
+    fn transfer(&mut self, apdu: &[u8], now: u64);
+}
+
+/// The user of the X.25 harness and tests: accepts every bind and counts the transfers.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AcceptEveryBind {
+    /// APDUs transferred.
+    pub transfers: u64,
+}
+
+impl AssociationUser for AcceptEveryBind {
+    fn bind(&mut self, _: &str, _: &[u8], _: u64) -> Result<Vec<u8>, Option<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+
+    fn transfer(&mut self, _: &[u8], _: u64) {
+        self.transfers += 1;
+    }
+}
 
 /// A machine's X.25 interface (see the module doc).
 #[derive(Debug)]
@@ -31,8 +59,10 @@ pub struct Gateway {
     ticks: u32,
     /// Faults in the session input path, with the circuit they happened on.
     pub faults: Vec<(u16, Fault)>,
-    /// Sessions the gateway accepted.
+    /// Binds the gateway's user accepted.
     pub accepted: u64,
+    /// APDUs transferred in over X.25.
+    pub transfers: u64,
     /// Buffers the adapter dropped (5.5 SP3+ validation).
     pub dropped: u64,
     /// Sum of the transports' malformed-buffer counters across restarts (Q225157's trigger).
@@ -40,11 +70,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// The X.25 interface of a machine named `machine` of `profile`'s build.
-    pub fn new(profile: &Profile, machine: &str) -> Self {
+    /// The X.25 interface of a machine named `machine` of `profile`'s build; `responder`
+    /// configures the associations it answers.
+    pub fn new(profile: &Profile, machine: &str, responder: association::Config) -> Self {
         Gateway {
             transport: WinsockX25::new(profile),
-            adapter: X25Adapter::new(profile),
+            adapter: X25Adapter::new(profile, responder),
             log: EventLog::new(machine, profile.event_era, 0),
             circuits: BTreeSet::new(),
             next_lcn: 1,
@@ -52,6 +83,7 @@ impl Gateway {
             ticks: 0,
             faults: Vec::new(),
             accepted: 0,
+            transfers: 0,
             dropped: 0,
             earlier_malformed: 0,
         }
@@ -60,13 +92,16 @@ impl Gateway {
     /// A crash of the host: every circuit is gone; the faults and counters survive (they are
     /// the oracle's memory, not the machine's).
     pub fn restart(&mut self, profile: &Profile, machine: &str) {
+        let responder = self.adapter.responder().clone();
         let earlier = self.malformed();
         let faults = std::mem::take(&mut self.faults);
-        let (accepted, dropped, service_every) = (self.accepted, self.dropped, self.service_every);
-        *self = Gateway::new(profile, machine);
+        let (accepted, transfers, dropped) = (self.accepted, self.transfers, self.dropped);
+        let service_every = self.service_every;
+        *self = Gateway::new(profile, machine, responder);
         self.earlier_malformed = earlier;
         self.faults = faults;
         self.accepted = accepted;
+        self.transfers = transfers;
         self.dropped = dropped;
         self.service_every = service_every;
     }
@@ -95,10 +130,11 @@ impl Gateway {
         lcn
     }
 
-    /// A call on `lcn` accepted before the scenario starts (no call request travels).
-    pub fn accept_call(&mut self, lcn: u16) {
+    /// A call on `lcn` from `calling` accepted before the scenario starts (no call request
+    /// travels).
+    pub fn accept_call(&mut self, lcn: u16, calling: &str) {
         self.circuits.insert(lcn);
-        self.adapter.call(lcn);
+        self.adapter.call(lcn, calling, 0);
     }
 
     /// A packet from circuit `lcn`'s connection (interrupt level: into the shared queue).
@@ -111,10 +147,10 @@ impl Gateway {
         self.transport.arrive(Packet::Clear { lcn, cause: 0 });
     }
 
-    /// One tick at `now`: service the transport when due, hand buffers up, answer connects,
-    /// acknowledge every open circuit, and return what to send (each packet names its circuit; a
-    /// clear closes it).
-    pub fn tick(&mut self, now: u64) -> Vec<Packet> {
+    /// One tick at `now`: service the transport when due, hand buffers up, let `user` answer the
+    /// associations, acknowledge every open circuit, and return what to send (each packet names
+    /// its circuit; a clear closes it).
+    pub fn tick(&mut self, now: u64, user: &mut impl AssociationUser) -> Vec<Packet> {
         self.ticks += 1;
         if !self.ticks.is_multiple_of(self.service_every.max(1)) {
             return Vec::new();
@@ -122,7 +158,7 @@ impl Gateway {
         let (buffers, control) = self.transport.service();
         for p in control {
             match p {
-                Packet::Call { lcn } => self.adapter.call(lcn),
+                Packet::Call { lcn, calling, .. } => self.adapter.call(lcn, &calling, now),
                 Packet::Clear { lcn, .. } => {
                     self.adapter.cleared(lcn);
                     self.circuits.remove(&lcn);
@@ -131,8 +167,14 @@ impl Gateway {
             }
         }
         for b in buffers {
-            self.hand_up(now, &b);
+            if let Some(events) = self.hand_up(now, &b) {
+                self.answer(b.lcn, events, now, user);
+            }
         }
+        for (lcn, e) in self.adapter.tick(now) {
+            self.answer(lcn, vec![e], now, user);
+        }
+        self.adapter.flush();
         let mut out: Vec<Packet> = self
             .circuits
             .iter()
@@ -153,8 +195,9 @@ impl Gateway {
         out
     }
 
-    /// One buffer up through the adapter into the session input path.
-    fn hand_up(&mut self, now: u64, b: &super::TransportBuffer) {
+    /// One buffer up through the adapter into the circuit's association: the events it reported,
+    /// or `None` when the buffer was dropped or faulted.
+    fn hand_up(&mut self, now: u64, b: &super::TransportBuffer) -> Option<Vec<Event>> {
         // The fault's layer stack is read from tracing spans: record them whatever the process's
         // subscriber is (the CLI's filters spans out by default).
         let (adapter, log) = (&mut self.adapter, &mut self.log);
@@ -164,22 +207,46 @@ impl Gateway {
         match outcome {
             Err(f) => {
                 self.faults.push((b.lcn, f));
-                self.adapter.cleared(b.lcn);
+                // The association faulted mid-input: forget it untouched, clear the call.
+                self.adapter.forget(b.lcn);
                 self.adapter.to_network.push(Packet::Clear {
                     lcn: b.lcn,
                     cause: 0,
                 });
+                None
             }
-            Ok(AdapterOutcome::Delivered(ind)) => {
-                if ind.iter().any(|i| matches!(i, Indication::Connect { .. }))
-                    && let Some(s) = self.adapter.session_mut(b.lcn)
-                {
-                    s.accept(b"");
-                    self.accepted += 1;
+            Ok(AdapterOutcome::Delivered(events)) => Some(events),
+            Ok(AdapterOutcome::Dropped { .. }) => {
+                self.dropped += 1;
+                None
+            }
+        }
+    }
+
+    /// The user answers what circuit `lcn`'s association reported.
+    fn answer(&mut self, lcn: u16, events: Vec<Event>, now: u64, user: &mut impl AssociationUser) {
+        for e in events {
+            match e {
+                Event::BindRequest { bind, .. } => {
+                    let calling = self.adapter.calling(lcn).unwrap_or_default().to_string();
+                    let verdict = user.bind(&calling, &bind, now);
+                    let Some(a) = self.adapter.association_mut(lcn) else {
+                        continue;
+                    };
+                    match verdict {
+                        Ok(result) => {
+                            a.accept_bind(&result);
+                            self.accepted += 1;
+                        }
+                        Err(error) => a.refuse_bind(2, error),
+                    }
                 }
-                self.adapter.flush();
+                Event::Transfer(apdu) => {
+                    self.transfers += 1;
+                    user.transfer(&apdu, now);
+                }
+                _ => {}
             }
-            Ok(AdapterOutcome::Dropped { .. }) => self.dropped += 1,
         }
     }
 }

@@ -89,12 +89,15 @@ mod tests {
 
     #[test]
     fn frames_split_across_reads() {
-        let a = frame(&Packet::Call { lcn: 1 });
+        let a = frame(&Packet::CallAccepted { lcn: 1 });
         let b = frame(&Packet::Rr { lcn: 1, pr: 3 });
         let mut r = Reader::new();
         r.push(&a);
         r.push(&b[..3]);
-        assert_eq!(r.next_frame(), Ok(Some(Ok(Packet::Call { lcn: 1 }))));
+        assert_eq!(
+            r.next_frame(),
+            Ok(Some(Ok(Packet::CallAccepted { lcn: 1 })))
+        );
         assert_eq!(r.next_frame(), Ok(None), "a header cut short");
         r.push(&b[3..5]);
         assert_eq!(r.next_frame(), Ok(None), "a packet cut short");
@@ -118,10 +121,10 @@ mod tests {
         r.push(&[0, 0, 0, 2, 0x10, 1]);
         assert_eq!(r.next_frame(), Err(XotError::Length(2)));
         let mut r = Reader::new();
-        r.push(&[0, 0, 0, 3, 0x10, 1, 0x0b]);
+        r.push(&[0, 0, 0, 3, 0x10, 1, 0x0f]);
         assert_eq!(
             r.next_frame(),
-            Ok(Some(Ok(Packet::Call { lcn: 1 }))),
+            Ok(Some(Ok(Packet::CallAccepted { lcn: 1 }))),
             "3 is enough"
         );
     }
@@ -130,8 +133,11 @@ mod tests {
     fn an_undecodable_packet_is_skipped_in_step() {
         let mut r = Reader::new();
         r.push(&[0, 0, 0, 3, 0x20, 1, 0x0b]);
-        r.push(&frame(&Packet::Call { lcn: 2 }));
+        r.push(&frame(&Packet::CallAccepted { lcn: 2 }));
         assert!(matches!(r.next_frame(), Ok(Some(Err(_)))));
-        assert_eq!(r.next_frame(), Ok(Some(Ok(Packet::Call { lcn: 2 }))));
+        assert_eq!(
+            r.next_frame(),
+            Ok(Some(Ok(Packet::CallAccepted { lcn: 2 })))
+        );
     }
 }
