@@ -1,6 +1,6 @@
 //! Replay of a captured session into a modelled MTA as it was captured, sans-IO: the callers'
 //! opens, writes and leavings (from `mta-lab import`'s peer scripts) are handed to the model in
-//! the capture's frame order, between the model's ticks — what the stream edge (`edge.rs`) did
+//! the capture's frame order, between the model's ticks — what the stream edge (world's `edge.rs`) did
 //! while the capture was taken. The edge stamps every record with the tick it followed, so a
 //! capture it tapped (`mta-lab hostile --pcap`) replays to the same event log, event for event and
 //! millisecond for millisecond. A field capture has no ticks in it: its packets are handed over

@@ -304,11 +304,12 @@ pub fn replay_finding(path: &std::path::Path) -> Result<ExitCode, String> {
         }
     };
     let w = f.world(None)?;
-    if f.model_version != env!("CARGO_PKG_VERSION") {
+    let older = f.model_version != finding::MODEL_VERSION;
+    if older {
         println!(
-            "note: recorded on model {}, replaying on {} (the trace may differ; the signature should not)",
+            "note: recorded on model {}, replaying on model {}: the trace may differ, the signature is what is checked",
             f.model_version,
-            env!("CARGO_PKG_VERSION")
+            finding::MODEL_VERSION
         );
     }
     println!("SEED={} {}", f.seed, w.describe());
@@ -325,10 +326,10 @@ pub fn replay_finding(path: &std::path::Path) -> Result<ExitCode, String> {
     let same_sig = finding::signature(&r) == f.signature;
     println!(
         "trace {hash} ({}), signature {}",
-        if hash == f.trace_hash {
-            "bit-identical"
-        } else {
-            "DIFFERENT"
+        match (hash == f.trace_hash, older) {
+            (true, _) => "bit-identical",
+            (false, false) => "DIFFERENT",
+            (false, true) => "DIFFERENT, expected across model versions",
         },
         if same_sig {
             "reproduced"

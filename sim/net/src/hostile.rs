@@ -3,10 +3,10 @@
 //! After all of them, the generic oracles must hold on the MTA and a well-behaved peer must still
 //! be able to bind and transfer (the listener keeps accepting, peers interoperate).
 
-use crate::edge::SharedNode;
 use crate::import::{Ending, PeerScript};
 use mta_build::Build;
 use mta_lab_world::caller::{good_bind, opening, peer_config};
+use mta_lab_world::edge::{self, SharedNode};
 use mta_mta::connector::parse_connectors;
 use mta_mta::core::{Mta, MtaConfig, Outcome};
 use mta_osi::association::{Association, Event, Role};
@@ -370,9 +370,9 @@ fn mta_world<'a>(build: Build, seed: u64, capture: bool) -> (turmoil::Sim<'a>, S
         .tick_duration(Duration::from_millis(10))
         .tcp_capacity(4096)
         .build();
-    let node = crate::edge::Node::shared(target_mta(build));
+    let node = edge::Node::shared(target_mta(build));
     if capture {
-        node.borrow_mut().tap = Some(Rc::default());
+        node.borrow_mut().streams.tap = Some(Rc::default());
     }
     let m = node.clone();
     sim.host(MTA_ADDR, move || {
@@ -382,19 +382,20 @@ fn mta_world<'a>(build: Build, seed: u64, capture: bool) -> (turmoil::Sim<'a>, S
             let lm = m.clone();
             tokio::task::spawn_local(async move {
                 while let Ok((s, peer)) = listener.accept().await {
-                    let ends = s.local_addr().ok().map(|local| crate::edge::Ends {
+                    let ends = s.local_addr().ok().map(|local| edge::Ends {
                         local,
                         peer,
                         we_opened: false,
+                        peer_records: false,
                     });
-                    crate::edge::accept(&lm, s, &peer.ip().to_string(), ends);
+                    edge::accept(&lm, tokio::io::split(s), &peer.ip().to_string(), ends);
                 }
             });
             loop {
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 let now = turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64);
                 // The MTA has no connectors that open calls here (its one connector is inbound).
-                let _ = crate::edge::step(&m, now);
+                let _ = edge::step(&m, now);
             }
         }
     });
@@ -494,6 +495,7 @@ pub fn run_peers_recorded(
     let report = judge(&node.borrow().mta, npeers + 3, findings, Some(1));
     let capture = node
         .borrow()
+        .streams
         .tap
         .as_ref()
         .map(|t| std::mem::take(&mut t.borrow_mut().capture))

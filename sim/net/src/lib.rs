@@ -1,5 +1,5 @@
-//! mta-lab on byte streams: the stream edge that drives a sans-IO modelled MTA over turmoil's
-//! simulated TCP or real tokio sockets, `serve` (a modelled MTA on real TCP), `probe` (the lab
+//! mta-lab on byte streams: real TCP for the stream edge (`mta_lab_world::edge`, which drives a
+//! sans-IO modelled MTA over turmoil's simulated TCP or real tokio sockets), `serve` (a modelled MTA on real TCP), `probe` (the lab
 //! pointed at a real endpoint), capture import and replay, and the hostile-peer library.
 //!
 //! It is the only part of `sim/` that opens real sockets. It holds no protocol logic of its own
@@ -10,8 +10,8 @@
 
 pub mod capture_replay;
 pub mod commands;
-pub mod edge;
 pub mod hostile;
 pub mod import;
 pub mod probe;
 pub mod serve;
+pub mod tcp;

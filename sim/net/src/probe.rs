@@ -4,9 +4,9 @@
 //! shared stream edge — with a per-case verdict, a listener check after each case, a table, JSON
 //! and a pcap of the whole session. Paced (`--rate`); floods only when asked (`--suite load`).
 
-use crate::edge::{self, Node, SharedTap, Tap};
 use crate::hostile::{End, Peer};
 use mta_build::Build;
+use mta_lab_world::edge::{self, Node, SharedTap, Tap};
 use mta_mta::connector::parse_connectors;
 use mta_mta::core::{Mta, MtaConfig, Outcome};
 use mta_osi::session::si;
@@ -223,7 +223,7 @@ impl Ctx {
     async fn connect(&self) -> std::io::Result<TcpStream> {
         self.pace().await;
         let t = Duration::from_millis(self.args.connect_timeout_ms);
-        edge::tcp_connect(self.target, self.source(), t).await
+        crate::tcp::tcp_connect(self.target, self.source(), t).await
     }
 }
 
@@ -506,7 +506,7 @@ async fn interop(ctx: &Ctx, messages: usize) -> (Verdict, String) {
     node.borrow_mut()
         .mta
         .seed_transport(a.seed.wrapping_add(run.rotate_left(32)));
-    node.borrow_mut().tap = Some(ctx.tap.clone());
+    node.borrow_mut().streams.tap = Some(ctx.tap.clone());
     {
         let mut n = node.borrow_mut();
         for i in 0..messages {
@@ -529,7 +529,7 @@ async fn interop(ctx: &Ctx, messages: usize) -> (Verdict, String) {
             ctx.pace().await;
             tokio::task::spawn_local(async move {
                 let t = Duration::from_millis(timeout);
-                if !edge::dial(&n, cb, Ok(target), remote.source.as_deref(), t).await {
+                if !crate::tcp::dial(&n, cb, Ok(target), remote.source.as_deref(), t).await {
                     *failures.borrow_mut() += 1;
                 }
             });
@@ -680,7 +680,7 @@ async fn answered_cr(
     timeout_ms: u64,
     wait_ms: u64,
 ) -> Option<TcpStream> {
-    let mut s = edge::tcp_connect(target, source, Duration::from_millis(timeout_ms))
+    let mut s = crate::tcp::tcp_connect(target, source, Duration::from_millis(timeout_ms))
         .await
         .ok()?;
     s.write_all(&mta_lab_world::caller::connect_request())

@@ -1,11 +1,11 @@
 //! `mta-lab serve`: a modelled MTA of any build on real TCP. The same sans-IO `Mta` the simulator
-//! runs, behind the shared stream edge ([`crate::edge`]) over tokio sockets: listeners on each of
+//! runs, behind the shared stream edge ([`mta_lab_world::edge`]) over tokio sockets: listeners on each of
 //! the machine's addresses (two or more = multihomed), outbound connections bound to the source
 //! address the model chooses (KB Q197378 on loopback: 127.0.0.2, 127.0.0.3, …), the event log
 //! live through tracing, and on Ctrl-C (or `--for`) the queue state written out.
 
-use crate::edge::{self, Ends, Node, SharedNode};
 use mta_build::Build;
+use mta_lab_world::edge::{self, Ends, Node, SharedNode};
 use mta_mta::connector::parse_connectors;
 use mta_mta::core::{Disk, Mta, MtaConfig, Outcome};
 use mta_p1::{Apdu, GlobalDomainIdentifier};
@@ -187,10 +187,10 @@ impl ServeState {
                 .map(|((id, r), v)| (format!("{id} | {r}"), v.clone()))
                 .collect(),
             connections: [
-                ("accepted", node.accepted),
-                ("refused", node.refused),
-                ("open", node.open_streams),
-                ("max_open", node.max_open_streams),
+                ("accepted", node.streams.accepted),
+                ("refused", node.streams.refused),
+                ("open", node.streams.open_streams),
+                ("max_open", node.streams.max_open_streams),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
@@ -352,7 +352,7 @@ async fn dial(
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))
     }
     .await;
-    let ok = edge::dial(&node, cb, target, remote.source.as_deref(), timeout).await;
+    let ok = crate::tcp::dial(&node, cb, target, remote.source.as_deref(), timeout).await;
     tracing::info!(target: "mta_lab::serve", block = cb.index, host = %remote.host, port, source = ?remote.source, ok, "outbound connect");
 }
 
@@ -416,8 +416,9 @@ pub fn run(a: &ServeArgs) -> Result<ServeState, String> {
                                 local,
                                 peer,
                                 we_opened: false,
+                                peer_records: false,
                             });
-                            edge::accept(&n, s, &peer.ip().to_string(), ends);
+                            edge::accept(&n, tokio::io::split(s), &peer.ip().to_string(), ends);
                         }
                         Err(e) => {
                             // Out of descriptors and the like: keep the listener, try again.
@@ -457,7 +458,7 @@ pub fn run(a: &ServeArgs) -> Result<ServeState, String> {
                         let n = node.borrow();
                         let line = format!(
                             "accepted {} refused {} open {} (max {}) blocks {} queued {} received {} delivered {} transferred {}",
-                            n.accepted, n.refused, n.open_streams, n.max_open_streams,
+                            n.streams.accepted, n.streams.refused, n.streams.open_streams, n.streams.max_open_streams,
                             n.mta.driver.live_blocks(), n.mta.queued(), n.mta.counters.received,
                             n.mta.outcomes().values().filter(|v| v.contains(&Outcome::Delivered)).count(),
                             n.mta.counters.transferred

@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 /// Current schema.
 pub const SCHEMA: u32 = 1;
 
+/// The model version a finding records and a replay compares: this crate's version (the
+/// workspace's), bumped when a change alters the runs' traces.
+pub const MODEL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// A finding file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,7 +104,7 @@ impl Finding {
     pub fn from_run(world: &World, messages: usize, faults: bool, r: &RunReport) -> Self {
         Finding {
             schema: SCHEMA,
-            model_version: env!("CARGO_PKG_VERSION").to_string(),
+            model_version: MODEL_VERSION.to_string(),
             world: world.name.clone(),
             builds: world
                 .machines

@@ -1,4 +1,5 @@
 //! The simulated worlds of mta-lab: world files and the built-in worlds, seeded fault plans, the
+//! stream edge every adapter shares (`edge`; it drives streams it is handed, never opens one), the
 //! turmoil adapter that runs modelled MTAs (`models/`) and peers on a simulated network, the
 //! generic oracles, findings (record, replay, shrink), seed sweeps and their worker processes,
 //! and pcap export of a run.
@@ -12,6 +13,7 @@
 
 pub mod caller;
 pub mod commands;
+pub mod edge;
 pub mod faults;
 pub mod finding;
 pub mod input;

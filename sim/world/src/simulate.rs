@@ -1,6 +1,8 @@
 //! The turmoil adapter: runs a [`World`]'s sans-IO MTA models over turmoil's simulated TCP. Thin by
-//! design — it moves octets and socket events between turmoil streams and `mta_mta::core::Mta`,
-//! ticks the models on simulated time, and checks the generic oracles at the end. No protocol logic.
+//! design — it listens and connects on turmoil and hands the streams to the shared edge
+//! ([`crate::edge`], the pump `serve`, `probe` and `hostile` use too), observes what the edge does
+//! through its hook (the trace), ticks the models on simulated time, and checks the generic oracles
+//! at the end. No protocol logic.
 //!
 //! A multihomed machine is one `Mta` shared (`Rc<RefCell<…>>`: turmoil runs every host on one thread)
 //! by one turmoil host per address (TURMOIL.md): each interface host listens on port 102 and opens
@@ -10,19 +12,19 @@
 //! Determinism: seeded `Builder`, fixed epoch, every `select!` biased, only ordered maps; the run's
 //! trace hash covers every socket action and event with its simulated time.
 
+use crate::edge::{self, Ends, Host, Seen, Streams};
 use crate::faults::{Fault, FaultPlan};
 use crate::world::{MachineSpec, World};
 use mta_bufmgr::ControlBlockId;
 use mta_mta::connector::parse_connectors;
 use mta_mta::core::{Mta, MtaConfig, Outcome, SocketEvent};
-use mta_mta::driver::{Remote, SocketAction, winsock};
+use mta_mta::driver::{Remote, SocketAction};
 use mta_p1::{Apdu, ContentType, Envelope, GlobalDomainIdentifier, OrName, Recipient};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 use turmoil::net::{TcpListener, TcpStream};
 
 /// The MTA port.
@@ -32,17 +34,11 @@ pub const PORT: u16 = 102;
 const MIN_LATENCY: Duration = Duration::from_millis(1);
 const MAX_LATENCY: Duration = Duration::from_millis(25);
 
-enum Cmd {
-    Write(Vec<u8>),
-    Close,
-}
-
-/// FNV-1a over everything that happens, in order (and, when asked, the bytes for a pcap).
+/// FNV-1a over everything that happens, in order.
 #[derive(Debug, Clone)]
 struct Trace {
     hash: u64,
     events: u64,
-    capture: Option<crate::pcap::Capture>,
     /// `--trace`: one JSON object per event.
     jsonl: Option<Vec<String>>,
     /// (machine, connection) → (local, peer) socket addresses, for the trace's records.
@@ -81,7 +77,6 @@ impl Trace {
         Trace {
             hash: 0xcbf2_9ce4_8422_2325,
             events: 0,
-            capture: None,
             jsonl: None,
             endpoints: BTreeMap::new(),
         }
@@ -140,9 +135,12 @@ struct Machine {
     mta: Mta,
     /// Outcomes observed before a crash that lost the disk (the oracle's memory, not the MTA's).
     history: BTreeMap<(String, String), Vec<Outcome>>,
-    writers: BTreeMap<ControlBlockId, mpsc::UnboundedSender<Cmd>>,
+    /// Its streams, driven by the shared edge ([`crate::edge`]).
+    streams: Streams,
+    /// The run's trace, which the edge's hook ([`Host::seen`]) writes.
+    trace: Rc<RefCell<Trace>>,
     connects: VecDeque<(ControlBlockId, Remote)>,
-    next_conn: u64,
+    /// Inbound connections from world machines.
     inbound_connections: u64,
     /// False while a `ListenerDown` fault holds its listeners away.
     listening: bool,
@@ -156,6 +154,75 @@ struct Machine {
 }
 
 type Shared = Rc<RefCell<Machine>>;
+
+/// The simulator's view of the edge: every accept, read, action and connect result is a trace
+/// event (with the octets, for the PDU summaries), every attached stream's addresses go to the
+/// trace's records, and the machine counts its inbound connections from world machines.
+impl Host for Machine {
+    fn mta(&self) -> &Mta {
+        &self.mta
+    }
+    fn mta_mut(&mut self) -> &mut Mta {
+        &mut self.mta
+    }
+    fn streams(&mut self) -> &mut Streams {
+        &mut self.streams
+    }
+    fn seen(&mut self, what: Seen<'_>) {
+        let name = &self.spec.name;
+        let mut t = self.trace.borrow_mut();
+        match what {
+            Seen::Accepted { from, cb } => {
+                if self.world_addresses.iter().any(|a| a == from) {
+                    self.inbound_connections += 1;
+                }
+                t.note(now_ms(), &format!("{name} accept {from} {cb:?}"), &[]);
+            }
+            Seen::Attached { cb, ends } => {
+                if let Some(e) = ends {
+                    t.endpoints.insert(
+                        (name.clone(), cb.index.into()),
+                        (e.local.to_string(), e.peer.to_string()),
+                    );
+                }
+            }
+            Seen::Read { cb, event } => {
+                let (label, bytes) = match event {
+                    SocketEvent::Received(_, b) => ("recv", b.as_slice()),
+                    _ => ("closed", &[][..]),
+                };
+                t.note(now_ms(), &format!("{name} {label} {}", cb.index), bytes);
+            }
+            Seen::Action { now, action } => match action {
+                SocketAction::Connect { cb, remote } => {
+                    t.note(
+                        now,
+                        &format!("{name} connect {} {}", cb.index, remote.host),
+                        &[],
+                    );
+                }
+                SocketAction::Send { cb, bytes } => {
+                    t.note(now, &format!("{name} send {}", cb.index), bytes);
+                }
+                SocketAction::Close { cb } => {
+                    t.note(now, &format!("{name} close {}", cb.index), &[]);
+                }
+                SocketAction::Refuse { .. } => {}
+            },
+            Seen::Connected { cb, ok } => {
+                let what = if ok { "connected" } else { "connect failed" };
+                t.note(now_ms(), &format!("{name} {what} {}", cb.index), &[]);
+                if ok && self.spec.foreign == Some(mta_osi::tpkt::ReservedPolicy::Reject) {
+                    // Q151626's trigger: a strict peer's CR will be answered with a CC it checks.
+                    *self
+                        .earlier_counters
+                        .entry("sim.strict_peer_connections")
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+}
 
 fn now_ms() -> u64 {
     turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64)
@@ -263,108 +330,6 @@ pub fn message(m: &mut Mta, from: &str, to: &str, i: usize, size: usize) -> Apdu
     }
 }
 
-fn record(trace: &Rc<RefCell<Trace>>, r: crate::pcap::Record) {
-    if let Some(c) = trace.borrow_mut().capture.as_mut() {
-        c.push((now_ms(), r));
-    }
-}
-
-/// Which end of a stream a machine holds, for the pcap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    /// It connected (its records open the stream).
-    Client,
-    /// It accepted a world machine's connection (the client side records).
-    Server,
-    /// It accepted a caller the capture does not see: it records both directions.
-    ServerOfUncaptured,
-}
-
-fn spawn_stream(
-    machine: &Shared,
-    trace: &Rc<RefCell<Trace>>,
-    cb: ControlBlockId,
-    stream: TcpStream,
-    side: Side,
-) {
-    let (local, peer) = (stream.local_addr().ok(), stream.peer_addr().ok());
-    if let (Some(l), Some(p)) = (local, peer) {
-        let name = machine.borrow().spec.name.clone();
-        trace
-            .borrow_mut()
-            .endpoints
-            .insert((name, cb.index.into()), (l.to_string(), p.to_string()));
-        match side {
-            Side::Client => record(trace, crate::pcap::Record::Open(l, p)),
-            Side::ServerOfUncaptured => record(trace, crate::pcap::Record::Open(p, l)),
-            Side::Server => {}
-        }
-    }
-    let (mut r, mut w) = stream.into_split();
-    let wt = trace.clone();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Cmd>();
-    machine.borrow_mut().writers.insert(cb, tx);
-    tokio::task::spawn_local(async move {
-        while let Some(cmd) = rx.recv().await {
-            match cmd {
-                Cmd::Write(b) => {
-                    if w.write_all(&b).await.is_err() {
-                        break;
-                    }
-                    if let (Some(l), Some(p)) = (local, peer) {
-                        record(&wt, crate::pcap::Record::Data(l, p, b));
-                    }
-                }
-                Cmd::Close => break,
-            }
-        }
-        let _ = w.shutdown().await;
-        if let (Some(l), Some(p)) = (local, peer) {
-            record(&wt, crate::pcap::Record::Fin(l, p));
-        }
-    });
-    let (m, t) = (machine.clone(), trace.clone());
-    tokio::task::spawn_local(async move {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            // Flow control: NSI holds data it has no buffers for; stop reading meanwhile.
-            while !m.borrow().mta.driver.receive_window_open(cb) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            let ev = match r.read(&mut buf).await {
-                Ok(0) => SocketEvent::Closed(cb, 0),
-                Ok(n) => SocketEvent::Received(cb, buf[..n].to_vec()),
-                Err(_) => SocketEvent::Closed(cb, winsock::CONNRESET),
-            };
-            if side == Side::ServerOfUncaptured
-                && let (Some(l), Some(p)) = (local, peer)
-            {
-                match &ev {
-                    SocketEvent::Received(_, b) => {
-                        record(&t, crate::pcap::Record::Data(p, l, b.clone()));
-                    }
-                    _ => record(&t, crate::pcap::Record::Fin(p, l)),
-                }
-            }
-            let closed = matches!(ev, SocketEvent::Closed(..));
-            let now = now_ms();
-            let label = if closed { "closed" } else { "recv" };
-            let bytes = if let SocketEvent::Received(_, b) = &ev {
-                b.clone()
-            } else {
-                Vec::new()
-            };
-            let name = m.borrow().spec.name.clone();
-            t.borrow_mut()
-                .note(now, &format!("{name} {label} {}", cb.index), &bytes);
-            m.borrow_mut().mta.socket(ev);
-            if closed {
-                break;
-            }
-        }
-    });
-}
-
 /// One caller of a burst: TCP connect, a COTP CR, and gone unless a CC arrives within `timeout_ms`.
 async fn short_timeout_caller(target: &str, timeout_ms: u64) {
     let Ok(Ok(mut s)) = tokio::time::timeout(
@@ -408,70 +373,6 @@ async fn answers_connect(target: &str) -> bool {
     answered
 }
 
-fn accept(m: &Shared, t: &Rc<RefCell<Trace>>, s: TcpStream, from: &str) {
-    let conn = {
-        let mut mm = m.borrow_mut();
-        mm.next_conn += 1;
-        if mm.world_addresses.iter().any(|a| a == from) {
-            mm.inbound_connections += 1;
-        }
-        mm.next_conn
-    };
-    let counted = m.borrow().world_addresses.iter().any(|a| a == from);
-    let cb = m.borrow_mut().mta.accept(conn, from);
-    let name = m.borrow().spec.name.clone();
-    t.borrow_mut()
-        .note(now_ms(), &format!("{name} accept {from} {cb:?}"), &[]);
-    match cb {
-        Some(cb) => {
-            // Burst callers and the listener probe are not world machines: their side of the
-            // stream is captured here, from the MTA's.
-            let side = if counted {
-                Side::Server
-            } else {
-                Side::ServerOfUncaptured
-            };
-            spawn_stream(m, t, cb, s, side);
-        }
-        None => drop(s),
-    }
-}
-
-fn dispatch(machine: &Shared, trace: &Rc<RefCell<Trace>>, now: u64) {
-    let actions = machine.borrow_mut().mta.take_actions();
-    let name = machine.borrow().spec.name.clone();
-    for a in actions {
-        let mut m = machine.borrow_mut();
-        match a {
-            SocketAction::Connect { cb, remote } => {
-                trace.borrow_mut().note(
-                    now,
-                    &format!("{name} connect {} {}", cb.index, remote.host),
-                    &[],
-                );
-                m.connects.push_back((cb, remote));
-            }
-            SocketAction::Send { cb, bytes } => {
-                trace
-                    .borrow_mut()
-                    .note(now, &format!("{name} send {}", cb.index), &bytes);
-                if let Some(w) = m.writers.get(&cb) {
-                    let _ = w.send(Cmd::Write(bytes));
-                }
-            }
-            SocketAction::Close { cb } => {
-                trace
-                    .borrow_mut()
-                    .note(now, &format!("{name} close {}", cb.index), &[]);
-                if let Some(w) = m.writers.remove(&cb) {
-                    let _ = w.send(Cmd::Close);
-                }
-            }
-            SocketAction::Refuse { .. } => {}
-        }
-    }
-}
-
 fn crash(sim: &mut turmoil::Sim<'_>, machine: &Shared, keep_disk: bool, seed: u64) -> usize {
     let addrs = machine.borrow().spec.addresses.clone();
     for a in &addrs {
@@ -504,7 +405,7 @@ fn crash(sim: &mut turmoil::Sim<'_>, machine: &Shared, keep_disk: bool, seed: u6
     }
     m.mta = Mta::restart(&profile, cfg, disk);
     m.mta.seed_transport(seed.rotate_left(17));
-    m.writers.clear();
+    m.streams.forget();
     m.connects.clear();
     lost
 }
@@ -629,14 +530,18 @@ fn run_collected(
     // the client that watches for quiescence.
     let mut sim = new_sim(world, seed);
     let trace = Rc::new(RefCell::new(Trace::new()));
-    if record.pcap {
-        trace.borrow_mut().capture = Some(Vec::new());
-    }
     if record.trace {
         trace.borrow_mut().jsonl = Some(Vec::new());
     }
-    let machines = build_machines(world, seed);
-    host_machines(&mut sim, &machines, &trace, world.timers.tick_ms);
+    // One capture for the world: each machine's edge records its own writes, on simulated time.
+    let tap = record.pcap.then(|| {
+        Rc::new(RefCell::new(edge::Tap {
+            clock: Some(now_ms),
+            ..edge::Tap::default()
+        }))
+    });
+    let machines = build_machines(world, seed, &trace, tap.as_ref());
+    host_machines(&mut sim, &machines, world.timers.tick_ms);
     let submitted = submit_flows(world, &machines);
     spawn_bursts(&mut sim, &plan, &machines);
     let (calls, active_calls, x25_messages) = spawn_x25_calls(&mut sim, world, &plan, &machines);
@@ -732,7 +637,9 @@ fn run_collected(
     (
         report,
         Recorded {
-            capture: t.capture.unwrap_or_default(),
+            capture: tap
+                .map(|t| std::mem::take(&mut t.borrow_mut().capture))
+                .unwrap_or_default(),
             trace: t.jsonl.unwrap_or_default(),
             stopped,
         },
@@ -741,7 +648,12 @@ fn run_collected(
 
 /// The world's machines, each a modelled MTA of its build with its connectors, seeded from the
 /// run's seed.
-fn build_machines(world: &World, seed: u64) -> BTreeMap<String, Shared> {
+fn build_machines(
+    world: &World,
+    seed: u64,
+    trace: &Rc<RefCell<Trace>>,
+    tap: Option<&edge::SharedTap>,
+) -> BTreeMap<String, Shared> {
     let mut machines: BTreeMap<String, Shared> = BTreeMap::new();
     for spec in &world.machines {
         let mut profile = spec.build.profile();
@@ -778,9 +690,9 @@ fn build_machines(world: &World, seed: u64) -> BTreeMap<String, Shared> {
                 spec: spec.clone(),
                 history: BTreeMap::new(),
                 mta,
-                writers: BTreeMap::new(),
+                streams: Streams::new(tap.cloned()),
+                trace: trace.clone(),
                 connects: VecDeque::new(),
-                next_conn: 0,
                 inbound_connections: 0,
                 listening: true,
                 earlier_counters: BTreeMap::new(),
@@ -796,108 +708,88 @@ fn build_machines(world: &World, seed: u64) -> BTreeMap<String, Shared> {
     machines
 }
 
+/// The listener of one interface: accepts on port 102 and hands each stream to the edge (and
+/// unbinds while a `ListenerDown` fault lasts, so connects are refused).
+async fn listen(m: Shared, tick: u64) {
+    loop {
+        while !m.borrow().listening {
+            tokio::time::sleep(Duration::from_millis(tick)).await;
+        }
+        let Ok(listener) = TcpListener::bind(("0.0.0.0", PORT)).await else {
+            return;
+        };
+        while m.borrow().listening {
+            let accepted =
+                tokio::time::timeout(Duration::from_millis(tick), listener.accept()).await;
+            let Ok(Ok((s, peer))) = accepted else {
+                continue;
+            };
+            let from = peer.ip().to_string();
+            // Burst callers and the listener probe are not world machines: their side of the
+            // stream is captured here, from the MTA's.
+            let peer_records = m.borrow().world_addresses.contains(&from);
+            let ends = s.local_addr().ok().map(|local| Ends {
+                local,
+                peer,
+                we_opened: false,
+                peer_records,
+            });
+            edge::accept(&m, s.into_split(), &from, ends);
+        }
+    }
+}
+
+/// The connector of the interface `addr`: each tick, opens the model's connections whose source
+/// is this interface and reports each result to the edge.
+async fn connect_from(m: Shared, addr: String, tick: u64) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(tick)).await;
+        let mine: Vec<(ControlBlockId, Remote)> = {
+            let mut mm = m.borrow_mut();
+            let primary = mm.spec.addresses[0].clone();
+            let (mine, rest): (Vec<_>, Vec<_>) = mm
+                .connects
+                .drain(..)
+                .partition(|(_, r)| r.source.as_deref().unwrap_or(&primary) == addr);
+            mm.connects = rest.into();
+            mine
+        };
+        for (cb, remote) in mine {
+            let m = m.clone();
+            tokio::task::spawn_local(async move {
+                let connect = TcpStream::connect((remote.host.as_str(), PORT));
+                // A connect that gets no answer within 5 s is reported as refused, as the world
+                // always has (the recorded findings' runs depend on it).
+                let r = match tokio::time::timeout(Duration::from_secs(5), connect).await {
+                    Ok(Ok(s)) => Ok(s),
+                    Ok(Err(_)) | Err(_) => Err(std::io::ErrorKind::ConnectionRefused.into()),
+                };
+                let ends = r.as_ref().ok().and_then(|s| {
+                    Some(Ends {
+                        local: s.local_addr().ok()?,
+                        peer: s.peer_addr().ok()?,
+                        we_opened: true,
+                        peer_records: true,
+                    })
+                });
+                edge::connected(&m, cb, r.map(TcpStream::into_split), ends);
+            });
+        }
+    }
+}
+
 /// Every interface of every machine as a turmoil host: its listener, its connector and, on the
 /// primary interface, the model's clock (and the XOT listener of an X.25 machine).
-fn host_machines(
-    sim: &mut turmoil::Sim<'_>,
-    machines: &BTreeMap<String, Shared>,
-    trace: &Rc<RefCell<Trace>>,
-    tick: u64,
-) {
+fn host_machines(sim: &mut turmoil::Sim<'_>, machines: &BTreeMap<String, Shared>, tick: u64) {
     for machine in machines.values() {
         let addresses = machine.borrow().spec.addresses.clone();
         for (i, addr) in addresses.iter().enumerate() {
-            let (m, t, addr_c) = (machine.clone(), trace.clone(), addr.clone());
+            let (m, addr_c) = (machine.clone(), addr.clone());
             sim.host(addr.as_str(), move || {
-                let (m, t, addr) = (m.clone(), t.clone(), addr_c.clone());
+                let (m, addr) = (m.clone(), addr_c.clone());
                 async move {
-                    // Listener: every interface accepts on port 102 (and unbinds while a
-                    // `ListenerDown` fault lasts, so connects are refused).
-                    let (lm, lt) = (m.clone(), t.clone());
-                    tokio::task::spawn_local(async move {
-                        loop {
-                            while !lm.borrow().listening {
-                                tokio::time::sleep(Duration::from_millis(tick)).await;
-                            }
-                            let Ok(listener) = TcpListener::bind(("0.0.0.0", PORT)).await else {
-                                return;
-                            };
-                            while lm.borrow().listening {
-                                let accepted = tokio::time::timeout(
-                                    Duration::from_millis(tick),
-                                    listener.accept(),
-                                )
-                                .await;
-                                let Ok(Ok((s, peer))) = accepted else {
-                                    continue;
-                                };
-                                accept(&lm, &lt, s, &peer.ip().to_string());
-                            }
-                        }
-                    });
-                    // Connector: opens the connections whose source is this interface.
-                    let (cm, ct, caddr) = (m.clone(), t.clone(), addr.clone());
-                    tokio::task::spawn_local(async move {
-                        loop {
-                            tokio::time::sleep(Duration::from_millis(tick)).await;
-                            let mine: Vec<(ControlBlockId, Remote)> = {
-                                let mut mm = cm.borrow_mut();
-                                let primary = mm.spec.addresses[0].clone();
-                                let (mine, rest): (Vec<_>, Vec<_>) =
-                                    mm.connects.drain(..).partition(|(_, r)| {
-                                        r.source.as_deref().unwrap_or(&primary) == caddr
-                                    });
-                                mm.connects = rest.into();
-                                mine
-                            };
-                            for (cb, remote) in mine {
-                                let (m2, t2) = (cm.clone(), ct.clone());
-                                tokio::task::spawn_local(async move {
-                                    let r = tokio::time::timeout(
-                                        Duration::from_secs(5),
-                                        TcpStream::connect((remote.host.as_str(), PORT)),
-                                    )
-                                    .await;
-                                    let name = m2.borrow().spec.name.clone();
-                                    if let Ok(Ok(s)) = r {
-                                        if let (Ok(l), Ok(p)) = (s.local_addr(), s.peer_addr()) {
-                                            t2.borrow_mut().endpoints.insert(
-                                                (name.clone(), cb.index.into()),
-                                                (l.to_string(), p.to_string()),
-                                            );
-                                        }
-                                        t2.borrow_mut().note(
-                                            now_ms(),
-                                            &format!("{name} connected {}", cb.index),
-                                            &[],
-                                        );
-                                        if m2.borrow().spec.foreign
-                                            == Some(mta_osi::tpkt::ReservedPolicy::Reject)
-                                        {
-                                            // Q151626's trigger: a strict peer's CR will be
-                                            // answered with a CC it checks.
-                                            *m2.borrow_mut()
-                                                .earlier_counters
-                                                .entry("sim.strict_peer_connections")
-                                                .or_default() += 1;
-                                        }
-                                        spawn_stream(&m2, &t2, cb, s, Side::Client);
-                                        m2.borrow_mut().mta.socket(SocketEvent::Connected(cb));
-                                    } else {
-                                        t2.borrow_mut().note(
-                                            now_ms(),
-                                            &format!("{name} connect failed {}", cb.index),
-                                            &[],
-                                        );
-                                        m2.borrow_mut().mta.socket(SocketEvent::ConnectFailed(
-                                            cb,
-                                            winsock::CONNREFUSED,
-                                        ));
-                                    }
-                                });
-                            }
-                        }
-                    });
+                    tokio::task::spawn_local(listen(m.clone(), tick));
+                    tokio::task::spawn_local(connect_from(m.clone(), addr, tick));
                     // The primary interface drives the model's clock (and hosts the X.25
                     // interface's XOT listener).
                     if i == 0 {
@@ -908,8 +800,8 @@ fn host_machines(
                         loop {
                             tokio::time::sleep(Duration::from_millis(tick)).await;
                             let now = now_ms();
-                            m.borrow_mut().mta.tick(now);
-                            dispatch(&m, &t, now);
+                            let connects = edge::step(&m, now);
+                            m.borrow_mut().connects.extend(connects);
                             if let Some(g) = gw.borrow_mut().as_mut() {
                                 g.tick(now, &mut m.borrow_mut().mta);
                             }
