@@ -417,14 +417,19 @@ impl State {
 
 /// The kind of a received TPDU by its code (ISO 8073 13.1, table 8), for state coverage.
 fn tpdu_kind(tpdu: &[u8]) -> &'static str {
-    match tpdu.get(1).map(|c| c & 0xf0) {
-        Some(code::CR) => "CR",
-        Some(code::CC) => "CC",
-        Some(code::DR) => "DR",
-        Some(code::DT) => "DT",
-        Some(code::ER) => "ER",
-        Some(_) => "other TPDU",
-        None => "empty TPDU",
+    tpdu.get(1).map_or("empty TPDU", |&c| code_name(c))
+}
+
+/// The name of a TPDU code (ISO 8073 13.1, table 8; the high four bits of the code octet) as
+/// class 0 knows them, or "other TPDU".
+pub fn code_name(code: u8) -> &'static str {
+    match code & 0xf0 {
+        code::CR => "CR",
+        code::CC => "CC",
+        code::DR => "DR",
+        code::DT => "DT",
+        code::ER => "ER",
+        _ => "other TPDU",
     }
 }
 

@@ -370,8 +370,16 @@ impl<'a> Tsdu<'a> {
 /// Name of an SPDU; `category0` when it is the GT/PT that starts a concatenated TSDU.
 pub fn spdu_name(si: u8, category0: bool, s: &Spdu<'_>) -> &'static str {
     match si {
-        si::GT_DT if category0 => "GIVE TOKENS",
-        si::GT_DT if s.pi(pi::TOKEN_ITEM).is_some() => "GIVE TOKENS",
+        si::GT_DT if category0 || s.pi(pi::TOKEN_ITEM).is_some() => "GIVE TOKENS",
+        si::AE if s.pi(pi::SYNC_TYPE).is_some_and(|v| v.first() == Some(&1)) => "MAJOR SYNC POINT",
+        _ => si_name(si),
+    }
+}
+
+/// Name of an SPDU by its identifier alone (ISO 8327 8.3, table 4; for SI 1 and 9, which two
+/// SPDUs share, the name without parameters: DATA TRANSFER, ACTIVITY END).
+pub fn si_name(si: u8) -> &'static str {
+    match si {
         si::GT_DT => "DATA TRANSFER",
         si::PT => "PLEASE TOKENS",
         si::EX => "EXPEDITED",
@@ -383,13 +391,7 @@ pub fn spdu_name(si: u8, category0: bool, s: &Spdu<'_>) -> &'static str {
         si::AB => "ABORT",
         si::AA => "ABORT ACCEPT",
         si::TD => "TYPED DATA",
-        si::AE => {
-            if s.pi(pi::SYNC_TYPE).is_some_and(|v| v.first() == Some(&1)) {
-                "MAJOR SYNC POINT"
-            } else {
-                "ACTIVITY END"
-            }
-        }
+        si::AE => "ACTIVITY END",
         si::AEA => "ACTIVITY END ACK",
         si::AS => "ACTIVITY START",
         si::MIP => "MINOR SYNC POINT",

@@ -309,6 +309,18 @@ pub struct Glimpse {
     pub complete: bool,
 }
 
+impl Glimpse {
+    /// What the packet is, by the standards' names: the TPDU (`CC`, `DR`…), a DT with its first
+    /// SPDU (`DT/ACCEPT`), or `TPDU 0x..` for a code class 0 does not have.
+    pub fn name(&self) -> String {
+        match (crate::cotp::code_name(self.code), self.first_spdu) {
+            ("DT", Some(si)) => format!("DT/{}", crate::session::si_name(si)),
+            ("other TPDU", _) => format!("TPDU {:#04x}", self.code),
+            (name, _) => name.to_string(),
+        }
+    }
+}
+
 /// The TPKTs that start back to back at the beginning of `bytes` (at least 6 octets and version 3
 /// each); the walk stops after a packet that is not complete, which is yielded with `complete`
 /// false.
@@ -431,5 +443,9 @@ mod tests {
         let tiny: Vec<Glimpse> = glimpse(&[3, 0, 0, 5, 2, 0xf0, 3, 0, 0, 7]).collect();
         assert_eq!(tiny.len(), 1, "a length under 7 ends the walk");
         assert!(!tiny[0].complete);
+        let names: Vec<String> = g.iter().map(Glimpse::name).collect();
+        assert_eq!(names, ["CC", "DT/ACCEPT", "DT"]);
+        let odd = [3, 0, 0, 7, 2, 0x30, 0];
+        assert_eq!(glimpse(&odd).next().unwrap().name(), "TPDU 0x30");
     }
 }

@@ -9,7 +9,9 @@ use mta_build::Build;
 use mta_lab_world::edge::{self, Node, SharedTap, Tap};
 use mta_mta::connector::parse_connectors;
 use mta_mta::core::{Mta, MtaConfig, Outcome};
+use mta_osi::cotp::code;
 use mta_osi::session::si;
+use mta_osi::tpkt::Glimpse;
 use mta_p1::GlobalDomainIdentifier;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -235,51 +237,32 @@ enum ReadEnd {
     Reset,
 }
 
-/// The protocol units found in an answer: (COTP code, first SPDU identifier of a DT), for every
-/// complete TPKT at its start.
-fn answer_units(bytes: &[u8]) -> Vec<(u8, Option<u8>)> {
+/// The protocol units found in an answer: every complete TPKT at its start
+/// (`mta_osi::tpkt::glimpse`: its TPDU code and a DT's first SPDU).
+fn answer_units(bytes: &[u8]) -> Vec<Glimpse> {
     mta_osi::tpkt::glimpse(bytes)
         .filter(|g| g.complete)
-        .map(|g| (g.code, g.first_spdu))
         .collect()
 }
 
-fn describe_units(units: &[(u8, Option<u8>)]) -> String {
-    let names: Vec<String> = units
-        .iter()
-        .map(|(c, s)| match (c, s) {
-            (0xd0, _) => "CC".into(),
-            (0x80, _) => "DR".into(),
-            (0x70, _) => "ER".into(),
-            (0xf0, Some(s)) => format!(
-                "DT/{}",
-                match *s {
-                    si::AC => "ACCEPT".into(),
-                    si::RF => "REFUSE".into(),
-                    si::AB => "ABORT".into(),
-                    si::FN => "FINISH".into(),
-                    si::DN => "DISCONNECT".into(),
-                    x => format!("SPDU {x}"),
-                }
-            ),
-            (0xf0, None) => "DT".into(),
-            (c, _) => format!("TPDU {c:#04x}"),
-        })
-        .collect();
-    if names.is_empty() {
-        "nothing".into()
-    } else {
-        names.join(" ")
+fn describe_units(units: &[Glimpse]) -> String {
+    if units.is_empty() {
+        return "nothing".into();
     }
+    let names: Vec<String> = units.iter().map(Glimpse::name).collect();
+    names.join(" ")
 }
 
-/// Classify an answer.
+/// Classify an answer: a DR or ER TPDU, or a REFUSE or ABORT SPDU, rejects; a CC or an ACCEPT
+/// carries on.
 fn classify(answer: &[u8], end: ReadEnd) -> Verdict {
     let units = answer_units(answer);
-    let refused = units
+    let refused = units.iter().any(|g| {
+        matches!(g.code, code::DR | code::ER) || matches!(g.first_spdu, Some(si::RF | si::AB))
+    });
+    let carried_on = units
         .iter()
-        .any(|(c, s)| matches!(c, 0x80 | 0x70) || matches!(s, Some(si::RF | si::AB)));
-    let carried_on = units.iter().any(|(c, s)| *c == 0xd0 || *s == Some(si::AC));
+        .any(|g| g.code == code::CC || g.first_spdu == Some(si::AC));
     if refused {
         Verdict::RejectedCleanly
     } else if carried_on {

@@ -52,16 +52,11 @@ pub const TRACE_SCHEMA: u32 = 2;
 
 /// A short summary of the TPKTs that start in a segment: `TPKT(len) COTP-type` each.
 fn pdu_summary(bytes: &[u8]) -> String {
-    use mta_osi::cotp::code;
     let out: Vec<String> = mta_osi::tpkt::glimpse(bytes)
         .map(|g| {
-            let kind = match g.code {
-                code::CR => "CR",
-                code::CC => "CC",
-                code::DR => "DR",
-                code::DT => "DT",
-                code::ER => "ER",
-                _ => "?",
+            let kind = match mta_osi::cotp::code_name(g.code) {
+                "other TPDU" => "?",
+                known => known,
             };
             format!("TPKT({}) COTP {kind}", g.len)
         })
