@@ -139,6 +139,9 @@ struct Machine {
     inbound_connections: u64,
     /// False while a `ListenerDown` fault holds its listeners away.
     listening: bool,
+    /// Addresses a partition cuts this machine off from right now (its connects to them go
+    /// unanswered until `tcp_connect_timeout_ms`).
+    unreachable: std::collections::BTreeSet<String>,
     /// Trigger counters of the model's earlier lives (before crashes).
     earlier_counters: BTreeMap<&'static str, u64>,
     /// Every MTA address of the world (inbound connections from these are MTA peers; the 9301
@@ -660,6 +663,12 @@ fn build_machines(
                 &world.timers.recovery_interval_ms.to_string(),
             )
             .expect("a tunable row");
+        profile
+            .set(
+                "tcp_connect_timeout_ms",
+                &world.timers.connect_timeout_ms.to_string(),
+            )
+            .expect("a tunable row");
         // The machine an X.25 link calls has the link's connector for the remote MTA.
         let x25_link = world.x25.as_ref().filter(|x| x.machine == spec.name);
         let mut connector_text = spec.connectors.clone();
@@ -690,6 +699,7 @@ fn build_machines(
                 connects: VecDeque::new(),
                 inbound_connections: 0,
                 listening: true,
+                unreachable: std::collections::BTreeSet::new(),
                 earlier_counters: BTreeMap::new(),
                 world_addresses: world
                     .machines
@@ -752,13 +762,7 @@ async fn connect_from(m: Shared, addr: String, tick: u64) {
         for (cb, remote) in mine {
             let m = m.clone();
             tokio::task::spawn_local(async move {
-                let connect = TcpStream::connect((remote.host.as_str(), PORT));
-                // A connect that gets no answer within 5 s is reported as refused, as the world
-                // always has (the recorded findings' runs depend on it).
-                let r = match tokio::time::timeout(Duration::from_secs(5), connect).await {
-                    Ok(Ok(s)) => Ok(s),
-                    Ok(Err(_)) | Err(_) => Err(std::io::ErrorKind::ConnectionRefused.into()),
-                };
+                let r = connect_as_tcp_would(&m, &remote.host).await;
                 let ends = r.as_ref().ok().and_then(|s| {
                     Some(Ends {
                         local: s.local_addr().ok()?,
@@ -769,6 +773,28 @@ async fn connect_from(m: Shared, addr: String, tick: u64) {
                 });
                 edge::connected(&m, cb, r.map(TcpStream::into_split), ends);
             });
+        }
+    }
+}
+
+/// A connect to `host`'s port 102 with the outcome real TCP gives: refused at once (10061) by a
+/// live host without a listener; unanswered — a crashed host, or a partition the world's fault
+/// plan holds — until the build's `tcp_connect_timeout_ms`, then timed out (10060). Turmoil
+/// refuses a connect across a partition at once, so while the link is partitioned the adapter
+/// tries again every 500 ms, as TCP retransmits its SYN (it connects if the partition heals in
+/// time).
+async fn connect_as_tcp_would(m: &Shared, host: &str) -> std::io::Result<TcpStream> {
+    let timeout = Duration::from_millis(m.borrow().mta.profile.tcp_connect_timeout_ms);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, TcpStream::connect((host, PORT))).await {
+            Ok(Ok(s)) => return Ok(s),
+            Ok(Err(e)) if !m.borrow().unreachable.contains(host) => return Err(e),
+            Ok(Err(_)) if left > Duration::ZERO => {
+                tokio::time::sleep(left.min(Duration::from_millis(500))).await;
+            }
+            Ok(Err(_)) | Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
         }
     }
 }
@@ -1185,11 +1211,25 @@ fn apply_fault(
                         (_, true) => sim.partition(x.as_str(), y.as_str()),
                         (_, false) => sim.repair(x.as_str(), y.as_str()),
                     }
+                    if matches!(f, Fault::Partition { .. }) {
+                        mark_unreachable(&machines[a], &y, start);
+                        mark_unreachable(&machines[b], &x, start);
+                    }
                 }
             }
         }
     }
     expected_lost
+}
+
+/// While a partition lasts, `machine` cannot reach `address` (its connects go unanswered).
+fn mark_unreachable(machine: &Shared, address: &str, partitioned: bool) {
+    let mut m = machine.borrow_mut();
+    if partitioned {
+        m.unreachable.insert(address.to_string());
+    } else {
+        m.unreachable.remove(address);
+    }
 }
 
 /// What the machines hold at the end of a run, summed for the report.
@@ -1567,6 +1607,60 @@ mod tests {
             assert!(r.submitted >= 4 + 6, "seed {seed}: {}", r.submitted);
             assert!(r.counters.contains_key("x25.malformed_buffers"));
         }
+    }
+
+    /// The 9215 lines of `machine` that name Winsock error `code`.
+    fn connect_errors(r: &RunReport, machine: &str, code: &str) -> usize {
+        r.event_log[machine]
+            .iter()
+            .filter(|l| l.contains("event 9215") && l.contains(&format!("sockets error {code} ")))
+            .count()
+    }
+
+    #[test]
+    fn a_partitioned_connect_times_out_with_10060_and_a_refused_one_is_10061() {
+        let w = World::standard(Build::Ex2000Sp3Rollup, Build::Ex2000Sp3Rollup, 2);
+        let partition = FaultPlan {
+            faults: vec![(
+                0,
+                Fault::Partition {
+                    a: "ALPHA".into(),
+                    b: "BETA".into(),
+                    ms: 12_000,
+                },
+            )],
+        };
+        let r = run_plan(&w, 3, partition);
+        assert!(
+            connect_errors(&r, "ALPHA", "10060") >= 1,
+            "{:?}",
+            r.event_log["ALPHA"]
+        );
+        assert_eq!(
+            connect_errors(&r, "ALPHA", "10061"),
+            0,
+            "nothing refuses across a partition"
+        );
+        let listener_down = FaultPlan {
+            faults: vec![(
+                0,
+                Fault::ListenerDown {
+                    machine: "BETA".into(),
+                    ms: 12_000,
+                },
+            )],
+        };
+        let r = run_plan(&w, 3, listener_down);
+        assert!(
+            connect_errors(&r, "ALPHA", "10061") >= 1,
+            "{:?}",
+            r.event_log["ALPHA"]
+        );
+        assert_eq!(
+            connect_errors(&r, "ALPHA", "10060"),
+            0,
+            "a live host refuses at once"
+        );
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub struct TimerProfile {
     pub max_sim_ms: u64,
     /// TCP driver sockets-recovery interval (ms) — scaled from the build table's 30 s.
     pub recovery_interval_ms: u64,
+    /// How long an unanswered TCP connect waits before it fails with WSAETIMEDOUT (10060): the
+    /// build table's `tcp_connect_timeout_ms` scaled like the other timers, and kept below the
+    /// association open timeout, as TCP's SYN retries (about 21 s on Windows) end well before a
+    /// connector's 60 s.
+    pub connect_timeout_ms: u64,
 }
 
 impl Default for TimerProfile {
@@ -33,6 +38,7 @@ impl Default for TimerProfile {
             open_timeout_s: 3,
             max_sim_ms: 120_000,
             recovery_interval_ms: 1_000,
+            connect_timeout_ms: 2_000,
         }
     }
 }
@@ -474,8 +480,10 @@ impl World {
             }
         }
         let timers = file.timers;
-        if timers.tick_ms == 0 || timers.max_sim_ms == 0 {
-            return Err("timers: tick_ms and max_sim_ms must be positive".into());
+        if timers.tick_ms == 0 || timers.max_sim_ms == 0 || timers.connect_timeout_ms == 0 {
+            return Err(
+                "timers: tick_ms, max_sim_ms and connect_timeout_ms must be positive".into(),
+            );
         }
         Ok(World {
             name: file.name,
@@ -512,7 +520,7 @@ impl World {
             )
         });
         format!(
-            "world={} machines={} flows={}{x25} timers=tick:{}ms,retry:{}s×{},open:{}s,recovery:{}ms,max:{}ms",
+            "world={} machines={} flows={}{x25} timers=tick:{}ms,retry:{}s×{},open:{}s,recovery:{}ms,connect:{}ms,max:{}ms",
             self.name,
             m.join(" "),
             f.join(" "),
@@ -521,6 +529,7 @@ impl World {
             self.timers.retry_count,
             self.timers.open_timeout_s,
             self.timers.recovery_interval_ms,
+            self.timers.connect_timeout_ms,
             self.timers.max_sim_ms
         )
     }
