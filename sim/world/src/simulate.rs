@@ -142,6 +142,11 @@ struct Machine {
     /// Addresses a partition cuts this machine off from right now (its connects to them go
     /// unanswered until `tcp_connect_timeout_ms`).
     unreachable: std::collections::BTreeSet<String>,
+    /// True while the MTA service is stopped after a fatal event: the host is up, nothing listens
+    /// (connects are refused) and the model is not ticked; its queue disk waits for the restart.
+    halted: bool,
+    /// X.25 session-input faults already acted on (each stops the MTA once).
+    x25_faults_acted: usize,
     /// Trigger counters of the model's earlier lives (before crashes).
     earlier_counters: BTreeMap<&'static str, u64>,
     /// Every MTA address of the world (inbound connections from these are MTA peers; the 9301
@@ -553,7 +558,7 @@ fn run_collected(
         &mut sim,
         &machines,
         &trace,
-        (&plan, seed, record.until),
+        (&plan, seed, record.until, world.timers.service_restart_ms),
         &mut findings,
     );
     // Judge: the generic oracles over every machine, then the report.
@@ -700,6 +705,8 @@ fn build_machines(
                 inbound_connections: 0,
                 listening: true,
                 unreachable: std::collections::BTreeSet::new(),
+                halted: false,
+                x25_faults_acted: 0,
                 earlier_counters: BTreeMap::new(),
                 world_addresses: world
                     .machines
@@ -820,6 +827,9 @@ fn host_machines(sim: &mut turmoil::Sim<'_>, machines: &BTreeMap<String, Shared>
                         }
                         loop {
                             tokio::time::sleep(Duration::from_millis(tick)).await;
+                            if m.borrow().halted {
+                                continue; // the MTA service is stopped
+                            }
                             let now = now_ms();
                             let connects = edge::step(&m, now);
                             m.borrow_mut().connects.extend(connects);
@@ -1036,7 +1046,7 @@ fn step_through_faults(
     sim: &mut turmoil::Sim<'_>,
     machines: &BTreeMap<String, Shared>,
     trace: &Rc<RefCell<Trace>>,
-    (plan, seed, until): (&FaultPlan, u64, Option<Until>),
+    (plan, seed, until, restart_ms): (&FaultPlan, u64, Option<Until>, u64),
     findings: &mut Vec<String>,
 ) -> (usize, Option<(u64, Vec<String>)>) {
     // Start and end of every fault, in time order.
@@ -1049,6 +1059,7 @@ fn step_through_faults(
     let mut timeline: VecDeque<(u64, bool, Fault)> = timeline.into();
     let mut expected_lost = 0;
     let mut stopped = None;
+    let mut restarts: VecDeque<(u64, String)> = VecDeque::new();
     loop {
         match sim.step() {
             Ok(true) => break,
@@ -1084,8 +1095,76 @@ fn step_through_faults(
             );
             expected_lost += apply_fault(sim, machines, &f, start, seed);
         }
+        stop_on_fatal(
+            sim,
+            machines,
+            trace,
+            (now, seed, restart_ms),
+            findings,
+            &mut restarts,
+        );
+        while restarts.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, name) = restarts.pop_front().expect("checked");
+            trace
+                .borrow_mut()
+                .note(now, &format!("{name} service restarted"), &[]);
+            let mut m = machines[&name].borrow_mut();
+            m.halted = false;
+            m.listening = true;
+        }
     }
     (expected_lost, stopped)
+}
+
+/// Fatal means stopped (KB Q182619: "the MTA service stops"; Q225157: a fault in the session input
+/// path ends the process): an MTA with a fatal event or a new X.25 session-input fault is stopped —
+/// its process gone (every association reset, in-memory state lost, the queue disk kept), its host
+/// still up with nothing listening — and the finding says so; the world's service-recovery restart
+/// (`restarts`) brings it back.
+fn stop_on_fatal(
+    sim: &mut turmoil::Sim<'_>,
+    machines: &BTreeMap<String, Shared>,
+    trace: &Rc<RefCell<Trace>>,
+    (now, seed, restart_ms): (u64, u64, u64),
+    findings: &mut Vec<String>,
+    restarts: &mut VecDeque<(u64, String)>,
+) {
+    for (name, m) in machines {
+        let Some(cause) = stop_cause(&mut m.borrow_mut()) else {
+            continue;
+        };
+        findings.push(format!("{name}: MTA stopped: {cause}"));
+        trace
+            .borrow_mut()
+            .note(now, &format!("{name} MTA stopped: {cause}"), &[]);
+        crash(sim, m, true, seed);
+        // The host stays up: it answers connects (refusing them) while the service is stopped.
+        for a in addrs_of(machines, name) {
+            sim.bounce(a.as_str());
+        }
+        let mut mm = m.borrow_mut();
+        mm.halted = true;
+        mm.listening = false;
+        if restart_ms > 0 {
+            restarts.push_back((now + restart_ms, name.clone()));
+        }
+    }
+}
+
+/// Why a running MTA must stop now, if it must: its fatal event, or the X.25 session-input fault
+/// it has not stopped for yet.
+fn stop_cause(m: &mut Machine) -> Option<String> {
+    if m.halted {
+        return None;
+    }
+    if let Some(f) = m.mta.log.first_fatal() {
+        return Some(format!("fatal event {}: {}", f.id, f.lines.join(" / ")));
+    }
+    let gw = m.x25.borrow();
+    let fault = gw.as_ref()?.fault_text(m.x25_faults_acted)?;
+    drop(gw);
+    m.x25_faults_acted += 1;
+    Some(fault)
 }
 
 /// Every machine's state, for a step-through replay's stop.
@@ -1287,7 +1366,13 @@ fn tally_machines(machines: &BTreeMap<String, Shared>, findings: &mut Vec<String
             ));
         }
         if let Some(g) = m.x25.borrow().as_ref() {
-            findings.extend(g.findings());
+            // Each session-input fault stopped the MTA and was reported then; one in the run's
+            // very last step is reported here.
+            findings.extend(
+                (m.x25_faults_acted..g.x25.faults.len())
+                    .filter_map(|i| g.fault_text(i))
+                    .map(|f| format!("{name}: MTA stopped: {f}")),
+            );
             *counters.entry("x25.malformed_buffers".into()).or_default() += g.x25.malformed();
             *counters.entry("x25.binds_accepted".into()).or_default() += g.x25.accepted;
             *counters.entry("x25.transfers".into()).or_default() += g.x25.transfers;
@@ -1660,6 +1745,52 @@ mod tests {
             connect_errors(&r, "ALPHA", "10060"),
             0,
             "a live host refuses at once"
+        );
+    }
+
+    /// KB Q225157's conditions on 5.5 (the committed finding's plan): an X.25 overload at ALPHA.
+    fn q225157_run(service_restart_ms: u64) -> RunReport {
+        let mut w = World::xot(Build::Ex55, 1);
+        w.timers.service_restart_ms = service_restart_ms;
+        let plan = FaultPlan {
+            faults: vec![(
+                1763,
+                Fault::X25Overload {
+                    machine: "ALPHA".into(),
+                    calls: 10,
+                    service_every: 1,
+                    ms: 2168,
+                },
+            )],
+        };
+        run_plan(&w, 9, plan)
+    }
+
+    #[test]
+    fn a_fault_in_the_session_input_path_stops_the_mta_until_its_service_restarts() {
+        let r = q225157_run(3_000);
+        assert!(
+            r.findings[0].starts_with("ALPHA: MTA stopped: fault in the session input path"),
+            "{:?}",
+            r.findings
+        );
+        // Restarted with its queue disk: every message (the remote MTAs' too) still ends once,
+        // and the listener answers again.
+        assert_eq!(r.accounted, r.submitted, "{:?}", r.findings);
+        assert!(
+            r.findings.iter().all(|f| f.contains("MTA stopped")),
+            "{:?}",
+            r.findings
+        );
+        // Without a service-recovery restart it stays stopped: its listener is gone.
+        let r = q225157_run(0);
+        assert!(r.findings[0].contains("MTA stopped"), "{:?}", r.findings);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.contains("ALPHA") && f.contains("answer")),
+            "the listener oracle sees the stopped MTA: {:?}",
+            r.findings
         );
     }
 

@@ -27,6 +27,10 @@ pub struct TimerProfile {
     /// association open timeout, as TCP's SYN retries (about 21 s on Windows) end well before a
     /// connector's 60 s.
     pub connect_timeout_ms: u64,
+    /// After a fatal event (or a fault in the session input path) the MTA service stops; the
+    /// service-recovery restart brings it back after this long (Windows' "restart the service
+    /// after 1 minute", scaled like the open timer). 0: it stays stopped.
+    pub service_restart_ms: u64,
 }
 
 impl Default for TimerProfile {
@@ -39,6 +43,7 @@ impl Default for TimerProfile {
             max_sim_ms: 120_000,
             recovery_interval_ms: 1_000,
             connect_timeout_ms: 2_000,
+            service_restart_ms: 3_000,
         }
     }
 }
@@ -520,7 +525,7 @@ impl World {
             )
         });
         format!(
-            "world={} machines={} flows={}{x25} timers=tick:{}ms,retry:{}s×{},open:{}s,recovery:{}ms,connect:{}ms,max:{}ms",
+            "world={} machines={} flows={}{x25} timers=tick:{}ms,retry:{}s×{},open:{}s,recovery:{}ms,connect:{}ms,restart:{}ms,max:{}ms",
             self.name,
             m.join(" "),
             f.join(" "),
@@ -530,6 +535,7 @@ impl World {
             self.timers.open_timeout_s,
             self.timers.recovery_interval_ms,
             self.timers.connect_timeout_ms,
+            self.timers.service_restart_ms,
             self.timers.max_sim_ms
         )
     }

@@ -89,20 +89,14 @@ impl Gateway {
         self.writers.clear();
     }
 
-    /// The faults in the session input path, as findings.
-    pub fn findings(&self) -> Vec<String> {
-        self.x25
-            .faults
-            .iter()
-            .map(|(lcn, f)| {
-                format!(
-                    "{}: fault in the session input path on XOT circuit {lcn}: {} (stack {})",
-                    self.machine,
-                    f.message,
-                    f.spans.join(" -> ")
-                )
-            })
-            .collect()
+    /// The `i`-th fault in the session input path, described.
+    pub fn fault_text(&self, i: usize) -> Option<String> {
+        let (lcn, f) = self.x25.faults.get(i)?;
+        Some(format!(
+            "fault in the session input path on XOT circuit {lcn}: {} (stack {})",
+            f.message,
+            f.spans.join(" -> ")
+        ))
     }
 
     /// One model tick: the model's cadence (`mta` answers the associations), then its packets
