@@ -73,7 +73,14 @@ pub fn serve_cmd(a: &serve::ServeArgs) -> Result<ExitCode, String> {
             s.connections.get("accepted").copied().unwrap_or(0),
             a.state.display()
         );
-        ExitCode::SUCCESS
+        match &s.stopped {
+            // A fatal event stopped the MTA: a finding, with the finding status.
+            Some(cause) => {
+                println!("FINDING {cause}");
+                ExitCode::FAILURE
+            }
+            None => ExitCode::SUCCESS,
+        }
     })
 }
 

@@ -120,6 +120,18 @@ pub struct ServeState {
     pub events: BTreeMap<u32, usize>,
     /// Control blocks still allocated.
     pub blocks: Vec<String>,
+    /// Why the MTA stopped by itself (its fatal event), if it did: serve exits with the finding
+    /// status and this state file holds its queue disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+}
+
+/// Why the MTA must stop now, if it must: a fatal event ends the MTA process (KB Q182619, 9404:
+/// "the MTA service stops"); its queue disk survives.
+pub fn stop_cause(m: &Mta) -> Option<String> {
+    m.log
+        .first_fatal()
+        .map(|f| format!("MTA stopped: fatal event {}: {}", f.id, f.lines.join(" / ")))
 }
 
 /// The state-file schema version.
@@ -214,6 +226,7 @@ impl ServeState {
             .collect(),
             events,
             blocks: m.driver.describe_blocks(),
+            stopped: stop_cause(m),
         }
     }
 
@@ -454,6 +467,11 @@ pub fn run(a: &ServeArgs) -> Result<ServeState, String> {
                     for (cb, remote) in edge::step(&node, now) {
                         tokio::task::spawn_local(dial(node.clone(), cb, remote, port, connect_timeout));
                     }
+                    if let Some(cause) = stop_cause(&node.borrow().mta) {
+                        // The MTA process ends: no drain, the state file keeps its queue disk.
+                        tracing::error!(target: "mta_lab::serve", "{cause}");
+                        break;
+                    }
                     if now >= last_status.0 + args.status_every * 1000 {
                         let n = node.borrow();
                         let line = format!(
@@ -472,9 +490,10 @@ pub fn run(a: &ServeArgs) -> Result<ServeState, String> {
             }
         }
         // Drain: let the model finish what is in flight (closes crossing the shutdown) for up
-        // to --drain-ms, so the state file shows settled blocks and queues.
+        // to --drain-ms, so the state file shows settled blocks and queues (not after a fatal
+        // event: that MTA process is gone).
         let drain_until = start.elapsed().as_millis() as u64 + args.drain_ms;
-        loop {
+        while stop_cause(&node.borrow().mta).is_none() {
             tick.tick().await;
             let now = start.elapsed().as_millis() as u64;
             for (cb, remote) in edge::step(&node, now) {
@@ -571,5 +590,33 @@ mod tests {
         std::fs::write(&path, "{").unwrap();
         assert!(model(&args(&["--restore", path.to_str().unwrap()])).is_err());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_fatal_event_stops_serve_with_its_queue_in_the_state_file() {
+        let a = args(&[]);
+        let mut m = model(&a).unwrap();
+        let apdu = mta_lab_world::simulate::message(&mut m, "BETA", "PEER", 0, 100);
+        m.submit(apdu);
+        assert_eq!(stop_cause(&m), None, "a healthy MTA keeps running");
+        let p = m.profile;
+        m.log.log(mta_eventlog::catalogue::illegal_buffer_request(
+            &p, 29, 29, 5,
+        ));
+        let cause = stop_cause(&m).expect("9404 stops the MTA");
+        assert!(
+            cause.starts_with("MTA stopped: fatal event 9404: "),
+            "{cause}"
+        );
+        let state = ServeState::of(&Node::shared(m).borrow(), a.build, 10);
+        assert_eq!(state.stopped.as_deref(), Some(cause.as_str()));
+        assert_eq!(state.queues["to PEER"].len(), 1, "the queue disk is kept");
+        // Written and read back; a state file without the field (an older serve's) still loads.
+        let json = serde_json::to_string(&state).unwrap();
+        assert_eq!(serde_json::from_str::<ServeState>(&json).unwrap(), state);
+        let mut older: serde_json::Value = serde_json::from_str(&json).unwrap();
+        older.as_object_mut().unwrap().remove("stopped");
+        let older: ServeState = serde_json::from_value(older).unwrap();
+        assert_eq!(older.stopped, None);
     }
 }
