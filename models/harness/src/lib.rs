@@ -11,6 +11,7 @@
 pub mod ber_decode;
 pub mod bufmgr_ops;
 pub mod dict;
+pub mod kb;
 pub mod lpi_decode;
 pub mod mta;
 pub mod osi;

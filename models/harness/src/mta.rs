@@ -295,8 +295,9 @@ fn nsi_pop4_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, Failur
         return Err(Failure::new(
             T,
             format!(
-                "{} control blocks leaked after every caller left",
-                d.live_blocks()
+                "{} control blocks leaked after every caller left{}",
+                d.live_blocks(),
+                crate::kb::logged(log)
             ),
         ));
     }
@@ -536,8 +537,9 @@ fn inbound_stack_in(w: &mut StackWorld, input: &[u8]) -> Result<&'static str, Fa
         }
         if m.driver.live_blocks() != 0 {
             return Err(format!(
-                "{} control blocks left after the caller hung up",
-                m.driver.live_blocks()
+                "{} control blocks left after the caller hung up{}",
+                m.driver.live_blocks(),
+                crate::kb::logged(&m.log)
             ));
         }
         let Some(probe) = m.accept(2, "10.0.0.9") else {

@@ -13,6 +13,7 @@
 use crate::libfuzzer;
 use crate::smoke::{mutate, run_one, target_by_name};
 use mta_build::Build;
+use mta_harness::kb::{q182619, q225157};
 use mta_lab_world::world::World;
 use mta_lab_world::{finding, simulate};
 use rand::{Rng, SeedableRng};
@@ -244,23 +245,6 @@ fn q811406(r: &simulate::RunReport) -> Option<String> {
         });
         (logged && named.is_some()).then(|| named.cloned().unwrap_or_default())
     })
-}
-
-fn q182619(failure: &str) -> Option<String> {
-    failure.contains("fatal event 9404").then(|| {
-        failure
-            .split("The request was for ")
-            .nth(1)
-            .and_then(|t| t.split('.').next())
-            .unwrap_or("illegal buffer request")
-            .to_string()
-    })
-}
-
-fn q225157(failure: &str) -> Option<String> {
-    (failure.contains("fault in the session input path")
-        && failure.contains("oppsin -> oppsitps -> oppssprc -> oppsstdt -> oppsscnc"))
-    .then(|| "oppsin -> oppsitps -> oppssprc -> oppsstdt -> oppsscnc".to_string())
 }
 
 #[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
