@@ -300,6 +300,8 @@ impl Reassembler {
 pub struct Glimpse {
     /// The TPKT's length field (the whole packet, header included).
     pub len: usize,
+    /// The TPKT's reserved octet (RFC 1006: 0; KB Q151626's 4.0 leaves 0x11 in its CC).
+    pub reserved: u8,
     /// TPDU code, `crate::cotp::code`.
     pub code: u8,
     /// A DT's first SPDU identifier (`crate::session::si`), when the packet holds one.
@@ -342,6 +344,7 @@ pub fn glimpse(bytes: &[u8]) -> impl Iterator<Item = Glimpse> + '_ {
         }
         Some(Glimpse {
             len,
+            reserved: r[1],
             code,
             first_spdu,
             complete,
@@ -429,6 +432,14 @@ mod tests {
         let g: Vec<Glimpse> = glimpse(&bytes).collect();
         assert_eq!(g.len(), 3);
         assert_eq!((g[0].len, g[0].code, g[0].complete), (11, code::CC, true));
+        assert_eq!(g[0].reserved, 0);
+        assert_eq!(
+            glimpse(&[3, 0x11, 0, 7, 2, 0xd0, 0])
+                .next()
+                .unwrap()
+                .reserved,
+            0x11
+        );
         assert_eq!((g[1].code, g[1].first_spdu), (code::DT, Some(14)));
         assert_eq!(
             (g[2].len, g[2].complete, g[2].first_spdu),

@@ -207,29 +207,42 @@ impl Search {
     }
 }
 
-/// Q151626's signature in a failed run: an Exchange machine logged the NMI sequence (receive
-/// socket closed, remote transport disconnection, lost connections to the locality, bad message
-/// type 769 in state 2).
+/// Q151626's signature in a failed run, read from its octets and its event log: an Exchange
+/// machine sent a CC with a non-zero TPKT reserved octet, a peer closed that connection without
+/// answering, and the sender logged the NMI sequence (receive socket closed, remote transport
+/// disconnection, lost connections to the locality, 9225 "Bad message type 769 … in state 2").
 fn q151626(r: &simulate::RunReport) -> Option<String> {
     if r.findings.is_empty() {
         return None;
     }
+    let (peer, octet) = r.evidence.iter().find_map(|e| {
+        let (peer, rest) = e.split_once(" closed the connection, unanswered, on a CC")?;
+        let octet = rest.split(" at ").next()?.split_whitespace().last()?;
+        Some((peer, octet))
+    })?;
     r.events.iter().find_map(|(m, ev)| {
-        [9236, 1279, 2036, 9225]
+        let sent = r
+            .evidence
             .iter()
-            .all(|id| ev.get(id).copied().unwrap_or(0) > 0)
-            .then(|| {
-                let line = r
-                    .event_log
-                    .get(m)
-                    .and_then(|l| l.iter().find(|e| e.contains("Bad message type 769")))
-                    .map_or(String::new(), |e| {
-                        e.split_once(") ")
-                            .map_or(e.as_str(), |x| x.1)
-                            .replace('\n', " / ")
-                    });
-                format!("{m}: {line}")
-            })
+            .any(|e| e.starts_with(&format!("{m} sent a CC with TPKT reserved octet")));
+        let nmi = [9236, 1279, 2036, 9225]
+            .iter()
+            .all(|id| ev.get(id).copied().unwrap_or(0) > 0);
+        let line = r
+            .event_log
+            .get(m)?
+            .iter()
+            .find(|e| e.contains("Bad message type 769") && e.contains("in state 2"))?;
+        let line = line
+            .split_once(") ")
+            .map_or(line.as_str(), |x| x.1)
+            .replace('\n', " / ");
+        (sent && nmi).then(|| {
+            format!(
+                "{m}: CC sent with TPKT reserved octet {octet}, {peer} closed that connection \
+                 unanswered, then {line}"
+            )
+        })
     })
 }
 
@@ -508,12 +521,14 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
     let b = o.budget_s;
     match kb {
         "Q151626" => {
+            // With the seeds' faults (crashes, partitions, bursts of callers): early closes log the
+            // same NMI events on every build; the signature's CC evidence tells Q151626 apart.
             let w = World::standard(build, build, 1);
             sim_search(
                 &mut s,
                 o.seed.saturating_sub(1) * 1_000_000,
                 &w,
-                false,
+                true,
                 b,
                 &dir,
                 q151626,
@@ -905,6 +920,34 @@ mod tests {
         );
         assert!(q182619("buffers outstanding at quiescence").is_none());
         assert!(q225157("fault in the session input path: x (stack )").is_none());
+    }
+
+    #[test]
+    fn q151626_needs_the_cc_with_the_reserved_octet_and_the_peer_that_closed_on_it() {
+        let w = World::standard(Build::Ex40, Build::Ex40, 1);
+        let r = simulate::run(&w, 0, false);
+        let sig = q151626(&r).expect("4.0's CC, the strict peer's close, 9225 in state 2");
+        assert!(
+            sig.starts_with("ALPHA: CC sent with TPKT reserved octet 0x11, F closed"),
+            "{sig}"
+        );
+        // Remove the mechanism from the same run's evidence: the events alone are not Q151626.
+        let mut no_odd_cc = r.clone();
+        no_odd_cc.evidence.retain(|e| !e.contains(" sent a CC "));
+        assert!(q151626(&no_odd_cc).is_none());
+        let mut nobody_closed = r.clone();
+        nobody_closed
+            .evidence
+            .retain(|e| !e.contains("closed the connection"));
+        assert!(q151626(&nobody_closed).is_none());
+        // A fixed build's writer clears the octet: the same world shows no such CC at all.
+        let fixed = simulate::run(&World::standard(Build::Ex50, Build::Ex50, 1), 0, false);
+        assert!(
+            fixed.evidence.iter().all(|e| !e.contains("reserved octet")),
+            "{:?}",
+            fixed.evidence
+        );
+        assert!(q151626(&fixed).is_none());
     }
 
     #[test]

@@ -43,6 +43,18 @@ struct Trace {
     jsonl: Option<Vec<String>>,
     /// (machine, connection) → (local, peer) socket addresses, for the trace's records.
     endpoints: BTreeMap<(String, u64), (String, String)>,
+    /// What the octets showed that a KB's mechanism is made of (not part of the hash).
+    evidence: Vec<String>,
+    /// (machine, connection) that received a CC whose TPKT reserved octet is not 0 and has sent
+    /// nothing on it since, with that octet.
+    odd_cc_received: BTreeMap<(String, u64), u8>,
+}
+
+/// A CC in `bytes` whose TPKT reserved octet is not 0 (RFC 1006 says 0), with that octet.
+fn cc_with_reserved(bytes: &[u8]) -> Option<u8> {
+    mta_osi::tpkt::glimpse(bytes)
+        .find(|g| g.code == mta_osi::cotp::code::CC && g.reserved != 0)
+        .map(|g| g.reserved)
 }
 
 /// The `--trace` JSONL schema version.
@@ -74,6 +86,8 @@ impl Trace {
             events: 0,
             jsonl: None,
             endpoints: BTreeMap::new(),
+            evidence: Vec::new(),
+            odd_cc_received: BTreeMap::new(),
         }
     }
     fn note(&mut self, now: u64, what: &str, bytes: &[u8]) {
@@ -195,6 +209,9 @@ impl Host for Machine {
                     _ => ("closed", &[][..]),
                 };
                 t.note(now_ms(), &format!("{name} {label} {}", cb.index), bytes);
+                if let Some(r) = cc_with_reserved(bytes) {
+                    t.odd_cc_received.insert((name.clone(), cb.index.into()), r);
+                }
             }
             Seen::Action { now, action } => match action {
                 SocketAction::Connect { cb, remote } => {
@@ -206,9 +223,21 @@ impl Host for Machine {
                 }
                 SocketAction::Send { cb, bytes } => {
                     t.note(now, &format!("{name} send {}", cb.index), bytes);
+                    // An answer: the connection carried on after the CC.
+                    t.odd_cc_received.remove(&(name.clone(), cb.index.into()));
+                    if let Some(r) = cc_with_reserved(bytes) {
+                        t.evidence.push(format!(
+                            "{name} sent a CC with TPKT reserved octet {r:#04x} at {now} ms"
+                        ));
+                    }
                 }
                 SocketAction::Close { cb } => {
                     t.note(now, &format!("{name} close {}", cb.index), &[]);
+                    if let Some(r) = t.odd_cc_received.remove(&(name.clone(), cb.index.into())) {
+                        t.evidence.push(format!(
+                            "{name} closed the connection, unanswered, on a CC with TPKT reserved octet {r:#04x} at {now} ms"
+                        ));
+                    }
                 }
                 SocketAction::Refuse { .. } => {}
             },
@@ -267,6 +296,9 @@ pub struct RunReport {
     /// Protocol-state transitions the run took (`mta_reach`), in the order first taken; not part
     /// of the trace.
     pub transitions: Vec<String>,
+    /// What the octets showed of a KB's mechanism (e.g. a CC sent with a non-zero TPKT reserved
+    /// octet and the peer that closed on it), in order; not part of the trace hash.
+    pub evidence: Vec<String>,
 }
 
 /// A run's report: its summary line, then (if it failed) its plan and oracle lines.
@@ -311,6 +343,9 @@ pub fn report_text(r: &RunReport) -> String {
     }
     for f in &r.findings {
         let _ = writeln!(out, "  FINDING {f}");
+    }
+    for e in &r.evidence {
+        let _ = writeln!(out, "  evidence: {e}");
     }
     out
 }
@@ -636,6 +671,7 @@ fn run_collected(
         findings,
         goals: Vec::new(),
         transitions: Vec::new(),
+        evidence: t.evidence.clone(),
     };
     (
         report,
