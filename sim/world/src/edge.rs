@@ -227,7 +227,12 @@ where
         s.next_conn += 1;
         s.accepted += 1;
         let conn = s.next_conn;
-        let cb = n.mta_mut().accept(conn, from);
+        // A stopped MTA's listener is gone: the connection is closed at once.
+        let cb = if stopped(&*n) {
+            None
+        } else {
+            n.mta_mut().accept(conn, from)
+        };
         if cb.is_none() {
             n.streams().refused += 1;
         }
@@ -310,6 +315,9 @@ pub fn attach<H, R, W>(
             }
             let closed = matches!(ev, SocketEvent::Closed(..));
             let mut nn = n.borrow_mut();
+            if stopped(&*nn) {
+                break; // the MTA process is gone: nothing takes the octets
+            }
             nn.seen(Seen::Read { cb, event: &ev });
             nn.mta_mut().socket(ev);
             if closed {
@@ -321,12 +329,26 @@ pub fn attach<H, R, W>(
     });
 }
 
+/// Whether the host's MTA has stopped: a fatal event ended its process. The edge then ticks it no
+/// more, closes its connections, refuses new ones and drops what arrives.
+pub fn stopped<H: Host>(host: &H) -> bool {
+    host.mta().log.first_fatal().is_some()
+}
+
 /// Tick the model at `now` (ms) and route its actions: sends and closes go to the blocks'
 /// streams; the connects are returned for the adapter to open (it knows its network).
 pub fn step<H: Host>(node: &Rc<RefCell<H>>, now: u64) -> Vec<(ControlBlockId, Remote)> {
     let mut n = node.borrow_mut();
     if let Some(t) = &n.streams().tap {
         t.borrow_mut().now_ms = now;
+    }
+    if stopped(&*n) {
+        // Fatal means stopped (KB Q182619: the MTA service stops): no more ticks, and every
+        // association's connection is closed.
+        for (_, w) in std::mem::take(&mut n.streams().writers) {
+            let _ = w.send(None);
+        }
+        return Vec::new();
     }
     n.mta_mut().tick(now);
     let mut connects = Vec::new();
@@ -381,5 +403,58 @@ pub fn connected<H, R, W>(
             n.seen(Seen::Connected { cb, ok: false });
             n.mta_mut().socket(SocketEvent::ConnectFailed(cb, code));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mta_mta::core::MtaConfig;
+
+    fn node() -> SharedNode {
+        let p = mta_build::Build::Ex55.profile();
+        let cfg = MtaConfig::new(
+            "M",
+            mta_p1::GlobalDomainIdentifier::new("US", " ", Some("M")),
+            vec!["10.0.0.1".into()],
+            Vec::new(),
+        );
+        Node::shared(Mta::new(&p, cfg))
+    }
+
+    #[test]
+    fn a_stopped_mta_takes_no_connection_and_closes_its_streams() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&rt, async {
+            let n = node();
+            let (ours, _theirs) = tokio::io::duplex(64);
+            accept(&n, tokio::io::split(ours), "10.0.0.9", None);
+            assert_eq!(n.borrow().mta.driver.live_blocks(), 1, "running: accepted");
+            assert_eq!(n.borrow().streams.writers.len(), 1);
+            let p = n.borrow().mta.profile;
+            n.borrow_mut()
+                .mta
+                .log
+                .log(mta_eventlog::catalogue::illegal_buffer_request(
+                    &p, 29, 29, 5,
+                ));
+            assert!(stopped(&*n.borrow()));
+            assert!(step(&n, 100).is_empty());
+            assert!(
+                n.borrow().streams.writers.is_empty(),
+                "its connections closed"
+            );
+            let (ours, _theirs) = tokio::io::duplex(64);
+            accept(&n, tokio::io::split(ours), "10.0.0.9", None);
+            assert_eq!(n.borrow().streams.refused, 1, "no listener while stopped");
+            assert_eq!(
+                n.borrow().mta.driver.live_blocks(),
+                1,
+                "the model was not asked"
+            );
+        });
     }
 }
