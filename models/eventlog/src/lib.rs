@@ -141,6 +141,9 @@ pub struct EventLog {
     epoch_unix_s: i64,
     host: String,
     events: Vec<Event>,
+    /// Index of the first fatal event: the stop and "no fatal event" checks ask on every tick and
+    /// every read, so the answer is kept, not searched for.
+    first_fatal: Option<usize>,
 }
 
 impl EventLog {
@@ -152,12 +155,14 @@ impl EventLog {
             epoch_unix_s,
             host: host.into(),
             events: Vec::new(),
+            first_fatal: None,
         }
     }
 
     /// Forget every event (a fuzz harness reusing one log between inputs).
     pub fn clear(&mut self) {
         self.events.clear();
+        self.first_fatal = None;
     }
 
     /// Append an event and emit it through `tracing`. The text is rendered only when a
@@ -178,6 +183,9 @@ impl EventLog {
                 component = event.component.name, at_ms = event.at_ms, "{}", text()
             ),
         }
+        if event.fatal && self.first_fatal.is_none() {
+            self.first_fatal = Some(self.events.len());
+        }
         self.events.push(event);
     }
 
@@ -193,7 +201,7 @@ impl EventLog {
 
     /// The first fatal event, if any (the "no fatal event" oracle).
     pub fn first_fatal(&self) -> Option<&Event> {
-        self.events.iter().find(|e| e.fatal)
+        self.first_fatal.map(|i| &self.events[i])
     }
 
     /// The era this log prints in.

@@ -129,9 +129,7 @@ pub struct ServeState {
 /// Why the MTA must stop now, if it must: a fatal event ends the MTA process (KB Q182619, 9404:
 /// "the MTA service stops"); its queue disk survives.
 pub fn stop_cause(m: &Mta) -> Option<String> {
-    m.log
-        .first_fatal()
-        .map(|f| format!("MTA stopped: fatal event {}: {}", f.id, f.lines.join(" / ")))
+    edge::stop_cause(m).map(|c| format!("MTA stopped: {c}"))
 }
 
 /// The state-file schema version.

@@ -335,6 +335,14 @@ pub fn stopped<H: Host>(host: &H) -> bool {
     host.mta().log.first_fatal().is_some()
 }
 
+/// Why `mta` has stopped, if it has: the fatal event that ended its process (KB Q182619: "the MTA
+/// service stops"), as every adapter reports it.
+pub fn stop_cause(mta: &Mta) -> Option<String> {
+    mta.log
+        .first_fatal()
+        .map(|f| format!("fatal event {}: {}", f.id, f.lines.join(" / ")))
+}
+
 /// Tick the model at `now` (ms) and route its actions: sends and closes go to the blocks'
 /// streams; the connects are returned for the adapter to open (it knows its network).
 pub fn step<H: Host>(node: &Rc<RefCell<H>>, now: u64) -> Vec<(ControlBlockId, Remote)> {

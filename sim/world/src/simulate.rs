@@ -1193,8 +1193,8 @@ fn stop_cause(m: &mut Machine) -> Option<String> {
     if m.halted {
         return None;
     }
-    if let Some(f) = m.mta.log.first_fatal() {
-        return Some(format!("fatal event {}: {}", f.id, f.lines.join(" / ")));
+    if let Some(cause) = edge::stop_cause(&m.mta) {
+        return Some(cause);
     }
     let gw = m.x25.borrow();
     let fault = gw.as_ref()?.fault_text(m.x25_faults_acted)?;
@@ -1369,12 +1369,8 @@ fn tally_machines(machines: &BTreeMap<String, Shared>, findings: &mut Vec<String
     let mut refused = BTreeMap::new();
     for (name, m) in machines {
         let m = m.borrow();
-        if let Some(f) = m.mta.log.first_fatal() {
-            findings.push(format!(
-                "{name}: fatal event {}: {}",
-                f.id,
-                f.lines.join(" / ")
-            ));
+        if let Some(cause) = edge::stop_cause(&m.mta) {
+            findings.push(format!("{name}: {cause}"));
         }
         if let Some(l) = m.mta.bm.leak_report() {
             let owners: Vec<String> = l

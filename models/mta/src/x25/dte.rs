@@ -95,11 +95,6 @@ impl Dte {
         self.base == self.packets.len()
     }
 
-    /// Data packets sent in total (resends included in the count only once).
-    pub fn packets(&self) -> usize {
-        self.packets.len()
-    }
-
     /// Send `tsdu` as one M-bit sequence (after what is already queued).
     pub fn send_tsdu(&mut self, tsdu: &[u8]) {
         let first = (self.packets.len() & 7) as u8;

@@ -47,7 +47,6 @@ pub struct RemoteMta {
     association: Association,
     /// APDUs not yet confirmed, oldest first.
     unconfirmed: VecDeque<Vec<u8>>,
-    confirmed: usize,
     end: Option<CallEnd>,
 }
 
@@ -67,7 +66,6 @@ impl RemoteMta {
             dte,
             association,
             unconfirmed: apdus.into(),
-            confirmed: 0,
             end: None,
         };
         r.pump();
@@ -77,11 +75,6 @@ impl RemoteMta {
     /// How the call ended, once it has.
     pub fn end(&self) -> Option<CallEnd> {
         self.end
-    }
-
-    /// Messages the called MTA has confirmed (its responsibility now).
-    pub fn confirmed(&self) -> usize {
-        self.confirmed
     }
 
     /// The messages not confirmed, oldest first (to send again on another call).
@@ -130,7 +123,6 @@ impl RemoteMta {
                 }
                 Event::TransferConfirmed => {
                     self.unconfirmed.pop_front();
-                    self.confirmed += 1;
                 }
                 Event::BindRefused { .. } => self.finish(CallEnd::Refused),
                 Event::Released => self.finish(CallEnd::Released),
