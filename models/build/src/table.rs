@@ -324,8 +324,9 @@ build_table! {
     /// Q197378: the connector honours the per-connector "Stack IP Address Override" registry key.
     Fix connector_honours_source_override: bool = [false, false, false, false, true, true, true, true],
         source = "Q197378 (SP1 affected, first corrected in SP2, hotfix 5.5.2431.0)";
-    /// Q811406: POP4's bad-LPI error path releases the inbound control block.
-    Fix pop4_bad_lpi_releases_control_block: bool = [true, true, true, true, true, true, false, true],
+    /// Q811406: NSI's bad-LPI error path (a Close Request from POP4 it rejects) releases the
+    /// control block the LPI names.
+    Fix nsi_bad_lpi_releases_control_block: bool = [true, true, true, true, true, true, false, true],
         source = "Q811406 (2000 SP3 affected, fixed by the March 2003 rollup, 6.0.6394.0); earlier \
                   builds log 4283 but free the block (KB Q319936 shows 5.5 SP4 recovering)";
 }
@@ -382,7 +383,7 @@ mod tests {
             [false, false, false, false, true, true, true, true]
         );
         assert_eq!(
-            fixed(|p| p.pop4_bad_lpi_releases_control_block),
+            fixed(|p| p.nsi_bad_lpi_releases_control_block),
             [true, true, true, true, true, true, false, true]
         );
     }
@@ -398,7 +399,7 @@ mod tests {
         );
         assert_eq!(p.value("nope"), None);
         assert!(matches!(
-            p.set("pop4_bad_lpi_releases_control_block", "true"),
+            p.set("nsi_bad_lpi_releases_control_block", "true"),
             Err(OverrideError::NotTunable(..))
         ));
         assert!(matches!(

@@ -9,6 +9,9 @@ use mta_build::Profile;
 
 /// Error code POP4 prints for a bad LPI in a message (Q811406).
 pub const ERROR_BAD_LPI: u32 = 8464;
+/// The code NSI's Error Indication carries for an LPI whose control block now belongs to another
+/// connection (ours; POP4 reports it as event 1209, KB 306959).
+pub const ERROR_LPI_MISMATCH: u32 = 1209;
 
 fn event(
     id: u32,

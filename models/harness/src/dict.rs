@@ -272,7 +272,8 @@ fn nsi_pop4_ops() -> Vec<Token> {
         tok("caller", &[0, 0]),
         tok("pop4_tick", &[1, 10]),
         tok("hang_up", &[2, 0]),
-        tok("raw_message_16", &[3, 16]),
+        tok("raw_message_16_to_pop4", &[3, 32]),
+        tok("raw_message_16_to_nsi", &[3, 33]),
     ]
 }
 
@@ -403,6 +404,6 @@ mod tests {
         let p1 = tokens("p1_decode");
         // An MTS-APDU's outer SET/SEQUENCE or context tags appear.
         assert!(p1.iter().any(|(n, _)| n.starts_with("p1_decode_tag_")));
-        assert!(render("lpi_decode").contains("lpi_type_close_request=\"\\x03\\x01\""));
+        assert!(render("lpi_decode").contains("lpi_type_close_request=\"\\x04\\x02\""));
     }
 }

@@ -23,16 +23,24 @@ pub fn q225157(failure: &str) -> Option<String> {
         .then(|| STACK.to_string())
 }
 
-/// Q811406: control blocks left allocated after NSI's Close Requests named LPIs POP4 did not
-/// know — the failure names the blocks and the log shows 4258 and 4283.
+/// Q811406: control blocks left allocated, some of them closing with an Accept OK that reached NSI
+/// after their caller had left (the crossing), and the log shows NSI's 4258 and POP4's 4283.
 pub fn q811406(failure: &str) -> Option<String> {
     let logged = logged_ids(failure);
-    (failure.contains("control blocks") && logged.contains(&4258) && logged.contains(&4283)).then(
-        || {
-            let blocks = failure.split(';').next().unwrap_or(failure).trim();
-            format!("{blocks} after 4258 + 4283")
-        },
-    )
+    let late = failure
+        .split_once(" (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(inside, _)| inside.strip_suffix(crate::mta::TOO_LATE))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    (failure.contains("control blocks")
+        && late > 0
+        && logged.contains(&4258)
+        && logged.contains(&4283))
+    .then(|| {
+        let blocks = failure.split(';').next().unwrap_or(failure).trim();
+        format!("{blocks} after 4258 + 4283")
+    })
 }
 
 /// The KB signature of `kb` (e.g. "Q811406") in `failure`, for the KBs a harness reproduces.
@@ -96,10 +104,20 @@ mod tests {
         assert!(q811406("1 control blocks leaked after every caller left").is_none());
         assert!(q811406("1 control blocks leaked after every caller left; logged 4258").is_none());
         assert!(q811406("the listener no longer accepts; logged 4258, 4283").is_none());
+        let leak = |late: u32, logged: &str| {
+            format!(
+                "1 control blocks leaked after every caller left ({late} {}); logged {logged}",
+                crate::mta::TOO_LATE
+            )
+        };
         assert_eq!(
-            q811406("1 control blocks leaked after every caller left; logged 9225, 4258, 4283")
-                .as_deref(),
-            Some("1 control blocks leaked after every caller left after 4258 + 4283")
+            q811406(&leak(1, "9225, 4258, 4283")).as_deref(),
+            Some(
+                "1 control blocks leaked after every caller left (1 closing with an Accept OK \
+                 that came after the caller left) after 4258 + 4283"
+            )
         );
+        // Without the crossing (no block whose accept came too late) it is some other leak.
+        assert!(q811406(&leak(0, "9225, 4258, 4283")).is_none());
     }
 }

@@ -5,10 +5,10 @@
 //! `clean_on` in the TARGETS table says on which builds a clean run is expected.
 
 use crate::{Failure, World, Worlds};
-use mta_bufmgr::{BufferManager, ControlBlockId};
+use mta_bufmgr::{BufferManager, Component, ControlBlockId};
 use mta_build::{Build, Profile};
 use mta_eventlog::EventLog;
-use mta_lpi::Lpi;
+use mta_lpi::{Lpi, MessageType};
 use mta_mta::driver::{Remote, TcpDriver, winsock};
 use mta_mta::pop4::Pop4;
 use mta_mta::x25::{AcceptEveryBind, CallState, Dte, Gateway, connect_tsdu};
@@ -35,6 +35,24 @@ fn remote(locality: u32) -> Remote {
         port: 102,
         locality,
         source: None,
+    }
+}
+
+/// How a leak finding names the blocks whose Accept OK came after their caller left.
+pub const TOO_LATE: &str = "closing with an Accept OK that came after the caller left";
+
+/// What POP4 would say to NSI, encoded and handed over: the driver judges it like any other.
+fn request(
+    bm: &mut BufferManager,
+    log: &mut EventLog,
+    d: &mut TcpDriver,
+    now: u64,
+    t: MessageType,
+    lpi: Lpi,
+    data: &[u8],
+) {
+    if let Ok(h) = mta_lpi::encode_into_buffer(bm, Component::Pop4, t, lpi, false, data) {
+        d.from_pop4(bm, log, now, h);
     }
 }
 
@@ -137,7 +155,8 @@ fn driver_events_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, F
         match o % 9 {
             0 => {
                 if let Some(l) = d.connect(remote(4)) {
-                    let _ = d.send(bm, l, &tpkt(&[0x06, 0xe0, 0, 0, 0, 1, 0]));
+                    let cr = tpkt(&[0x06, 0xe0, 0, 0, 0, 1, 0]);
+                    request(bm, log, d, now, MessageType::DataRequest, l, &cr);
                     lpis.push(l);
                 }
             }
@@ -160,7 +179,7 @@ fn driver_events_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, F
                 if let Some(l) = pick(lpis) {
                     let mut dt = vec![0x02, 0xf0, 0x80];
                     dt.resize(3 + usize::from(a) * 8, a);
-                    let _ = d.send(bm, l, &tpkt(&dt));
+                    request(bm, log, d, now, MessageType::DataRequest, l, &tpkt(&dt));
                 }
             }
             4 => {
@@ -191,7 +210,7 @@ fn driver_events_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, F
             }
             _ => {
                 if let Some(l) = pick(lpis) {
-                    d.release(bm, l);
+                    request(bm, log, d, now, MessageType::CloseRequest, l, &[]);
                 }
             }
         }
@@ -222,8 +241,11 @@ fn driver_events_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, F
 }
 
 /// `nsi_pop4`: 2-octet ops interleaving callers (connect + CR), POP4 ticks, caller hang-ups and
-/// raw internal-message octets. Oracles: after every caller has gone and POP4 has drained its
-/// queue, no control block is left, the listener still accepts, buffer accounting is zero.
+/// raw internal-message octets — `[3, a]` posts the next `a >> 1` octets to POP4 as a misbehaving
+/// NSI would (`a` even) or to NSI as a misbehaving POP4 would (`a` odd). Messages move between
+/// the two only through [`mta_mta::link::carry`]. Oracles: after every caller has gone and both
+/// sides have drained, no control block is left, the listener still accepts, buffer accounting
+/// is zero.
 pub fn nsi_pop4(build: Build, input: &[u8]) -> Result<&'static str, Failure> {
     DRIVER_WORLDS.with(|w| w.with(build, |w| nsi_pop4_in(w, input)))
 }
@@ -260,7 +282,8 @@ fn nsi_pop4_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, Failur
             }
             1 => {
                 now += u64::from(*a) * 10;
-                let _ = pop4.tick(bm, d, log, now);
+                mta_mta::link::carry(bm, log, now, d, pop4);
+                let _ = pop4.tick(bm, log, now);
             }
             2 if !callers.is_empty() => {
                 let id = callers.remove(usize::from(*a) % callers.len());
@@ -268,11 +291,17 @@ fn nsi_pop4_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, Failur
             }
             2 => {}
             _ => {
-                let n = usize::from(*a).min(rest.len());
-                let _ = d.post_raw(bm, &rest[..n]);
+                let n = usize::from(*a >> 1).min(rest.len());
+                if a & 1 == 0 {
+                    let _ = d.post_raw(bm, &rest[..n]);
+                } else if let Ok(h) = bm.request_for_len(Component::Pop4, n) {
+                    let _ = bm.fill(h, &rest[..n]);
+                    d.from_pop4(bm, log, now, h);
+                }
                 rest = &rest[n..];
             }
         }
+        mta_mta::link::carry(bm, log, now, d, pop4);
         let _ = d.take_actions();
     }
     for id in callers.drain(..) {
@@ -280,14 +309,11 @@ fn nsi_pop4_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, Failur
     }
     for _ in 0..10_000 {
         now += p.pop4_tick_ms;
-        let _ = pop4.tick(bm, d, log, now);
+        mta_mta::link::carry(bm, log, now, d, pop4);
+        let _ = pop4.tick(bm, log, now);
+        let moved = mta_mta::link::carry(bm, log, now, d, pop4);
         let _ = d.take_actions();
-        if pop4.depth() == 0
-            && d.pop_for_pop4().is_none_or(|h| {
-                d.unpop_for_pop4(h);
-                false
-            })
-        {
+        if pop4.depth() == 0 && d.pending_for_pop4() == 0 && moved == 0 {
             break;
         }
     }
@@ -295,8 +321,9 @@ fn nsi_pop4_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, Failur
         return Err(Failure::new(
             T,
             format!(
-                "{} control blocks leaked after every caller left{}",
+                "{} control blocks leaked after every caller left ({} {TOO_LATE}){}",
                 d.live_blocks(),
+                d.blocks_accepted_too_late(),
                 crate::kb::logged(log)
             ),
         ));
@@ -313,13 +340,14 @@ fn nsi_pop4_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, Failur
         let _ = bm.release(h);
     }
     d.release(bm, Lpi::new(1, probe.generation, probe.index));
+    pop4.discard_messages(bm);
     if let Some(r) = bm.leak_report() {
         return Err(Failure::new(
             T,
             format!("buffers outstanding at quiescence: {r:?}"),
         ));
     }
-    Ok(if pop4.counters.close_for_unknown_lpi > 0 {
+    Ok(if d.counters.bad_lpi_close_requests > 0 {
         "bad-lpi"
     } else {
         "clean"
@@ -454,7 +482,8 @@ pub fn nsi_pop4_seeds() -> Vec<(&'static str, Vec<u8>)> {
             vec![0, 0, 0, 0, 1, 0, 1, 10, 2, 0, 2, 0, 1, 10],
         ),
         ("late-caller", vec![1, 0, 0, 0, 2, 0, 1, 10, 1, 10]),
-        ("raw-message", vec![3, 4, 1, 2, 3, 4, 1, 10]),
+        ("raw-message-to-pop4", vec![3, 8, 1, 2, 3, 4, 1, 10]),
+        ("raw-message-to-nsi", vec![3, 9, 1, 2, 3, 4, 1, 10]),
     ]
 }
 

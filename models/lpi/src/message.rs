@@ -75,24 +75,32 @@ macro_rules! message_types {
 }
 
 message_types! {
-    /// NSI → POP4: a peer connected (TCP accepted and class-0 CR received).
+    /// NSI → POP4: a peer connected (TCP accepted and class-0 CR received); the data is the CR
+    /// TPKT. POP4 answers with Accept OK or Refuse Connect.
     ConnectIndication = 0x0101, "Connect Indication";
-    /// NSI → POP4: a TSDU arrived.
+    /// NSI → POP4: a TPDU arrived on a connection POP4 owns (the data: its TPKT).
     DataIndication = 0x0102, "Data Indication";
-    /// NSI → POP4: the transport connection is gone (peer gave up, reset, or timed out); POP4 must
-    /// release the association and the LPI.
-    CloseRequest = 0x0103, "Close Request";
+    /// NSI → POP4: the transport connection is gone (peer gave up, reset, timed out, or an
+    /// outbound connect failed); POP4 ends the association and answers with a Close Request.
+    DisconnectIndication = 0x0103, "Disconnect Indication";
     /// NSI → POP4: an outbound connection POP4 asked for is up.
     ConnectConfirm = 0x0104, "Connect Confirm";
-    /// POP4 → NSI: open an outbound connection.
+    /// NSI → POP4: NSI rejected a message of POP4's because of its LPI; the data is the error
+    /// code (u32, little-endian: 8464 for a bad LPI, 1209 for an LPI that does not match its
+    /// control block) — what POP4 reports as 4283 or 1209.
+    ErrorIndication = 0x0105, "Error Indication";
+    /// POP4 → NSI: open an outbound connection. Defined for completeness; in this model the MTA
+    /// core dials (NSI allocates the block) and hands POP4 the LPI.
     ConnectRequest = 0x0201, "Connect Request";
-    /// POP4 → NSI: accept the indicated connection (send the CC).
+    /// POP4 → NSI: accept the indicated connection; the data is the CC to send. Takes only while
+    /// the caller is still there; from then on the LPI is POP4's.
     AcceptOk = 0x0202, "Accept OK";
-    /// POP4 → NSI: send a TSDU.
+    /// POP4 → NSI: send a TSDU (the data: TPKT-framed TPDUs).
     DataRequest = 0x0203, "Data";
-    /// POP4 → NSI: close the connection.
-    DisconnectRequest = 0x0204, "Disconnect Request";
-    /// POP4 → NSI: refuse the indicated connection.
+    /// POP4 → NSI: close the connection and release its LPI (KB Q811406's 4258 "Message type
+    /// Close Request").
+    CloseRequest = 0x0204, "Close Request";
+    /// POP4 → NSI: refuse the indicated connection; the data is the TPDU to send first (a DR).
     RefuseConnect = 0x0205, "Refuse Connect";
     /// Driver-internal: the receive side of a socket closed. Code 0x0301 = 769, the "message type
     /// 769" of KB Q151626's NMI9225, which 4.0 logs when it arrives for a control block in a state
@@ -420,7 +428,7 @@ mod tests {
 
     /// A Close Request for LPI 1-15-12 with no data (the message of KB Q811406's 4258).
     const CLOSE_REQUEST_1_15_12: [u8; 16] = [
-        0x03, 0x01, 0x10, 0x00, 0x01, 0x00, 0x0f, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x04, 0x02, 0x10, 0x00, 0x01, 0x00, 0x0f, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
         0x00,
     ];
 
@@ -430,7 +438,7 @@ mod tests {
         assert_eq!(m.message_type(), MessageType::CloseRequest);
         assert_eq!(m.lpi().to_string(), "1-15-12");
         let r = MessageRepr::parse(&m).unwrap();
-        assert_eq!(r.to_string(), "Close Request (259) LPI 1-15-12 data=0");
+        assert_eq!(r.to_string(), "Close Request (516) LPI 1-15-12 data=0");
     }
 
     #[test]
@@ -473,6 +481,9 @@ mod tests {
         b[0] = 0x01;
         b[1] = 0x03; // 0x0301 = 769, driver-internal ReceiveClosed
         assert_eq!(chk(&b), MalformedKind::NotNsiPop4(769));
+        let mut b = CLOSE_REQUEST_1_15_12;
+        b[0] = 0x06; // 0x0206: no such POP4 → NSI message
+        assert_eq!(chk(&b), MalformedKind::NotNsiPop4(0x0206));
     }
 
     /// Every NSI/POP4 type × LPIs at the edges × both flag values × data lengths.

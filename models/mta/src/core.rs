@@ -392,6 +392,7 @@ impl Mta {
         self.queued() == 0
             && self.pop4.associations() == 0
             && self.pop4.depth() == 0
+            && self.pop4.outgoing_len() == 0
             && self.driver.live_blocks() == 0
     }
     /// The KB trigger counters and their neighbours, by name (summed by the simulator and read by
@@ -411,8 +412,9 @@ impl Mta {
             ),
             ("driver.refused_inbound", d.refused_inbound),
             ("driver.receive_stalls", d.receive_stalls),
-            ("pop4.close_for_unknown_lpi", p.close_for_unknown_lpi),
-            ("pop4.late_connect_indications", p.late_connect_indications),
+            ("driver.late_accepts", d.late_accepts),
+            ("driver.bad_lpi_close_requests", d.bad_lpi_close_requests),
+            ("pop4.error_indications", p.error_indications),
             (
                 "connector.multihomed_outbound",
                 self.chooser.counters.multihomed_outbound,
@@ -671,17 +673,29 @@ impl Mta {
         self.now = now;
         self.driver.tick(now);
         self.driver.pump(&mut self.bm);
-        let events = self
-            .pop4
-            .tick(&mut self.bm, &mut self.driver, &mut self.log, now);
+        self.carry();
+        let events = self.pop4.tick(&mut self.bm, &mut self.log, now);
+        self.carry();
         for (lpi, e) in events {
             self.on_event(lpi, e);
         }
         self.driver.pump(&mut self.bm);
         self.pump_queues();
         for lpi in self.pop4.lpis() {
-            self.pop4.flush(&mut self.bm, &mut self.driver, lpi);
+            self.pop4.flush(lpi);
         }
+        self.carry();
+    }
+
+    /// Carry internal messages between NSI and POP4 ([`crate::link`]).
+    fn carry(&mut self) {
+        crate::link::carry(
+            &mut self.bm,
+            &mut self.log,
+            self.now,
+            &mut self.driver,
+            &mut self.pop4,
+        );
     }
 
     fn on_event(&mut self, lpi: Lpi, e: Event) {
@@ -886,20 +900,15 @@ impl Mta {
         acfg.response_timeout_ms = u64::from(conn.config.open_timeout_s) * 1000;
         acfg.local_ref = (c as u16).wrapping_add(1);
         let bind = Bind::simple(&conn.config.local_mta_name, &conn.config.local_password).emit();
-        let opened = self.pop4.open(
-            &mut self.bm,
-            &mut self.driver,
-            remote,
-            acfg,
-            &bind,
-            self.now,
-        );
-        let Some(lpi) = opened else {
+        // The core dials: NSI allocates the outbound block and its LPI, POP4 opens on it.
+        let Some(lpi) = self.driver.connect(remote) else {
             mta_reach::reach!("core: open failure retried");
             self.counters.open_failures += 1;
             self.retry_or_give_up(c, self.now);
             return;
         };
+        self.pop4.open(lpi, acfg, &bind, self.now);
+        self.carry();
         let q = &mut self.queues[c];
         q.state = QState::Opening;
         q.lpi = Some(lpi);

@@ -1,10 +1,29 @@
 //! The MTA's TCP/IP driver ("BASE IL TCP/IP DRVR") and its network service interface (NSI) side:
 //! sockets on control blocks, RFC 1006 framing, the per-block state machine, the pending-TPDU queue
 //! and sockets recovery (KB Q182619), the remote-disconnect event sequence (KB Q151626) and the
-//! internal messages to POP4 (models/lpi).
+//! internal messages to and from POP4 (models/lpi), judged by the LPI decoder (KB Q811406).
 //!
-//! Sans-IO: socket events and ticks in; [`SocketAction`]s, internal messages (buffer-manager
-//! buffers) for POP4 and event-log entries out.
+//! Sans-IO: socket events, ticks and POP4's internal messages in; [`SocketAction`]s, internal
+//! messages (buffer-manager buffers) for POP4 and event-log entries out. POP4 never calls in here:
+//! [`crate::link`] carries the encoded messages between the two.
+//!
+//! **Who owns an LPI.** An inbound block is NSI's until NSI has taken POP4's Accept OK for it;
+//! from then on the LPI is POP4's (an outbound block is POP4's from the start). NSI tells POP4 about
+//! a block only once its CR has arrived (Connect Indication); a caller that closes before that is
+//! freed here and POP4 never hears of it.
+//!
+//! **Q811406, from the order of messages.** POP4 drains its queue a budget at a time, so under load
+//! a Connect Indication waits. When the caller gives up first, NSI posts a Disconnect Indication
+//! behind it. POP4 then reads the indication, accepts — and its Accept OK reaches NSI after the
+//! caller left ("the incoming connection timed out at the Winsock layer before the MTA sent the
+//! OK", KB Q319936): NSI drops that accept, so the LPI never becomes POP4's. POP4 reads the
+//! Disconnect Indication and answers with a Close Request for that LPI; NSI's decoder finds a live
+//! block that POP4 does not own — a bad LPI: 4258 "Message received at NSI … Message type Close
+//! Request", and an Error Indication back to POP4, which logs 4283 "Bad LPIs in message … Error
+//! code = 8464". Every build takes that path (Q319936 shows it on 5.5 SP4); builds other than 2000
+//! SP3 also release the block it names (`nsi_bad_lpi_releases_control_block`); 2000 SP3 does not,
+//! so the block stays "closing" forever and, once the inbound blocks are gone, every new
+//! connection is refused.
 //!
 //! **Control-block states** (numbering ours, chosen so that KB Q151626's "state 2" is what it
 //! plausibly was: a CC sent and no session connect seen yet): 1 awaiting CR, 2 CC sent, 3 data
@@ -27,7 +46,7 @@ use mta_bufmgr::{
 };
 use mta_build::Profile;
 use mta_eventlog::{Event, EventLog, catalogue};
-use mta_lpi::{Interface, Lpi, MessageType};
+use mta_lpi::{Interface, Lpi, LpiStatus, MessageType};
 use mta_osi::cotp;
 use mta_osi::tpkt::{Reassembler, ReservedPolicy};
 use std::collections::{BTreeMap, VecDeque};
@@ -149,6 +168,10 @@ struct Cb {
     attempts: u32,
     reconnect_at: Option<u64>,
     peer_sent_dr: bool,
+    /// A Connect Indication was posted to POP4 for this block.
+    indicated: bool,
+    /// The LPI is POP4's: NSI took its Accept OK, or the block is outbound.
+    pop4_owns: bool,
     /// Internal messages for POP4 that NSI could not yet get buffers for, in order: it retries
     /// them before anything newer (nothing is dropped) and stops reading the socket meanwhile.
     held: VecDeque<(MessageType, Vec<u8>)>,
@@ -185,6 +208,8 @@ impl Cb {
             attempts: 0,
             reconnect_at: None,
             peer_sent_dr: false,
+            indicated: false,
+            pop4_owns: direction == Direction::Outbound,
             held: VecDeque::new(),
         }
     }
@@ -205,6 +230,17 @@ pub struct DriverCounters {
     pub busy: u64,
     /// Times NSI held received data because no buffers were free (flow control, not loss).
     pub receive_stalls: u64,
+    /// Accept OKs that reached NSI after the caller had gone (dropped): the crossing behind
+    /// Q811406.
+    pub late_accepts: u64,
+    /// Q811406 trigger: a Close Request from POP4 whose LPI NSI judged bad.
+    pub bad_lpi_close_requests: u64,
+    /// Messages from POP4 with a bad LPI (any type).
+    pub bad_lpi_messages: u64,
+    /// Messages from POP4 that did not decode, or were not POP4 → NSI messages (dropped).
+    pub malformed_from_pop4: u64,
+    /// Inbound blocks whose caller left before its CR: freed without a word to POP4.
+    pub freed_before_indication: u64,
 }
 
 /// The TCP driver + NSI.
@@ -284,9 +320,9 @@ impl TcpDriver {
         Ok(())
     }
 
-    /// Put an internal message back at the front (POP4's queue was full).
-    pub fn unpop_for_pop4(&mut self, h: BufferHandle) {
-        self.to_pop4.push_front(h);
+    /// Internal messages waiting for room in POP4's queue.
+    pub fn pending_for_pop4(&self) -> usize {
+        self.to_pop4.len()
     }
     /// The fatal event that terminated the MTA, if any.
     pub fn fatal(&self) -> Option<&Event> {
@@ -324,6 +360,14 @@ impl TcpDriver {
             })
             .collect()
     }
+    /// Closing blocks that were indicated to POP4 but never became POP4's: its Accept OK came
+    /// after the caller left (the blocks Q811406's 2000 SP3 leaks).
+    pub fn blocks_accepted_too_late(&self) -> usize {
+        self.cbs
+            .values()
+            .filter(|c| c.state == CbState::Closing && c.indicated && !c.pop4_owns)
+            .count()
+    }
     /// Live blocks.
     pub fn live_blocks(&self) -> usize {
         self.cbs.len()
@@ -348,13 +392,17 @@ impl TcpDriver {
                 c.held.push_back((t, data.to_vec()));
                 self.pump_block(bm, cb);
             }
-            None => {
-                match mta_lpi::encode_into_buffer(bm, Component::Nsi, t, lpi_of(cb), false, data) {
-                    Ok(h) => self.to_pop4.push_back(h),
-                    Err(e) => {
-                        tracing::warn!(%cb, error = %e, "NSI could not allocate an internal message");
-                    }
-                }
+            None => self.post_direct(bm, t, lpi_of(cb), data),
+        }
+    }
+
+    /// Post a message for an LPI that names no live block of ours (an Error Indication about a
+    /// stale or foreign LPI), straight to POP4's queue.
+    fn post_direct(&mut self, bm: &mut BufferManager, t: MessageType, lpi: Lpi, data: &[u8]) {
+        match mta_lpi::encode_into_buffer(bm, Component::Nsi, t, lpi, false, data) {
+            Ok(h) => self.to_pop4.push_back(h),
+            Err(e) => {
+                tracing::warn!(%lpi, error = %e, "NSI could not allocate an internal message");
             }
         }
     }
@@ -473,16 +521,15 @@ impl TcpDriver {
         }
     }
 
-    /// POP4 (or the MTA) hands a TSDU's TPKT-framed octets to a block.
-    pub fn send(
+    /// A TSDU's TPKT-framed octets for a block (POP4's Accept OK, Data or Refuse Connect).
+    fn send(
         &mut self,
         bm: &mut BufferManager,
-        lpi: Lpi,
+        id: ControlBlockId,
         bytes: &[u8],
     ) -> Result<(), SendError> {
-        let id = self.cb_for(lpi).ok_or(SendError::NoBlock)?.id;
         let cap = self.profile.tcp_pending_tpdu_queue as usize;
-        let c = self.cbs.get_mut(&id.index).expect("checked above");
+        let c = self.cb_mut(id).ok_or(SendError::NoBlock)?;
         let frames = split_tpkts(bytes);
         for f in &frames {
             match f.get(5) {
@@ -532,7 +579,15 @@ impl TcpDriver {
             framed.extend_from_slice(&((f.tpdu.len() + 4) as u16).to_be_bytes());
             framed.extend_from_slice(&f.tpdu);
             let t = match (c.state, code) {
-                (CbState::AwaitCr, Some(cotp::code::CR)) => MessageType::ConnectIndication,
+                (CbState::AwaitCr, Some(cotp::code::CR)) if !c.indicated => {
+                    c.indicated = true;
+                    MessageType::ConnectIndication
+                }
+                (CbState::AwaitCr, _) if !c.indicated => {
+                    // Class 0 opens with a CR; until one has come there is nothing for POP4.
+                    tracing::debug!(%cb, ?code, "NSI: TPDU before the CR dropped");
+                    continue;
+                }
                 (_, Some(cotp::code::DR)) => {
                     c.peer_sent_dr = true;
                     MessageType::DataIndication
@@ -635,7 +690,15 @@ impl TcpDriver {
                 now,
             ));
         }
-        self.post(bm, MessageType::CloseRequest, cb, &[]);
+        let c = self.cb_mut(cb).expect("live");
+        if c.direction == Direction::Inbound && !c.indicated {
+            // POP4 never heard of this caller (no CR came): the block is NSI's to free.
+            mta_reach::reach!("nsi: block freed before any indication");
+            self.counters.freed_before_indication += 1;
+            self.free(bm, cb);
+            return;
+        }
+        self.post(bm, MessageType::DisconnectIndication, cb, &[]);
     }
 
     /// connect() failed with a Winsock error.
@@ -650,7 +713,8 @@ impl TcpDriver {
         let p = self.profile;
         let Some(c) = self.cb_mut(cb) else { return };
         if c.state != CbState::Recovering {
-            // A first connect that fails: nothing to recover; POP4 learns it from a Close Request.
+            // A first connect that fails: nothing to recover; POP4 learns it from a Disconnect
+            // Indication.
             c.enter(CbState::Closing, "connect() failed");
             let queued: Vec<BufferHandle> = c.queue.drain(..).collect();
             for h in queued {
@@ -662,7 +726,7 @@ impl TcpDriver {
                 cb.index,
                 now,
             ));
-            self.post(bm, MessageType::CloseRequest, cb, &[]);
+            self.post(bm, MessageType::DisconnectIndication, cb, &[]);
             return;
         }
         log.log(catalogue::sockets_connect_error(
@@ -696,7 +760,7 @@ impl TcpDriver {
             for h in queued {
                 let _ = bm.release(h);
             }
-            self.post(bm, MessageType::CloseRequest, cb, &[]);
+            self.post(bm, MessageType::DisconnectIndication, cb, &[]);
         } else {
             c.reconnect_at = Some(now + p.tcp_recovery_interval_ms);
         }
@@ -757,12 +821,19 @@ impl TcpDriver {
         Ok(())
     }
 
-    /// POP4 asked to close a block (Disconnect Request) or released it after a Close Request.
+    /// Close a block's socket (if still open) and free the block, its queued TPDUs and any
+    /// messages it still holds for POP4: POP4's Close Request, and a harness quiescing.
     pub fn release(&mut self, bm: &mut BufferManager, lpi: Lpi) {
-        let Some(id) = self.cb_for(lpi).map(|c| c.id) else {
+        if let Some(id) = self.cb_for(lpi).map(|c| c.id) {
+            self.free(bm, id);
+        }
+    }
+
+    fn free(&mut self, bm: &mut BufferManager, id: ControlBlockId) {
+        let Some(c) = self.cbs.remove(&id.index) else {
             return;
         };
-        let c = self.cbs.remove(&id.index).expect("live");
+        mta_reach::transition("driver", c.state.name(), "block freed", "free");
         for h in c.queue {
             let _ = bm.release(h);
         }
@@ -770,6 +841,119 @@ impl TcpDriver {
             self.actions.push(SocketAction::Close { cb: id });
         }
         let _ = self.table.release(id);
+    }
+
+    /// A message from POP4, judged by the LPI decoder against the control-block table and by the
+    /// block's owner (see the module doc): Accept OK and Refuse Connect answer an indication,
+    /// Data and Close Request need an LPI POP4 owns. Anything else about the LPI is a bad LPI:
+    /// 4258, an Error Indication back to POP4, and — on builds with the fix — the block freed.
+    pub fn from_pop4(
+        &mut self,
+        bm: &mut BufferManager,
+        log: &mut EventLog,
+        now: u64,
+        h: BufferHandle,
+    ) {
+        let decoded = mta_lpi::decode_buffer(bm, h, &self.table, Interface::TcpIp);
+        let data = bm
+            .to_vec(h)
+            .map(|v| v.get(mta_lpi::HEADER_LEN..).unwrap_or_default().to_vec())
+            .unwrap_or_default();
+        let _ = bm.release(h);
+        let d = match decoded {
+            Ok(d) if d.repr.message_type.code() >> 8 == 2 => d,
+            Ok(d) => {
+                tracing::warn!(message = %d.repr, "NSI: not a POP4 → NSI message, dropped");
+                self.counters.malformed_from_pop4 += 1;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "NSI: malformed internal message from POP4 dropped");
+                self.counters.malformed_from_pop4 += 1;
+                return;
+            }
+        };
+        let (t, lpi) = (d.repr.message_type, d.repr.lpi);
+        if d.status.is_bad() {
+            self.bad_lpi(bm, log, now, t, lpi, d.status);
+            return;
+        }
+        let id = ControlBlockId {
+            index: lpi.index,
+            generation: lpi.generation,
+        };
+        let Some(c) = self.cb_mut(id) else {
+            // The table says live but the driver holds no such block: only a harness that
+            // allocated behind the driver's back gets here.
+            self.bad_lpi(bm, log, now, t, lpi, LpiStatus::Unknown);
+            return;
+        };
+        let (owned, indicated, gone) = (c.pop4_owns, c.indicated, c.state == CbState::Closing);
+        match t {
+            MessageType::AcceptOk | MessageType::RefuseConnect if indicated && !owned => {
+                if gone {
+                    mta_reach::reach!("nsi: late Accept OK");
+                    self.counters.late_accepts += 1;
+                    tracing::debug!(%lpi, "NSI: the caller left before POP4's answer arrived");
+                    if t == MessageType::RefuseConnect {
+                        self.free(bm, id);
+                    }
+                    return;
+                }
+                if let Err(e) = self.send(bm, id, &data) {
+                    tracing::debug!(%lpi, error = %e, "NSI: accept TPDU not sent");
+                }
+                if t == MessageType::AcceptOk {
+                    self.cb_mut(id).expect("live").pop4_owns = true;
+                } else {
+                    self.free(bm, id);
+                }
+            }
+            MessageType::DataRequest if owned => {
+                if let Err(e) = self.send(bm, id, &data) {
+                    // Busy or gone: the association's timers will abort it.
+                    tracing::debug!(%lpi, error = %e, "NSI refused a TSDU");
+                }
+            }
+            MessageType::CloseRequest if owned => self.free(bm, id),
+            _ => self.bad_lpi(bm, log, now, t, lpi, d.status),
+        }
+    }
+
+    /// A message from POP4 whose LPI does not name a connection POP4 may act on.
+    fn bad_lpi(
+        &mut self,
+        bm: &mut BufferManager,
+        log: &mut EventLog,
+        now: u64,
+        t: MessageType,
+        lpi: Lpi,
+        status: LpiStatus,
+    ) {
+        let p = self.profile;
+        self.counters.bad_lpi_messages += 1;
+        log.log(catalogue::message_received_at_nsi(
+            &p,
+            lpi.index,
+            lpi.parts(),
+            t.name(),
+            now,
+        ));
+        let code = match status {
+            LpiStatus::Reused { .. } => catalogue::ERROR_LPI_MISMATCH,
+            _ => catalogue::ERROR_BAD_LPI,
+        };
+        self.post_direct(bm, MessageType::ErrorIndication, lpi, &code.to_le_bytes());
+        if t != MessageType::CloseRequest {
+            return;
+        }
+        mta_reach::reach!("nsi: Close Request with a bad LPI");
+        self.counters.bad_lpi_close_requests += 1;
+        if p.nsi_bad_lpi_releases_control_block
+            && let Some(id) = self.cb_for(lpi).map(|c| c.id)
+        {
+            self.free(bm, id);
+        }
     }
 
     /// Timers: reconnect recovered blocks whose interval has passed.

@@ -1,38 +1,53 @@
 //! POP4, the upper-layer protocol machine ("POP4 POP4 UP"): drains the NSI's internal messages with
-//! a per-tick budget, resolves their LPIs, and runs one OSI association (models/osi) per
-//! connection. KB Q811406 lives on its Close Request error path.
+//! a per-tick budget and runs one OSI association (models/osi) per connection. KB Q811406's
+//! crossing starts here (a Connect Indication read late) and its 4283 is logged here.
 //!
-//! **Q811406.** POP4's queue is bounded (`pop4_queue_capacity`) and drained `pop4_messages_per_tick`
-//! at a time every `pop4_tick_ms`, so under load a Connect Indication waits. When POP4 finally reads
-//! it and the NSI has already marked the block closing (the caller's connect timeout expired and it
-//! hung up), POP4 drops the indication — there is nobody to accept. The NSI's Close Request for that
-//! connection then names an LPI POP4 has no association for: 4258 "Message received at NSI" and
-//! warning 4283 "Bad LPIs in message … Error code = 8464". Every build takes that path (KB Q319936
-//! shows it on 5.5 SP4); builds other than 2000 SP3 also release the control block on it
-//! (`pop4_bad_lpi_releases_control_block`), 2000 SP3 does not, so the NSI's block stays in
-//! "closing" forever and, once the inbound blocks are gone, every new connection is refused.
+//! **Its only lower interface is internal messages.** POP4 holds no reference to the TCP driver or
+//! its control-block table and reads no NSI state: it takes encoded messages from NSI
+//! ([`Pop4::deliver`]), decodes their headers itself, and knows an LPI only from what NSI told it
+//! (its associations, keyed by LPI); what it says to NSI it encodes into buffers
+//! ([`Pop4::take_outgoing`]). [`crate::link`] carries them; `tests/pop4_by_construction.rs` keeps
+//! this file free of any driver import.
+//!
+//! Messages in: Connect Indication (an association is created and answers with Accept OK, or
+//! Refuse Connect when it refuses the CR), Data Indication and Connect Confirm (to the
+//! association), Disconnect Indication (the association ends; POP4 answers with a Close Request),
+//! Error Indication (NSI rejected one of POP4's messages: 4283 for a bad LPI, 1209 for a mismatch).
+//! A message for an LPI POP4 has no association for is one that crossed POP4's own close: dropped.
+//!
+//! POP4's queue is bounded (`pop4_queue_capacity`) and drained `pop4_messages_per_tick` at a time
+//! every `pop4_tick_ms`, so under load a Connect Indication waits — the latency behind Q811406
+//! (see [`crate::driver`]).
 
-use crate::driver::{CbState, TcpDriver};
-use mta_bufmgr::BufferManager;
+use mta_bufmgr::{BufferHandle, BufferManager, Component};
 use mta_build::Profile;
 use mta_eventlog::{EventLog, catalogue};
-use mta_lpi::{Interface, Lpi, MessageType};
+use mta_lpi::{Lpi, MessageRepr, MessageType};
 use mta_osi::association::{self, Association, Role};
 use std::collections::{BTreeMap, VecDeque};
 
-/// POP4's trigger counters.
+/// POP4's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pop4Counters {
-    /// Q811406 trigger: a Close Request for an LPI POP4 has no association for.
-    pub close_for_unknown_lpi: u64,
-    /// Close Requests for a block that was already released (a normal crossing; not logged).
-    pub stale_close_requests: u64,
-    /// Connect Indications dropped because the caller had already gone.
-    pub late_connect_indications: u64,
+    /// Messages for an LPI POP4 has no association for (crossed its own close; dropped).
+    pub unknown_lpi_messages: u64,
+    /// Error Indications from NSI (each logged as 4283 or 1209).
+    pub error_indications: u64,
+    /// Messages from NSI that did not decode (dropped).
+    pub malformed: u64,
     /// Messages processed.
     pub processed: u64,
     /// Highest queue depth seen.
     pub max_depth: usize,
+}
+
+/// One association and whether POP4 has answered its Connect Indication yet.
+#[derive(Debug)]
+struct Assoc {
+    a: Association,
+    /// Accept OK (or, for an outbound association, the connect) sent: from now on POP4 speaks
+    /// with Data and Close Request.
+    answered: bool,
 }
 
 /// POP4.
@@ -40,12 +55,17 @@ pub struct Pop4Counters {
 pub struct Pop4 {
     profile: Profile,
     responder: association::Config,
-    queue: VecDeque<mta_bufmgr::BufferHandle>,
-    assocs: BTreeMap<Lpi, Association>,
+    queue: VecDeque<BufferHandle>,
+    /// Messages for NSI not yet given a buffer (kept in order; retried before anything newer).
+    unsent: VecDeque<(MessageType, Lpi, Vec<u8>)>,
+    /// Messages for NSI, encoded.
+    outgoing: VecDeque<BufferHandle>,
+    assocs: BTreeMap<Lpi, Assoc>,
     next_tick: u64,
+    band: &'static str,
     /// Events of associations already removed (closed), not yet returned.
     finished: Vec<(Lpi, association::Event)>,
-    /// Trigger counters.
+    /// Counters.
     pub counters: Pop4Counters,
 }
 
@@ -56,8 +76,11 @@ impl Pop4 {
             profile: *profile,
             responder,
             queue: VecDeque::new(),
+            unsent: VecDeque::new(),
+            outgoing: VecDeque::new(),
             assocs: BTreeMap::new(),
             next_tick: 0,
+            band: "empty",
             finished: Vec::new(),
             counters: Pop4Counters::default(),
         }
@@ -67,17 +90,28 @@ impl Pop4 {
     /// queue, no association, counters zero), keeping allocations.
     pub fn reset(&mut self) {
         self.queue.clear();
+        self.unsent.clear();
+        self.outgoing.clear();
         self.assocs.clear();
         self.next_tick = 0;
+        self.band = "empty";
         self.finished.clear();
         self.counters = Pop4Counters::default();
+    }
+
+    /// Drop every queued and outgoing message, releasing its buffer (a harness at its end).
+    pub fn discard_messages(&mut self, bm: &mut BufferManager) {
+        for h in self.queue.drain(..).chain(self.outgoing.drain(..)) {
+            let _ = bm.release(h);
+        }
+        self.unsent.clear();
     }
 
     /// One line per association: LPI and phase.
     pub fn describe(&self) -> Vec<String> {
         self.assocs
             .iter()
-            .map(|(lpi, a)| format!("LPI {lpi} {:?}", a.phase()))
+            .map(|(lpi, s)| format!("LPI {lpi} {:?}", s.a.phase()))
             .collect()
     }
 
@@ -85,187 +119,196 @@ impl Pop4 {
     pub fn depth(&self) -> usize {
         self.queue.len()
     }
+    /// Whether the queue takes another message.
+    pub fn has_room(&self) -> bool {
+        self.queue.len() < self.profile.pop4_queue_capacity as usize
+    }
+    /// Messages for NSI not yet carried (encoded or waiting for a buffer).
+    pub fn outgoing_len(&self) -> usize {
+        self.outgoing.len() + self.unsent.len()
+    }
     /// Live associations.
     pub fn associations(&self) -> usize {
         self.assocs.len()
     }
     /// An association, for the MTA core to act on (accept a bind, transfer, release).
     pub fn association_mut(&mut self, lpi: Lpi) -> Option<&mut Association> {
-        self.assocs.get_mut(&lpi)
+        self.assocs.get_mut(&lpi).map(|s| &mut s.a)
     }
     /// LPIs with associations.
     pub fn lpis(&self) -> Vec<Lpi> {
         self.assocs.keys().copied().collect()
     }
 
-    /// Open an outbound association (the MTA core's connector asked for one).
-    pub fn open(
-        &mut self,
-        bm: &mut BufferManager,
-        driver: &mut TcpDriver,
-        remote: crate::driver::Remote,
-        config: association::Config,
-        bind: &[u8],
-        now: u64,
-    ) -> Option<Lpi> {
-        let lpi = driver.connect(remote)?;
+    /// An encoded message from NSI. The caller checks [`Pop4::has_room`] first (NSI holds what
+    /// does not fit).
+    pub fn deliver(&mut self, h: BufferHandle) {
+        debug_assert!(self.has_room(), "POP4's queue is bounded");
+        self.queue.push_back(h);
+        if !self.has_room() {
+            mta_reach::reach!("pop4: queue at capacity");
+        }
+        self.counters.max_depth = self.counters.max_depth.max(self.queue.len());
+    }
+
+    /// The next encoded message for NSI.
+    pub fn take_outgoing(&mut self, bm: &mut BufferManager) -> Option<BufferHandle> {
+        self.encode_unsent(bm);
+        self.outgoing.pop_front()
+    }
+
+    fn encode_unsent(&mut self, bm: &mut BufferManager) {
+        while let Some((t, lpi, data)) = self.unsent.front() {
+            match mta_lpi::encode_into_buffer(bm, Component::Pop4, *t, *lpi, false, data) {
+                Ok(h) => {
+                    self.outgoing.push_back(h);
+                    self.unsent.pop_front();
+                }
+                Err(_) => break, // no buffers now: retried on the next call, in order
+            }
+        }
+    }
+
+    fn say(&mut self, t: MessageType, lpi: Lpi, data: Vec<u8>) {
+        self.unsent.push_back((t, lpi, data));
+    }
+
+    /// Open an outbound association on `lpi`, a block NSI has allocated and is connecting.
+    pub fn open(&mut self, lpi: Lpi, config: association::Config, bind: &[u8], now: u64) {
         let mut a = Association::new(Role::Initiator, config);
         a.tick(now); // its timers count from now, not from zero
         a.bind(bind);
-        self.assocs.insert(lpi, a);
-        self.flush(bm, driver, lpi);
-        Some(lpi)
+        self.assocs.insert(lpi, Assoc { a, answered: true });
+        self.flush(lpi);
     }
 
-    /// Push what an association wants to send into the driver; release it when it is done.
-    pub fn flush(&mut self, bm: &mut BufferManager, driver: &mut TcpDriver, lpi: Lpi) {
-        let Some(a) = self.assocs.get_mut(&lpi) else {
+    /// Turn what an association wants to send into messages for NSI; end it when it is done.
+    pub fn flush(&mut self, lpi: Lpi) {
+        let Some(s) = self.assocs.get_mut(&lpi) else {
             return;
         };
-        let bytes = a.transmit();
-        if !bytes.is_empty() && driver.send(bm, lpi, &bytes).is_err() {
-            // Busy or gone: the association's timers will abort it.
-            tracing::debug!(%lpi, "driver refused a TSDU");
+        let bytes = s.a.transmit();
+        let closing = s.a.wants_close();
+        if !s.answered {
+            if closing {
+                self.say(MessageType::RefuseConnect, lpi, bytes);
+                self.end(lpi);
+            } else if !bytes.is_empty() {
+                s.answered = true;
+                self.say(MessageType::AcceptOk, lpi, bytes);
+            }
+            return;
         }
-        if a.wants_close() {
-            self.finished
-                .extend(std::iter::from_fn(|| a.poll_event()).map(|e| (lpi, e)));
-            self.assocs.remove(&lpi);
-            driver.release(bm, lpi);
+        if !bytes.is_empty() {
+            self.say(MessageType::DataRequest, lpi, bytes);
+        }
+        if closing {
+            self.say(MessageType::CloseRequest, lpi, Vec::new());
+            self.end(lpi);
         }
     }
 
-    /// One scheduler step at `now`: pull from the NSI and process up to the per-tick budget.
+    /// Forget an association, keeping its last events for the core.
+    fn end(&mut self, lpi: Lpi) {
+        if let Some(mut s) = self.assocs.remove(&lpi) {
+            self.finished
+                .extend(std::iter::from_fn(|| s.a.poll_event()).map(|e| (lpi, e)));
+        }
+    }
+
+    /// One scheduler step at `now`: process up to the per-tick budget of queued messages.
     /// Returns the association events for the MTA core.
     pub fn tick(
         &mut self,
         bm: &mut BufferManager,
-        driver: &mut TcpDriver,
         log: &mut EventLog,
         now: u64,
     ) -> Vec<(Lpi, association::Event)> {
-        let cap = self.profile.pop4_queue_capacity as usize;
-        let from = backlog_band(self.queue.len(), cap);
-        while self.queue.len() < cap {
-            match driver.pop_for_pop4() {
-                Some(h) => self.queue.push_back(h),
-                None => break,
+        let band = backlog_band(self.queue.len(), self.profile.pop4_queue_capacity as usize);
+        mta_reach::transition("pop4", self.band, "tick: pull from the NSI", band);
+        for s in self.assocs.values_mut() {
+            s.a.tick(now);
+        }
+        if now >= self.next_tick {
+            self.next_tick = now + self.profile.pop4_tick_ms;
+            for _ in 0..self.profile.pop4_messages_per_tick {
+                let Some(h) = self.queue.pop_front() else {
+                    break;
+                };
+                self.process(bm, log, h, now);
             }
         }
-        if self.queue.len() == cap {
-            mta_reach::reach!("pop4: queue at capacity");
-        }
-        mta_reach::transition(
-            "pop4",
-            from,
-            "tick: pull from the NSI",
-            backlog_band(self.queue.len(), cap),
-        );
-        self.counters.max_depth = self.counters.max_depth.max(self.queue.len());
-        let mut events = Vec::new();
-        for a in self.assocs.values_mut() {
-            a.tick(now);
-        }
-        if now < self.next_tick {
-            return self.collect(bm, driver, events);
-        }
-        self.next_tick = now + self.profile.pop4_tick_ms;
-        for _ in 0..self.profile.pop4_messages_per_tick {
-            let Some(h) = self.queue.pop_front() else {
-                break;
-            };
-            self.counters.processed += 1;
-            let decoded = mta_lpi::decode_buffer(bm, h, driver.table(), Interface::TcpIp);
-            let data = bm
-                .to_vec(h)
-                .map(|v| v.get(mta_lpi::HEADER_LEN..).unwrap_or_default().to_vec())
-                .unwrap_or_default();
-            let _ = bm.release(h);
-            let Ok(d) = decoded else {
-                tracing::warn!("POP4: malformed internal message dropped");
-                continue;
-            };
-            let lpi = d.repr.lpi;
-            match d.repr.message_type {
-                MessageType::ConnectIndication => {
-                    let caller_present = !d.status.is_bad()
-                        && !matches!(driver.state(lpi), Some(CbState::Closing) | None);
-                    if caller_present {
-                        let mut a = Association::new(Role::Responder, self.responder.clone());
-                        a.tick(now);
-                        a.receive(&data);
-                        self.assocs.insert(lpi, a);
-                        self.flush(bm, driver, lpi);
-                    } else {
-                        mta_reach::reach!("pop4: late Connect Indication");
-                        self.counters.late_connect_indications += 1;
-                        for e in d.report_events(&self.profile, now) {
-                            log.log(e);
-                        }
-                    }
-                }
-                MessageType::DataIndication | MessageType::ConnectConfirm => {
-                    if let Some(a) = self.assocs.get_mut(&lpi) {
-                        a.receive(&data);
-                        self.flush(bm, driver, lpi);
-                    } else {
-                        self.bad_lpi(log, lpi, d.repr.message_type, now);
-                    }
-                }
-                MessageType::CloseRequest => {
-                    if let Some(mut a) = self.assocs.remove(&lpi) {
-                        a.tcp_closed();
-                        events.extend(std::iter::from_fn(|| a.poll_event()).map(|e| (lpi, e)));
-                        driver.release(bm, lpi);
-                    } else if driver.state(lpi).is_none() {
-                        // The block is already gone (POP4 released it after a release or an
-                        // abort, and the socket's close crossed with that): nothing to do.
-                        mta_reach::reach!("pop4: stale Close Request");
-                        self.counters.stale_close_requests += 1;
-                    } else {
-                        mta_reach::reach!("pop4: Close Request for an LPI POP4 does not know");
-                        self.counters.close_for_unknown_lpi += 1;
-                        self.bad_lpi(log, lpi, MessageType::CloseRequest, now);
-                        if self.profile.pop4_bad_lpi_releases_control_block {
-                            driver.release(bm, lpi);
-                        }
-                    }
-                }
-                other => {
-                    tracing::warn!(%lpi, ?other, "POP4: unexpected internal message");
+        self.band = backlog_band(self.queue.len(), self.profile.pop4_queue_capacity as usize);
+        self.collect()
+    }
+
+    fn process(&mut self, bm: &mut BufferManager, log: &mut EventLog, h: BufferHandle, now: u64) {
+        self.counters.processed += 1;
+        let message = bm.to_vec(h);
+        let _ = bm.release(h);
+        let Ok(bytes) = message else { return };
+        let Ok(r) = MessageRepr::parse_header(&bytes, bytes.len()) else {
+            tracing::warn!("POP4: malformed internal message dropped");
+            self.counters.malformed += 1;
+            return;
+        };
+        let (lpi, data) = (r.lpi, &bytes[mta_lpi::HEADER_LEN..]);
+        match r.message_type {
+            MessageType::ConnectIndication if !self.assocs.contains_key(&lpi) => {
+                let mut a = Association::new(Role::Responder, self.responder.clone());
+                a.tick(now);
+                a.receive(data);
+                self.assocs.insert(lpi, Assoc { a, answered: false });
+                self.flush(lpi);
+            }
+            MessageType::ErrorIndication => {
+                self.counters.error_indications += 1;
+                let code = data
+                    .first_chunk::<4>()
+                    .map_or(0, |c| u32::from_le_bytes(*c));
+                log.log(if code == catalogue::ERROR_LPI_MISMATCH {
+                    catalogue::incorrect_lpi(&self.profile, lpi.parts(), lpi.index, now)
+                } else {
+                    catalogue::bad_lpi(&self.profile, lpi.parts(), now)
+                });
+            }
+            t @ (MessageType::DataIndication
+            | MessageType::ConnectConfirm
+            | MessageType::DisconnectIndication) => {
+                let Some(s) = self.assocs.get_mut(&lpi) else {
+                    mta_reach::reach!("pop4: message for an LPI POP4 does not know");
+                    self.counters.unknown_lpi_messages += 1;
+                    return;
+                };
+                if t == MessageType::DisconnectIndication {
+                    s.a.tcp_closed();
+                    self.end(lpi);
+                    self.say(MessageType::CloseRequest, lpi, Vec::new());
+                } else {
+                    s.a.receive(data);
+                    self.flush(lpi);
                 }
             }
+            other => {
+                tracing::warn!(%lpi, ?other, "POP4: unexpected internal message");
+                self.counters.malformed += 1;
+            }
         }
-        self.collect(bm, driver, events)
     }
 
-    fn bad_lpi(&self, log: &mut EventLog, lpi: Lpi, t: MessageType, now: u64) {
-        log.log(catalogue::message_received_at_nsi(
-            &self.profile,
-            lpi.index,
-            lpi.parts(),
-            t.name(),
-            now,
-        ));
-        log.log(catalogue::bad_lpi(&self.profile, lpi.parts(), now));
-    }
-
-    fn collect(
-        &mut self,
-        bm: &mut BufferManager,
-        driver: &mut TcpDriver,
-        mut events: Vec<(Lpi, association::Event)>,
-    ) -> Vec<(Lpi, association::Event)> {
-        events.append(&mut self.finished);
+    fn collect(&mut self) -> Vec<(Lpi, association::Event)> {
+        let mut events = std::mem::take(&mut self.finished);
         for lpi in self.lpis() {
-            if let Some(a) = self.assocs.get_mut(&lpi) {
-                events.extend(std::iter::from_fn(|| a.poll_event()).map(|e| (lpi, e)));
+            if let Some(s) = self.assocs.get_mut(&lpi) {
+                events.extend(std::iter::from_fn(|| s.a.poll_event()).map(|e| (lpi, e)));
             }
-            self.flush(bm, driver, lpi);
+            self.flush(lpi);
         }
+        events.append(&mut self.finished);
         events
     }
 }
+
 /// POP4's backlog band, the state of its queue for state coverage: empty, below half, half or
 /// more, at capacity.
 fn backlog_band(depth: usize, capacity: usize) -> &'static str {

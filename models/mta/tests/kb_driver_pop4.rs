@@ -3,10 +3,10 @@
 //! and a negative control (faulty build, trigger absent, no signature).
 #![allow(missing_docs)]
 
-use mta_bufmgr::{BufferManager, ControlBlockId};
+use mta_bufmgr::{BufferManager, Component, ControlBlockId};
 use mta_build::{Build, Profile};
 use mta_eventlog::EventLog;
-use mta_lpi::Lpi;
+use mta_lpi::{Lpi, MessageType};
 use mta_mta::driver::{Remote, SocketAction, TcpDriver, winsock};
 use mta_mta::pop4::Pop4;
 use mta_osi::association::{AbortReason, Address, Association, Config, Event, Role};
@@ -41,6 +41,14 @@ fn dt(i: u8) -> Vec<u8> {
     v
 }
 
+/// POP4's Data message for `lpi`, handed to NSI as the link would.
+fn data_request(d: &mut TcpDriver, bm: &mut BufferManager, log: &mut EventLog, lpi: Lpi, b: &[u8]) {
+    let h =
+        mta_lpi::encode_into_buffer(bm, Component::Pop4, MessageType::DataRequest, lpi, false, b)
+            .unwrap();
+    d.from_pop4(bm, log, 0, h);
+}
+
 fn cb_of(actions: &[SocketAction]) -> ControlBlockId {
     actions
         .iter()
@@ -60,20 +68,19 @@ fn q182619_sequence(build: Build, queued: usize) -> (EventLog, TcpDriver, Buffer
     let mut d = TcpDriver::new(&p);
     let lpi = d.connect(remote("beta", 4)).unwrap();
     let cb = cb_of(&d.take_actions());
-    d.send(&mut bm, lpi, &tpkt(&CR)).unwrap();
+    data_request(&mut d, &mut bm, &mut log, lpi, &tpkt(&CR));
     d.connected(&mut bm, cb);
     d.received(&mut bm, cb, &tpkt(&CC));
     for i in 0..5 {
-        d.send(&mut bm, lpi, &tpkt(&dt(i))).unwrap();
+        data_request(&mut d, &mut bm, &mut log, lpi, &tpkt(&dt(i)));
     }
     d.remote_closed(&mut bm, &mut log, 1_000, cb, winsock::CONNRESET);
-    let mut sent = 0;
     for i in 0..queued {
-        if d.send(&mut bm, lpi, &tpkt(&dt(i as u8))).is_ok() {
-            sent += 1;
-        }
+        data_request(&mut d, &mut bm, &mut log, lpi, &tpkt(&dt(i as u8)));
     }
-    assert_eq!(sent, queued.min(p.tcp_pending_tpdu_queue as usize));
+    let cap = p.tcp_pending_tpdu_queue as usize;
+    assert_eq!(d.queued(lpi), queued.min(cap));
+    assert_eq!(d.counters.busy as usize, queued.saturating_sub(cap));
     d.tick(1_000 + p.tcp_recovery_interval_ms);
     assert!(matches!(
         d.take_actions().as_slice(),
@@ -210,8 +217,11 @@ impl Mta {
         }
     }
     fn run_pop4(&mut self, now: u64) -> Vec<(Lpi, Event)> {
-        self.pop4
-            .tick(&mut self.bm, &mut self.driver, &mut self.log, now)
+        let (bm, log) = (&mut self.bm, &mut self.log);
+        mta_mta::link::carry(bm, log, now, &mut self.driver, &mut self.pop4);
+        let events = self.pop4.tick(bm, log, now);
+        mta_mta::link::carry(bm, log, now, &mut self.driver, &mut self.pop4);
+        events
     }
     fn sent(&mut self) -> Vec<u8> {
         self.driver
@@ -359,21 +369,20 @@ fn q811406_late_connect_indication_leaks_the_block_on_2000_sp3_only() {
     for build in Build::ALL {
         let p = Profile::of(build);
         let (m, refused) = q811406_rounds(build, 4, 50);
-        assert!(
-            m.pop4.counters.close_for_unknown_lpi > 0,
-            "{build}: trigger"
-        );
-        assert_eq!(
-            m.log.count(4283) as u64,
-            m.pop4.counters.close_for_unknown_lpi
-        );
+        let c = m.driver.counters;
+        assert!(c.late_accepts > 0, "{build}: the crossing");
+        assert!(c.bad_lpi_close_requests > 0, "{build}: trigger");
+        // NSI logs 4258 for each Close Request it rejects; POP4 logs 4283 on NSI's answer.
+        assert_eq!(m.log.count(4258) as u64, c.bad_lpi_close_requests);
+        assert!(m.log.count(4283) as u64 <= c.bad_lpi_close_requests);
+        assert!(m.log.count(4283) > 0, "{build}");
         let w = m.log.events().iter().find(|e| e.id == 4283).unwrap();
         let text = w.description(p.event_era, 0);
         assert!(
             text.contains("Bad LPIs in message") && text.contains("Error code = 8464"),
             "{text}"
         );
-        let leaks = !p.pop4_bad_lpi_releases_control_block;
+        let leaks = !p.nsi_bad_lpi_releases_control_block;
         if leaks {
             assert!(text.contains("(POP4 POP4 UP(7) Proc 228)"), "{text}");
             assert_eq!(
@@ -392,7 +401,8 @@ fn q811406_late_connect_indication_leaks_the_block_on_2000_sp3_only() {
 fn q811406_negative_control_patient_callers() {
     // 2000 SP3, same load, callers that wait 1 s: every indication is answered in time.
     let (m, refused) = q811406_rounds(Build::Ex2000Sp3, 4, 400);
-    assert_eq!(m.pop4.counters.close_for_unknown_lpi, 0);
+    assert_eq!(m.driver.counters.late_accepts, 0);
+    assert_eq!(m.driver.counters.bad_lpi_close_requests, 0);
     assert_eq!(m.log.count(4283), 0);
     assert_eq!(refused, 0);
     assert_eq!(m.driver.live_blocks(), 0);

@@ -61,10 +61,11 @@ catalogue! {
     "driver": "driver: send queue full" => "a TPDU refused while its block connects or recovers: the pending queue is full (flow control)";
     "driver": "driver: reset while connecting" => "an outbound connection closed by the peer before it was established";
     "driver": "driver: reconnected after recovery" => "sockets recovery succeeding: the CR and the pending queue resent on the new connection";
-    "pop4": "pop4: Close Request for an LPI POP4 does not know" => "the Q811406 trigger: the caller gave up before POP4 read its Connect Indication";
-    "pop4": "pop4: late Connect Indication" => "a Connect Indication for a caller that has already gone";
+    "nsi": "nsi: late Accept OK" => "POP4's Accept OK reaching NSI after the caller had gone (the crossing behind Q811406, KB Q319936)";
+    "nsi": "nsi: Close Request with a bad LPI" => "the Q811406 trigger: POP4 closing an LPI whose accept never took";
+    "nsi": "nsi: block freed before any indication" => "a caller that closed before its CR: NSI frees the block without a word to POP4";
     "pop4": "pop4: queue at capacity" => "POP4's internal-message queue filled to the build's capacity";
-    "pop4": "pop4: stale Close Request" => "a Close Request crossing POP4's own release of the block";
+    "pop4": "pop4: message for an LPI POP4 does not know" => "a message from NSI crossing POP4's own close of the association (dropped)";
     "x25": "x25: receive queue overflow" => "the third-party transport's shared receive queue dropping a packet";
     "x25": "x25: malformed buffer dropped" => "a fixed build's adapter refusing a malformed buffer (Q225157's fix at work)";
     "x25": "x25: TSDU of four or more packets" => "M-bit reassembly of a TSDU spanning at least four packets";

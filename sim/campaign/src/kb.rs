@@ -246,15 +246,20 @@ fn q151626(r: &simulate::RunReport) -> Option<String> {
     })
 }
 
-/// Q811406's signature in a failed run: a machine logged 4258 + 4283 and an oracle names it
-/// (blocks left allocated or a deaf listener).
+/// Q811406's signature in a failed run: a machine logged 4258 + 4283 and an oracle names control
+/// blocks left allocated, some of them closing with an Accept OK that reached NSI after the caller
+/// left (the crossing, read from the driver's blocks — not from the event ids).
 fn q811406(r: &simulate::RunReport) -> Option<String> {
+    const LATE: &str = " with an Accept OK that came after the caller left";
     r.events.iter().find_map(|(m, ev)| {
         let logged =
             ev.get(&4258).copied().unwrap_or(0) > 0 && ev.get(&4283).copied().unwrap_or(0) > 0;
         let named = r.findings.iter().find(|f| {
             f.starts_with(&format!("{m}: "))
-                && (f.contains("control blocks") || f.contains("listener"))
+                && f.contains("control blocks")
+                && f.split_once(LATE)
+                    .and_then(|(head, _)| head.rsplit(' ').next()?.parse::<u64>().ok())
+                    .is_some_and(|n| n > 0)
         });
         (logged && named.is_some()).then(|| named.cloned().unwrap_or_default())
     })
@@ -545,7 +550,7 @@ fn run_cell(kb: &str, build: Build, config: &str, o: &Options) -> Cell {
                 b,
                 &dir,
                 q811406,
-                "pop4.close_for_unknown_lpi",
+                "driver.bad_lpi_close_requests",
             );
         }
         "Q182619" => {

@@ -1391,10 +1391,16 @@ fn tally_machines(machines: &BTreeMap<String, Shared>, findings: &mut Vec<String
                 .iter()
                 .map(|(_, st)| format!("{st:?}"))
                 .collect();
+            let late = m.mta.driver.blocks_accepted_too_late();
             findings.push(format!(
-                "{name}: {} control blocks still allocated (in {})",
+                "{name}: {} control blocks still allocated (in {}){}",
                 m.mta.driver.live_blocks(),
-                states.into_iter().collect::<Vec<_>>().join(", ")
+                states.into_iter().collect::<Vec<_>>().join(", "),
+                if late > 0 {
+                    format!("; {late} with an Accept OK that came after the caller left")
+                } else {
+                    String::new()
+                }
             ));
         }
         if let Some(g) = m.x25.borrow().as_ref() {

@@ -1,0 +1,151 @@
+//! POP4 has no access to NSI's state, by construction (issue 19, item 2): `pop4.rs` names neither
+//! the TCP driver nor the control-block table nor anything that resolves an LPI against it, so the
+//! only way POP4 learns about a connection is an internal message NSI encoded, and the only way it
+//! acts on one is a message it encodes. `link.rs` is the one module that carries them.
+#![allow(missing_docs)]
+
+use std::path::Path;
+
+fn source(file: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file)).unwrap()
+}
+
+/// Code lines (comments and doc comments dropped: they may describe the driver).
+fn code(text: &str) -> String {
+    text.lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn pop4_names_nothing_of_nsis_state() {
+    let pop4 = code(&source("pop4.rs"));
+    for forbidden in [
+        "driver",
+        "TcpDriver",
+        "CbState",
+        "ControlBlock",
+        "decode_buffer",
+        "mta_lpi::decode",
+        "link::",
+        "super::",
+        "crate::",
+    ] {
+        assert!(
+            !pop4.contains(forbidden),
+            "pop4.rs names `{forbidden}`: POP4 must reach NSI only through internal messages"
+        );
+    }
+    // What it does use of the internal-message layer: the header parser and the encoder.
+    assert!(pop4.contains("MessageRepr::parse_header"));
+    assert!(pop4.contains("encode_into_buffer"));
+}
+
+#[test]
+fn only_the_link_hands_messages_between_the_two() {
+    let link = code(&source("link.rs"));
+    assert!(link.contains("from_pop4") && link.contains("deliver"));
+    for file in ["driver.rs", "pop4.rs"] {
+        let text = code(&source(file));
+        assert!(
+            !text.contains("link::carry"),
+            "{file} calls the link itself"
+        );
+    }
+    // The driver never calls POP4.
+    assert!(!code(&source("driver.rs")).contains("Pop4"));
+}
+
+#[test]
+fn a_crossing_leaks_on_2000_sp3_only_and_an_idle_answered_caller_never_does() {
+    use mta_bufmgr::BufferManager;
+    use mta_build::Build;
+    use mta_eventlog::EventLog;
+    use mta_mta::driver::{Remote, TcpDriver};
+    use mta_mta::link::carry;
+    use mta_mta::pop4::Pop4;
+    use mta_osi::association::{Address, Association, Config, Role};
+    use mta_osi::presentation::Mode;
+
+    for build in Build::ALL {
+        let p = build.profile();
+        for hang_up_before_pop4_runs in [true, false] {
+            let mut bm = BufferManager::for_profile(&p);
+            let mut log = EventLog::new("mta", p.event_era, 0);
+            let mut d = TcpDriver::new(&p);
+            let mut pop4 = Pop4::new(
+                &p,
+                Config::exchange(build, Mode::X410, Address::default(), Address::default()),
+            );
+            let remote = Remote {
+                host: "caller".into(),
+                port: 102,
+                locality: 5,
+                source: None,
+            };
+            let cb = d.accepted(1, remote).unwrap();
+            let mut caller = Association::new(
+                Role::Initiator,
+                Config::new(Mode::X410, Address::default(), Address::default()),
+            );
+            caller.bind(&[]);
+            d.received(&mut bm, cb, &caller.transmit());
+            let mut now = 0;
+            if hang_up_before_pop4_runs {
+                d.remote_closed(&mut bm, &mut log, now, cb, 0);
+            }
+            for _ in 0..5 {
+                carry(&mut bm, &mut log, now, &mut d, &mut pop4);
+                let _ = pop4.tick(&mut bm, &mut log, now);
+                carry(&mut bm, &mut log, now, &mut d, &mut pop4);
+                now += p.pop4_tick_ms;
+            }
+            if !hang_up_before_pop4_runs {
+                // POP4 answered while the caller was there: the LPI is POP4's.
+                assert_eq!(d.counters.late_accepts, 0, "{build}");
+                d.remote_closed(&mut bm, &mut log, now, cb, 0);
+                for _ in 0..3 {
+                    carry(&mut bm, &mut log, now, &mut d, &mut pop4);
+                    let _ = pop4.tick(&mut bm, &mut log, now);
+                    carry(&mut bm, &mut log, now, &mut d, &mut pop4);
+                    now += p.pop4_tick_ms;
+                }
+                assert_eq!(d.live_blocks(), 0, "{build}: answered caller");
+                assert_eq!(log.count(4283), 0, "{build}");
+                continue;
+            }
+            assert_eq!(d.counters.late_accepts, 1, "{build}");
+            assert_eq!(d.counters.bad_lpi_close_requests, 1, "{build}");
+            assert_eq!((log.count(4258), log.count(4283)), (1, 1), "{build}");
+            let leaked = !p.nsi_bad_lpi_releases_control_block;
+            assert_eq!(d.live_blocks(), usize::from(leaked), "{build}");
+            assert_eq!(d.blocks_accepted_too_late(), usize::from(leaked), "{build}");
+        }
+    }
+}
+
+#[test]
+fn a_caller_that_closes_before_its_cr_is_freed_by_nsi_alone() {
+    use mta_bufmgr::BufferManager;
+    use mta_build::Build;
+    use mta_eventlog::EventLog;
+    use mta_mta::driver::{Remote, TcpDriver};
+
+    let p = Build::Ex2000Sp3.profile();
+    let mut bm = BufferManager::for_profile(&p);
+    let mut log = EventLog::new("mta", p.event_era, 0);
+    let mut d = TcpDriver::new(&p);
+    let remote = Remote {
+        host: "scanner".into(),
+        port: 102,
+        locality: 5,
+        source: None,
+    };
+    let cb = d.accepted(1, remote).unwrap();
+    d.remote_closed(&mut bm, &mut log, 0, cb, 0);
+    assert_eq!(d.live_blocks(), 0);
+    assert_eq!(d.pending_for_pop4(), 0, "POP4 never hears of it");
+    assert_eq!(d.counters.freed_before_indication, 1);
+    assert_eq!(log.count(4283), 0);
+}
