@@ -137,7 +137,7 @@ pub fn hostile_cmd(a: HostileArgs) -> ExitCode {
     } else {
         let peers: Vec<hostile::Peer> = scripts
             .into_iter()
-            .map(|(name, s)| hostile::Peer::from_script(&s, Box::leak(name.into_boxed_str())))
+            .map(|(name, s)| hostile::from_script(&s, Box::leak(name.into_boxed_str())))
             .collect();
         if pcap.is_some() {
             hostile::run_peers_recorded(build, seed, peers, true)

@@ -11,7 +11,7 @@ use mta_mta::connector::parse_connectors;
 use mta_mta::core::{Mta, MtaConfig, Outcome};
 use mta_osi::association::{Association, Event, Role};
 use mta_osi::presentation::Mode;
-use mta_osi::tpkt::{ReservedPolicy, SendFlags, Writer};
+use mta_osi::tpkt::ReservedPolicy;
 use mta_p1::{Apdu, Bind, ContentType, Envelope, GlobalDomainIdentifier, OrName, Recipient};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -25,52 +25,24 @@ const MTA_ADDR: &str = "10.0.2.1";
 /// Where the peers come from (configured as a connector's stack address, so binds get checked).
 const PEER_ADDR: &str = "10.0.9.1";
 
-/// One misbehaviour: octets to write (with pauses), then how to end.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    /// Name.
-    pub name: &'static str,
-    /// Writes, each after the given pause (ms).
-    pub writes: Vec<(u64, Vec<u8>)>,
-    /// How the connection ends.
-    pub end: End,
-}
+pub use mta_lab_world::hostile_peers::{End, Peer, library};
 
-impl Peer {
-    /// A peer script (an imported capture's caller) as a hostile-peer program: its writes with
-    /// their pauses, then its ending.
-    pub fn from_script(script: &PeerScript, name: &'static str) -> Peer {
-        Peer {
-            name,
-            writes: script
-                .write
-                .iter()
-                .map(|w| (w.after_ms, hex::decode(&w.hex).unwrap_or_default()))
-                .collect(),
-            end: match script.end {
-                Ending::HalfClose => End::HalfClose,
-                Ending::Open => End::Silent(2000),
-                Ending::Close | Ending::Reset => End::Close,
-            },
-        }
+/// A peer script (an imported capture's caller) as a hostile-peer program: its writes with their
+/// pauses, then its ending.
+pub fn from_script(script: &PeerScript, name: &'static str) -> Peer {
+    Peer {
+        name,
+        writes: script
+            .write
+            .iter()
+            .map(|w| (w.after_ms, hex::decode(&w.hex).unwrap_or_default()))
+            .collect(),
+        end: match script.end {
+            Ending::HalfClose => End::HalfClose,
+            Ending::Open => End::Silent(2000),
+            Ending::Close | Ending::Reset => End::Close,
+        },
     }
-}
-
-/// How a peer leaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
-    /// Close normally after the writes.
-    Close,
-    /// Half-close (shutdown write), keep reading until the MTA closes.
-    HalfClose,
-    /// Stay connected and silent for this long, then drop.
-    Silent(u64),
-}
-
-fn tpkt(tpdu: &[u8]) -> Vec<u8> {
-    let mut v = Vec::new();
-    Writer::conforming().write(&mut v, tpdu, SendFlags::NONE);
-    v
 }
 
 /// The user data of the session CONNECT an X.400 caller sends to bind as `name`/`password`: the
@@ -85,154 +57,6 @@ pub fn connect_user_data(name: &str, password: &str, mode: Mode) -> Vec<u8> {
         .ok()
         .and_then(|t| t.spdus.first().map(|s| s.user_data().to_vec()))
         .unwrap_or_default()
-}
-
-/// The library (each entry is one peer program).
-pub fn library() -> Vec<Peer> {
-    let (cr, cn) = opening(&good_bind(), Mode::Normal);
-    let (cr84, cn84) = opening(&good_bind(), Mode::X410);
-    let mut reserved1 = cr.clone();
-    reserved1[1] = 1;
-    let byte_at_a_time: Vec<(u64, Vec<u8>)> =
-        cr.iter().chain(cn.iter()).map(|b| (5, vec![*b])).collect();
-    let slowloris: Vec<(u64, Vec<u8>)> = cr.iter().take(20).map(|b| (400, vec![*b])).collect();
-    let mut big_tsap = vec![0u8; 0];
-    big_tsap.extend_from_slice(&[0xe0, 0, 0, 0, 1, 0, 0xc1, 200]);
-    big_tsap.extend(std::iter::repeat_n(b'T', 200));
-    let big_tsap_tpdu: Vec<u8> = std::iter::once(big_tsap.len() as u8)
-        .chain(big_tsap)
-        .collect();
-    // A CN whose first PGI claims more than the SPDU holds.
-    let mut bad_cn = cn.clone();
-    if bad_cn.len() > 14 {
-        bad_cn[14] = 0xfe;
-    }
-    // A CN with a 3-octet length field cut short.
-    let cn_bad_len = tpkt(&[0x02, 0xf0, 0x80, 0x0d, 0xff, 0x00]);
-    let (_, cn_wrong_pw) = opening(&Bind::simple("PEER", "wrong").emit(), Mode::Normal);
-    let (_, cn_wrong_name) = opening(&Bind::simple("INTRUDER", "peer-pw").emit(), Mode::Normal);
-    let (_, cn_garbage_bind) = opening(&[0x30, 0x80, 0xff], Mode::X410);
-    let bomb: Vec<u8> = std::iter::repeat_n([0x30u8, 0x80], 5000)
-        .flatten()
-        .collect();
-    let (_, cn_bomb) = opening(&bomb[..bomb.len().min(4000)], Mode::X410);
-    vec![
-        Peer {
-            name: "tpkt-reserved-1 (lenient foreign MTA)",
-            writes: vec![(0, reserved1), (20, cn.clone())],
-            end: End::Close,
-        },
-        Peer {
-            name: "tpkt-length-0",
-            writes: vec![(0, vec![3, 0, 0, 0])],
-            end: End::Close,
-        },
-        Peer {
-            name: "tpkt-length-below-7",
-            writes: vec![(0, vec![3, 0, 0, 5, 2, 0xf0])],
-            end: End::Close,
-        },
-        Peer {
-            name: "tpkt-length-beyond-data",
-            writes: vec![(0, vec![3, 0, 0xff, 0xff, 2, 0xf0, 0x80])],
-            end: End::Close,
-        },
-        Peer {
-            name: "tpkt-version-4",
-            writes: vec![(0, vec![4, 0, 0, 7, 2, 0xf0, 0x80])],
-            end: End::Close,
-        },
-        Peer {
-            name: "tpkt-byte-at-a-time",
-            writes: byte_at_a_time,
-            end: End::Close,
-        },
-        Peer {
-            name: "tpkt-coalesced-cr-and-cn",
-            writes: vec![(0, [cr.clone(), cn.clone()].concat())],
-            end: End::Close,
-        },
-        Peer {
-            name: "cotp-li-beyond-tpdu",
-            writes: vec![(0, tpkt(&[0x40, 0xe0, 0, 0, 0, 1, 0]))],
-            end: End::Close,
-        },
-        Peer {
-            name: "cotp-unknown-type-ed",
-            writes: vec![(0, tpkt(&[0x04, 0x10, 0, 0, 0]))],
-            end: End::Close,
-        },
-        Peer {
-            name: "cotp-dt-before-cc",
-            writes: vec![(0, tpkt(&[0x02, 0xf0, 0x80, 1, 2, 3]))],
-            end: End::Close,
-        },
-        Peer {
-            name: "cotp-cr-oversized-tsap",
-            writes: vec![(0, tpkt(&big_tsap_tpdu))],
-            end: End::Close,
-        },
-        Peer {
-            name: "session-cn-parameter-overrun",
-            writes: vec![(0, cr.clone()), (20, bad_cn)],
-            end: End::Close,
-        },
-        Peer {
-            name: "session-cn-truncated-3-octet-length",
-            writes: vec![(0, cr.clone()), (20, cn_bad_len)],
-            end: End::Close,
-        },
-        Peer {
-            name: "rtse-bind-wrong-password",
-            writes: vec![(0, cr.clone()), (20, cn_wrong_pw)],
-            end: End::Close,
-        },
-        Peer {
-            name: "rtse-bind-wrong-mta-name",
-            writes: vec![(0, cr.clone()), (20, cn_wrong_name)],
-            end: End::Close,
-        },
-        Peer {
-            name: "rtse-bind-malformed-ber (1984)",
-            writes: vec![(0, cr84.clone()), (20, cn_garbage_bind)],
-            end: End::Close,
-        },
-        Peer {
-            name: "ber-indefinite-nesting-bomb (1984)",
-            writes: vec![(0, cr84.clone()), (20, cn_bomb)],
-            end: End::Close,
-        },
-        Peer {
-            name: "slowloris",
-            writes: slowloris,
-            end: End::Close,
-        },
-        Peer {
-            name: "connect-and-go-silent",
-            writes: vec![],
-            end: End::Silent(5_000),
-        },
-        Peer {
-            name: "silent-after-cr",
-            writes: vec![(0, cr.clone())],
-            end: End::Silent(5_000),
-        },
-        Peer {
-            name: "half-close-after-cr",
-            writes: vec![(0, cr.clone())],
-            end: End::HalfClose,
-        },
-        Peer {
-            name: "rst-mid-connect",
-            writes: vec![(0, cr.clone()), (20, cn[..cn.len() / 2].to_vec())],
-            end: End::Close,
-        },
-        Peer {
-            name: "x410-bind-then-vanish",
-            writes: vec![(0, cr84), (20, cn84)],
-            end: End::Close,
-        },
-    ]
 }
 
 /// A peer that binds properly, sends one valid and one malformed P1 APDU, then releases.
@@ -421,37 +245,8 @@ pub fn run_peers_recorded(
     let res = result.clone();
     sim.client(PEER_ADDR, async move {
         for p in peers {
-            let Ok(mut s) = TcpStream::connect((MTA_ADDR, 102)).await else {
-                res.borrow_mut()
-                    .push(format!("{}: connection refused", p.name));
-                continue;
-            };
-            for (pause, bytes) in &p.writes {
-                tokio::time::sleep(Duration::from_millis(*pause)).await;
-                if s.write_all(bytes).await.is_err() {
-                    break;
-                }
-            }
-            match p.end {
-                End::Close => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    drop(s);
-                }
-                End::HalfClose => {
-                    let _ = s.shutdown().await;
-                    let mut buf = [0u8; 1024];
-                    while let Ok(Ok(n)) =
-                        tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await
-                    {
-                        if n == 0 {
-                            break;
-                        }
-                    }
-                }
-                End::Silent(ms) => {
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                    drop(s);
-                }
+            if let Err(refused) = mta_lab_world::hostile_peers::play(MTA_ADDR, &p).await {
+                res.borrow_mut().push(refused);
             }
         }
         // A connection flood: 50 connections at once, then gone.

@@ -70,6 +70,17 @@ pub enum Fault {
         /// Each caller's connect timeout.
         timeout_ms: u64,
     },
+    /// Hostile callers: `peers` programs of the hostile-peer library
+    /// ([`crate::hostile_peers::library`]), from entry `first` on (wrapping), played one after
+    /// another against a machine's primary address from a host of their own.
+    Hostile {
+        /// Machine called.
+        machine: String,
+        /// First library entry.
+        first: u32,
+        /// How many entries.
+        peers: u32,
+    },
     /// X.25 overload: `calls` remote DTEs call a machine's X.25 interface at once while its
     /// transport is serviced only every `service_every` ticks (late) for `ms`.
     X25Overload {
@@ -95,8 +106,20 @@ impl Fault {
             | Fault::Latency { ms, .. }
             | Fault::X25Overload { ms, .. } => *ms,
             Fault::Burst { timeout_ms, .. } => *timeout_ms,
+            Fault::Hostile { first, peers, .. } => hostile_peers(*first, *peers)
+                .iter()
+                .map(crate::hostile_peers::Peer::duration_ms)
+                .sum(),
         }
     }
+}
+
+/// The library entries a [`Fault::Hostile`] plays.
+pub fn hostile_peers(first: u32, peers: u32) -> Vec<crate::hostile_peers::Peer> {
+    let library = crate::hostile_peers::library();
+    (0..peers as usize)
+        .map(|k| library[(first as usize + k) % library.len()].clone())
+        .collect()
 }
 
 impl fmt::Display for Fault {
@@ -130,6 +153,17 @@ impl fmt::Display for Fault {
                 f,
                 "burst of {callers} callers at {machine} with a {timeout_ms} ms connect timeout"
             ),
+            Fault::Hostile {
+                machine,
+                first,
+                peers,
+            } => {
+                let names: Vec<&str> = hostile_peers(*first, *peers)
+                    .iter()
+                    .map(|p| p.name)
+                    .collect();
+                write!(f, "hostile callers at {machine}: {}", names.join(", "))
+            }
             Fault::X25Overload {
                 machine,
                 calls,
@@ -236,6 +270,26 @@ impl FaultPlan {
                 },
             ));
         }
+        // Worlds with hostile callers: one run in two also gets a few peer programs of the
+        // hostile library at one of its Exchange MTAs (drawn last, so other worlds keep their
+        // plans and these keep their other faults).
+        let exchange: Vec<&str> = world
+            .machines
+            .iter()
+            .filter(|m| m.foreign.is_none())
+            .map(|m| m.name.as_str())
+            .collect();
+        if world.hostile_callers && !exchange.is_empty() && rng.random_range(0..2) == 0 {
+            let at = rng.random_range(100..3000);
+            faults.push((
+                at,
+                Fault::Hostile {
+                    machine: exchange[rng.random_range(0..exchange.len())].to_string(),
+                    first: rng.random_range(0..crate::hostile_peers::library().len() as u32),
+                    peers: rng.random_range(1..=4),
+                },
+            ));
+        }
         faults.sort_by_key(|(t, _)| *t);
         FaultPlan { faults }
     }
@@ -260,5 +314,75 @@ impl fmt::Display for FaultPlan {
             write!(f, " [{t} ms: {x}]")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mta_build::Build;
+
+    #[test]
+    fn worlds_with_hostile_callers_draw_them_and_others_keep_their_plans() {
+        let standard = World::standard(Build::Ex2000Sp3Rollup, Build::Ex2000Sp3Rollup, 1);
+        let mut without = standard.clone();
+        without.hostile_callers = false;
+        let mut drawn = 0;
+        for seed in 0..64 {
+            let with = FaultPlan::from_seed(seed, &standard);
+            let plain = FaultPlan::from_seed(seed, &without);
+            let (hostile, rest): (Vec<_>, Vec<_>) = with
+                .faults
+                .iter()
+                .cloned()
+                .partition(|(_, f)| matches!(f, Fault::Hostile { .. }));
+            // Drawn last: the other faults are the same as without hostile callers.
+            assert_eq!(rest, plain.faults, "seed {seed}");
+            for (_, f) in &hostile {
+                let Fault::Hostile { machine, peers, .. } = f else {
+                    unreachable!()
+                };
+                assert!(["ALPHA", "BETA"].contains(&machine.as_str()), "{f}");
+                assert!((1..=4).contains(peers));
+                assert!(
+                    f.to_string()
+                        .starts_with(&format!("hostile callers at {machine}: "))
+                );
+                assert!(f.duration() > 0);
+            }
+            drawn += hostile.len();
+        }
+        assert!((16..=48).contains(&drawn), "one run in two: {drawn} of 64");
+        assert!(
+            (0..64).all(|s| !FaultPlan::from_seed(s, &World::xot(Build::Ex55, 1))
+                .faults
+                .iter()
+                .any(|(_, f)| matches!(f, Fault::Hostile { .. }))),
+            "the xot world has none"
+        );
+    }
+
+    #[test]
+    fn a_hostile_fault_wraps_around_the_library_and_round_trips_through_toml() {
+        let n = crate::hostile_peers::library().len() as u32;
+        let peers = hostile_peers(n - 1, 2);
+        assert_eq!(
+            peers[0].name,
+            crate::hostile_peers::library()[n as usize - 1].name
+        );
+        assert_eq!(peers[1].name, crate::hostile_peers::library()[0].name);
+        let plan = FaultPlan {
+            faults: vec![(
+                500,
+                Fault::Hostile {
+                    machine: "ALPHA".into(),
+                    first: 3,
+                    peers: 2,
+                },
+            )],
+        };
+        let text = toml::to_string(&plan).unwrap();
+        assert!(text.contains("kind = \"hostile\""), "{text}");
+        assert_eq!(toml::from_str::<FaultPlan>(&text).unwrap(), plan);
     }
 }

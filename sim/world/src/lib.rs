@@ -16,6 +16,7 @@ pub mod commands;
 pub mod edge;
 pub mod faults;
 pub mod finding;
+pub mod hostile_peers;
 pub mod input;
 pub mod jobs;
 pub mod pcap;

@@ -582,6 +582,7 @@ fn run_collected(
     host_machines(&mut sim, &machines, world.timers.tick_ms);
     let submitted = submit_flows(world, &machines);
     spawn_bursts(&mut sim, &plan, &machines);
+    spawn_hostile(&mut sim, &plan, &machines);
     let (calls, active_calls, x25_messages) = spawn_x25_calls(&mut sim, world, &plan, &machines);
     let submitted = submitted + x25_messages;
     let max = world.timers.max_sim_ms;
@@ -923,6 +924,37 @@ fn spawn_bursts(sim: &mut turmoil::Sim<'_>, plan: &FaultPlan, machines: &BTreeMa
                 }
                 for t in tasks {
                     let _ = t.await;
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+/// Each hostile-callers fault plays its peer programs, one after another, from a host of its own.
+fn spawn_hostile(
+    sim: &mut turmoil::Sim<'_>,
+    plan: &FaultPlan,
+    machines: &BTreeMap<String, Shared>,
+) {
+    for (i, (at, f)) in plan.faults.iter().enumerate() {
+        if let Fault::Hostile {
+            machine,
+            first,
+            peers,
+        } = f
+        {
+            let target = addrs_of(machines, machine)
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            let (at, peers) = (*at, crate::faults::hostile_peers(*first, *peers));
+            sim.client(format!("10.0.10.{}", i + 1).as_str(), async move {
+                tokio::time::sleep(Duration::from_millis(at)).await;
+                for p in &peers {
+                    // A refused connect is the MTA's business (a stopped service, a full
+                    // table); the oracles judge the MTA, not the caller.
+                    let _ = crate::hostile_peers::play(&target, p).await;
                 }
                 Ok(())
             });
@@ -1272,7 +1304,7 @@ fn apply_fault(
         (Fault::ListenerDown { machine, .. }, _) => {
             machines[machine].borrow_mut().listening = !start;
         }
-        (Fault::Burst { .. }, _) => {} // its callers run in their own client host
+        (Fault::Burst { .. } | Fault::Hostile { .. }, _) => {} // callers in their own hosts
         (
             Fault::X25Overload {
                 machine,
@@ -1830,6 +1862,39 @@ mod tests {
             "the listener oracle sees the stopped MTA: {:?}",
             r.findings
         );
+    }
+
+    #[test]
+    fn hostile_callers_leave_a_fixed_build_clean() {
+        // The whole library, four at a time, at ALPHA of the standard world on the fixed build:
+        // every generic oracle holds.
+        let w = World::standard(Build::Ex2000Sp3Rollup, Build::Ex2000Sp3Rollup, 1);
+        let n = crate::hostile_peers::library().len() as u32;
+        for first in (0..n).step_by(4) {
+            let plan = FaultPlan {
+                faults: vec![(
+                    300,
+                    Fault::Hostile {
+                        machine: "ALPHA".into(),
+                        first,
+                        peers: 4,
+                    },
+                )],
+            };
+            let r = run_plan(&w, 7, plan);
+            assert!(
+                r.findings.is_empty(),
+                "peers from {first}: {:?}",
+                r.findings
+            );
+            // The peers did reach ALPHA: their connections closed on it, logged as NMI9236.
+            let closed = r.events.get("ALPHA").and_then(|e| e.get(&9236)).copied();
+            assert!(
+                closed.unwrap_or(0) >= 1,
+                "peers from {first}: {:?}",
+                r.events
+            );
+        }
     }
 
     #[test]

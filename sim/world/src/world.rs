@@ -124,6 +124,9 @@ pub struct World {
     pub fault_weights: [u32; 6],
     /// An X.25 link, if the world has one (seeds may then also draw an X.25 overload).
     pub x25: Option<X25Link>,
+    /// Whether seeds may also draw hostile callers (peer programs of the hostile library) at one
+    /// of its Exchange MTAs.
+    pub hostile_callers: bool,
 }
 
 /// Every fault kind equally likely.
@@ -143,6 +146,9 @@ struct WorldFile {
     fault_weights: Option<[u32; 6]>,
     /// An X.25 link.
     x25: Option<X25Link>,
+    /// Whether seeds may also draw hostile callers.
+    #[serde(default)]
+    hostile_callers: bool,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +191,7 @@ impl World {
     /// (10.0.2.1) whose connector names ALPHA's primary address, and a foreign MTA F (10.0.3.1)
     /// that rejects a non-zero TPKT reserved octet (KB Q151626's strict peer). `messages` each way
     /// between ALPHA and BETA, a quarter of that (at least one) each way between F and ALPHA.
+    /// Seeds may draw every fault kind and (one run in two) hostile callers.
     pub fn standard(alpha: Build, beta: Build, messages: usize) -> World {
         World::standard_with(alpha, beta, messages, true)
     }
@@ -246,6 +253,7 @@ impl World {
             file: None,
             fault_weights: ALL_FAULTS,
             x25: None,
+            hostile_callers: true,
         }
     }
 
@@ -256,6 +264,7 @@ impl World {
         let mut w = World::standard_with(build, build, messages, source_override);
         w.machines.retain(|m| m.foreign.is_none());
         w.flows.retain(|f| f.from != "F" && f.to != "F");
+        w.hostile_callers = false;
         w.name = if source_override {
             "multihomed-override".into()
         } else {
@@ -266,7 +275,7 @@ impl World {
 
     /// `flood`: one Exchange MTA, VICTIM (10.0.5.1), exchanging `messages` each way with a
     /// foreign lenient MTA PEER (10.0.6.1); the seeds' fault plans draw only bursts of inbound
-    /// callers with short connect timeouts.
+    /// callers with short connect timeouts, and (one run in two) hostile callers.
     pub fn flood(build: Build, messages: usize) -> World {
         let timers = TimerProfile::default();
         World {
@@ -305,6 +314,7 @@ impl World {
             file: None,
             fault_weights: [0, 0, 0, 0, 0, 1],
             x25: None,
+            hostile_callers: true,
         }
     }
 
@@ -411,9 +421,10 @@ impl World {
                     .parse()
                     .map_err(|_| format!("machine {}: {a:?} is not an IPv4 address", m.name))?;
                 let o = ip.octets();
-                if (o[0], o[1]) == (10, 0) && (7..=9).contains(&o[2]) || (o[0], o[1]) == (10, 255) {
+                if (o[0], o[1]) == (10, 0) && (7..=10).contains(&o[2]) || (o[0], o[1]) == (10, 255)
+                {
                     return Err(format!(
-                        "machine {}: {a} is reserved for the simulator's callers and probes (10.0.7.0/24 – 10.0.9.0/24, 10.255.0.0/16)",
+                        "machine {}: {a} is reserved for the simulator's callers and probes (10.0.7.0/24 – 10.0.10.0/24, 10.255.0.0/16)",
                         m.name
                     ));
                 }
@@ -498,6 +509,7 @@ impl World {
             file: Some(text.to_string()),
             fault_weights: file.fault_weights.unwrap_or(ALL_FAULTS),
             x25: file.x25,
+            hostile_callers: file.hostile_callers,
         })
     }
 
