@@ -265,6 +265,46 @@ fn q811406(r: &simulate::RunReport) -> Option<String> {
     })
 }
 
+/// Q197378's mechanism in a run: an Exchange machine dialled from more than one address
+/// (`connector.multihomed_outbound`) and a receiver refused callers with 9301.
+fn q197378(r: &simulate::RunReport) -> Option<String> {
+    let multihomed = r
+        .counters
+        .get("connector.multihomed_outbound")
+        .copied()
+        .unwrap_or(0);
+    let (m, (n, c)) = r.refused_9301.iter().find(|(_, (n, _))| *n > 0)?;
+    (multihomed > 0).then(|| {
+        format!("{m} refused {n} of {c} inbound connections with 9301 from a multihomed sender")
+    })
+}
+
+/// The KB's signature read from a simulated run — its mechanism from the octets, the event log
+/// and the model's counters — for the KBs a simulation shows (Q151626, Q197378, Q811406). `None`
+/// for a KB without such a reader (Q225157's baseline substring names its fault stack itself).
+pub fn run_signature(kb: &str, r: &simulate::RunReport) -> Option<Option<String>> {
+    match kb {
+        "Q151626" => Some(q151626(r)),
+        "Q197378" => Some(q197378(r)),
+        "Q811406" => Some(q811406(r)),
+        _ => None,
+    }
+}
+
+/// Whether a finding file explained by `kb` shows the KB's mechanism when replayed (known-findings
+/// triage: a matching signature substring is not enough). A file that does not load or replay
+/// does not.
+pub fn finding_shows_mechanism(kb: &str, path: &Path) -> bool {
+    let Ok(f) = finding::Finding::load(path) else {
+        return false;
+    };
+    let Ok(world) = f.world(None) else {
+        return false;
+    };
+    let r = f.run(&world);
+    run_signature(kb, &r).is_none_or(|sig| sig.is_some())
+}
+
 #[allow(clippy::disallowed_types)] // wall clock: the budget and time-to-find
 #[allow(clippy::too_many_arguments)]
 fn sim_search(
@@ -896,6 +936,29 @@ pub fn line(c: &Cell) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn triage_reads_each_committed_findings_mechanism_and_only_its_own_kbs() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpora/regressions/sim");
+        let q811406 = dir.join("q811406-2000sp3-short-timeout-burst-leaks-blocks.toml");
+        let q197378 = dir.join("q197378-sp1-refusal-streak-after-partition.toml");
+        assert!(finding_shows_mechanism("Q811406", &q811406));
+        assert!(finding_shows_mechanism("Q197378", &q197378));
+        // A leak or a refusal streak is not another KB's mechanism.
+        assert!(!finding_shows_mechanism("Q151626", &q811406));
+        assert!(!finding_shows_mechanism("Q811406", &q197378));
+        assert!(!finding_shows_mechanism("Q197378", &q811406));
+        // The same Q811406 world on the fixed build: no blocks left, no signature.
+        let f = finding::Finding::load(&q811406).unwrap();
+        let fixed = f.world(Some(Build::Ex2000Sp3Rollup)).unwrap();
+        assert_eq!(run_signature("Q811406", &f.run(&fixed)), Some(None));
+        // A KB without a run reader relies on its baseline substring; a missing file never passes.
+        assert!(finding_shows_mechanism("Q225157", &q811406));
+        assert!(!finding_shows_mechanism(
+            "Q811406",
+            &dir.join("no-such.toml")
+        ));
+    }
 
     #[test]
     fn the_expected_matrix_loads_and_covers_every_cell() {

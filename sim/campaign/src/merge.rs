@@ -169,6 +169,13 @@ pub fn merge(dirs: &[PathBuf], baseline: &[Known]) -> Result<(Merged, Vec<PathBu
         if let Some(p) = findings.get(sig) {
             m.finding = Some(p.display().to_string());
             reps.push(p.clone());
+            // Known only if the representative finding, replayed, shows the KB's mechanism.
+            if m.known
+                .as_deref()
+                .is_some_and(|kb| !crate::kb::finding_shows_mechanism(kb, p))
+            {
+                m.known = None;
+            }
         }
     }
     Ok((

@@ -782,6 +782,35 @@ fn note<'a>(
     g
 }
 
+/// A libFuzzer artefact's signature (numbers made N) and the harness's raw failure text (empty
+/// when it does not fail in-process: a timeout, an out-of-memory, or a flaky input).
+fn crash_signature(
+    t: &mta_harness::Target,
+    b: Build,
+    path: &Path,
+    bytes: &[u8],
+) -> (String, String) {
+    let name = path.file_name().map_or(String::new(), |n| {
+        n.to_string_lossy()
+            .split('-')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    });
+    match run_one(t, b, bytes) {
+        Err(fail) => (finding::numbers_out(&fail.what), fail.what),
+        Ok(_) if name == "timeout" => ("timeout (libFuzzer -timeout=10)".into(), String::new()),
+        Ok(_) if name == "oom" => (
+            "out of memory (libFuzzer -rss_limit_mb=2048)".into(),
+            String::new(),
+        ),
+        Ok(class) => (
+            format!("{name} not reproducible in-process (outcome {class})"),
+            String::new(),
+        ),
+    }
+}
+
 fn triage(
     results: &[UnitResult],
     baseline: &[Known],
@@ -800,25 +829,12 @@ fn triage(
                     let Ok(bytes) = std::fs::read(&path) else {
                         continue;
                     };
-                    let name = path.file_name().map_or(String::new(), |n| {
-                        n.to_string_lossy()
-                            .split('-')
-                            .next()
-                            .unwrap_or("")
-                            .to_string()
-                    });
-                    let sig = match run_one(t, b, &bytes) {
-                        Err(fail) => finding::numbers_out(&fail.what),
-                        Ok(_) if name == "timeout" => "timeout (libFuzzer -timeout=10)".into(),
-                        Ok(_) if name == "oom" => {
-                            "out of memory (libFuzzer -rss_limit_mb=2048)".into()
-                        }
-                        Ok(class) => {
-                            format!("{name} not reproducible in-process (outcome {class})")
-                        }
-                    };
-                    let known =
-                        known_for(baseline, "fuzz", target, &sig, build).map(|k| k.kb.clone());
+                    let (sig, what) = crash_signature(t, b, &path, &bytes);
+                    // Known only with the KB's mechanism in the failure itself (the harness's
+                    // KB reader), not on the signature substring alone.
+                    let known = known_for(baseline, "fuzz", target, &sig, build)
+                        .filter(|k| mta_harness::kb::signature(&k.kb, &what).is_some())
+                        .map(|k| k.kb.clone());
                     let key = ("fuzz".to_string(), target.clone(), sig.clone());
                     let g = note(&mut groups, key.clone(), build, known);
                     if g.input.is_empty() {
@@ -841,8 +857,13 @@ fn triage(
                             None => continue,
                         },
                     };
-                    let known =
-                        known_for(baseline, "sweep", world, &sig, build).map(|k| k.kb.clone());
+                    // Known only if the replayed finding shows the KB's mechanism.
+                    let known = known_for(baseline, "sweep", world, &sig, build)
+                        .filter(|k| {
+                            input.is_empty()
+                                || crate::kb::finding_shows_mechanism(&k.kb, Path::new(&input))
+                        })
+                        .map(|k| k.kb.clone());
                     let key = ("sweep".to_string(), world.clone(), sig.clone());
                     let g = note(&mut groups, key, build, known);
                     if g.input.is_empty() && !input.is_empty() {
