@@ -860,7 +860,9 @@ fn host_machines(sim: &mut turmoil::Sim<'_>, machines: &BTreeMap<String, Shared>
                     if i == 0 {
                         let gw = m.borrow().x25.clone();
                         if gw.borrow().is_some() {
-                            tokio::task::spawn_local(crate::xot::listen(gw.clone(), tick));
+                            let mm = m.clone();
+                            let serving = move || !mm.borrow().halted;
+                            tokio::task::spawn_local(crate::xot::listen(gw.clone(), tick, serving));
                         }
                         loop {
                             tokio::time::sleep(Duration::from_millis(tick)).await;
@@ -1860,6 +1862,18 @@ mod tests {
                 .iter()
                 .any(|f| f.contains("ALPHA") && f.contains("answer")),
             "the listener oracle sees the stopped MTA: {:?}",
+            r.findings
+        );
+        // Its X.25 interface is gone with it: remote MTAs calling later find no XOT listener
+        // (refused), instead of a connection nobody answers.
+        assert!(
+            r.findings.iter().any(|f| f.ends_with(": NoConnection")),
+            "{:?}",
+            r.findings
+        );
+        assert!(
+            !r.findings.iter().any(|f| f.ends_with(": NoAnswer")),
+            "{:?}",
             r.findings
         );
     }

@@ -113,70 +113,85 @@ impl Gateway {
     }
 }
 
-/// The gateway's XOT listener: one circuit per accepted connection.
-pub async fn listen(gw: Rc<RefCell<Option<Gateway>>>, tick_ms: u64) {
-    let Ok(listener) = TcpListener::bind(("0.0.0.0", XOT_PORT)).await else {
-        return;
-    };
+/// The gateway's XOT listener: one circuit per accepted connection, while `serving()` (the MTA
+/// service runs); a stopped service has no listener, so callers' connects are refused.
+pub async fn listen(
+    gw: Rc<RefCell<Option<Gateway>>>,
+    tick_ms: u64,
+    serving: impl Fn() -> bool + 'static,
+) {
     loop {
-        let Ok(Ok((s, _))) =
-            tokio::time::timeout(Duration::from_millis(tick_ms), listener.accept()).await
-        else {
-            continue;
+        while !serving() {
+            tokio::time::sleep(Duration::from_millis(tick_ms)).await;
+        }
+        let Ok(listener) = TcpListener::bind(("0.0.0.0", XOT_PORT)).await else {
+            return;
         };
-        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-        let lcn = {
-            let mut g = gw.borrow_mut();
-            let Some(g) = g.as_mut() else { continue };
-            let lcn = g.x25.open_circuit();
-            g.writers.insert(lcn, tx);
-            lcn
-        };
-        let (mut r, mut w) = s.into_split();
-        tokio::task::spawn_local(async move {
-            while let Some(b) = rx.recv().await {
-                if w.write_all(&b).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let g2 = gw.clone();
-        tokio::task::spawn_local(async move {
-            let mut reader = xot::Reader::new();
-            let mut chunk = vec![0u8; 4096];
-            loop {
-                let n = match r.read(&mut chunk).await {
-                    Ok(0) | Err(_) => 0,
-                    Ok(n) => n,
-                };
-                reader.push(&chunk[..n]);
-                // A framing error ends the connection like its close (RFC 1613: the stream is
-                // out of step).
-                let mut ended = n == 0;
-                loop {
-                    match reader.next_frame() {
-                        Ok(Some(Ok(p))) => {
-                            if let Some(g) = g2.borrow_mut().as_mut() {
-                                g.x25.arrive(lcn, p);
-                            }
-                        }
-                        Ok(Some(Err(_))) => {}
-                        Ok(None) => break,
-                        Err(_) => {
-                            ended = true;
-                            break;
-                        }
-                    }
-                }
-                if ended {
-                    if let Some(g) = g2.borrow_mut().as_mut() {
-                        g.x25.connection_lost(lcn);
-                    }
-                    return;
-                }
-            }
-        });
+        while serving() {
+            let Ok(Ok((s, _))) =
+                tokio::time::timeout(Duration::from_millis(tick_ms), listener.accept()).await
+            else {
+                continue;
+            };
+            serve_connection(&gw, s);
+        }
     }
+}
+
+/// One accepted XOT connection: a circuit of the gateway, its packets framed out and read in.
+fn serve_connection(gw: &Rc<RefCell<Option<Gateway>>>, s: TcpStream) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let lcn = {
+        let mut g = gw.borrow_mut();
+        let Some(g) = g.as_mut() else { return };
+        let lcn = g.x25.open_circuit();
+        g.writers.insert(lcn, tx);
+        lcn
+    };
+    let (mut r, mut w) = s.into_split();
+    tokio::task::spawn_local(async move {
+        while let Some(b) = rx.recv().await {
+            if w.write_all(&b).await.is_err() {
+                break;
+            }
+        }
+    });
+    let g2 = gw.clone();
+    tokio::task::spawn_local(async move {
+        let mut reader = xot::Reader::new();
+        let mut chunk = vec![0u8; 4096];
+        loop {
+            let n = match r.read(&mut chunk).await {
+                Ok(0) | Err(_) => 0,
+                Ok(n) => n,
+            };
+            reader.push(&chunk[..n]);
+            // A framing error ends the connection like its close (RFC 1613: the stream is
+            // out of step).
+            let mut ended = n == 0;
+            loop {
+                match reader.next_frame() {
+                    Ok(Some(Ok(p))) => {
+                        if let Some(g) = g2.borrow_mut().as_mut() {
+                            g.x25.arrive(lcn, p);
+                        }
+                    }
+                    Ok(Some(Err(_))) => {}
+                    Ok(None) => break,
+                    Err(_) => {
+                        ended = true;
+                        break;
+                    }
+                }
+            }
+            if ended {
+                if let Some(g) = g2.borrow_mut().as_mut() {
+                    g.x25.connection_lost(lcn);
+                }
+                return;
+            }
+        }
+    });
 }
 
 /// How a remote MTA's delivery over X.25 ended.
