@@ -76,9 +76,9 @@ macro_rules! message_types {
 
 message_types! {
     /// NSI → POP4: a peer connected (TCP accepted and class-0 CR received); the data is the CR
-    /// TPKT. POP4 answers with Accept OK or Refuse Connect.
+    /// TPDU (its TPKT taken off). POP4 answers with Accept OK or Refuse Connect.
     ConnectIndication = 0x0101, "Connect Indication";
-    /// NSI → POP4: a TPDU arrived on a connection POP4 owns (the data: its TPKT).
+    /// NSI → POP4: a TPDU arrived (the data: the TPDU, its TPKT taken off by NSI).
     DataIndication = 0x0102, "Data Indication";
     /// NSI → POP4: the transport connection is gone (peer gave up, reset, timed out, or an
     /// outbound connect failed); POP4 ends the association and answers with a Close Request.

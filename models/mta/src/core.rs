@@ -302,7 +302,10 @@ impl Mta {
             profile: *profile,
             bm: BufferManager::for_profile(profile),
             log: EventLog::new(cfg.name.clone(), profile.event_era, 0),
-            driver: TcpDriver::new(profile),
+            driver: cfg.foreign.map_or_else(
+                || TcpDriver::new(profile),
+                |policy| TcpDriver::new(profile).with_reserved_policy(policy),
+            ),
             pop4: Pop4::new(profile, responder),
             chooser: SourceAddressChooser::new(&addrs),
             queues,

@@ -184,10 +184,10 @@ impl Cb {
         direction: Direction,
         state: CbState,
         remote: Remote,
-        input: &'static str,
+        (input, policy): (&'static str, ReservedPolicy),
     ) -> Self {
         mta_reach::transition("driver", "free", input, state.name());
-        Cb::new(id, direction, state, remote)
+        Cb::new(id, direction, state, remote, policy)
     }
 
     /// Move to `to` on an input of kind `input`, recording the transition (`mta_reach`).
@@ -196,13 +196,19 @@ impl Cb {
         self.state = to;
     }
 
-    fn new(id: ControlBlockId, direction: Direction, state: CbState, remote: Remote) -> Self {
+    fn new(
+        id: ControlBlockId,
+        direction: Direction,
+        state: CbState,
+        remote: Remote,
+        policy: ReservedPolicy,
+    ) -> Self {
         Cb {
             id,
             direction,
             state,
             remote,
-            rx: Reassembler::new(ReservedPolicy::Ignore),
+            rx: Reassembler::new(policy),
             queue: VecDeque::new(),
             cr: None,
             attempts: 0,
@@ -241,6 +247,8 @@ pub struct DriverCounters {
     pub malformed_from_pop4: u64,
     /// Inbound blocks whose caller left before its CR: freed without a word to POP4.
     pub freed_before_indication: u64,
+    /// Connections dropped because their TPKT framing was lost.
+    pub framing_errors: u64,
 }
 
 /// The TCP driver + NSI.
@@ -252,6 +260,9 @@ pub struct TcpDriver {
     actions: Vec<SocketAction>,
     to_pop4: VecDeque<BufferHandle>,
     fatal: Option<Event>,
+    /// What the RFC 1006 reader does with a non-zero TPKT reserved octet: every Exchange build
+    /// ignores it (KB Q151626: 4.0 talks to 4.0); a foreign MTA's core may reject it.
+    reserved_policy: ReservedPolicy,
     /// Trigger counters.
     pub counters: DriverCounters,
 }
@@ -284,8 +295,18 @@ impl TcpDriver {
             actions: Vec::new(),
             to_pop4: VecDeque::new(),
             fatal: None,
+            reserved_policy: ReservedPolicy::Ignore,
             counters: DriverCounters::default(),
         }
+    }
+
+    /// The driver of a foreign MTA's core that reads the TPKT reserved octet by `policy` (a strict
+    /// one refuses a non-zero octet: KB Q151626's foreign MTA). NSI reads TPKT once per
+    /// connection, so the policy lives here, not in POP4's associations.
+    #[must_use]
+    pub fn with_reserved_policy(mut self, policy: ReservedPolicy) -> Self {
+        self.reserved_policy = policy;
+        self
     }
 
     /// Back to the state [`TcpDriver::new`] gives for the same profile (no block, no queue, no
@@ -455,7 +476,13 @@ impl TcpDriver {
         };
         self.cbs.insert(
             id.index,
-            Cb::opened(id, Direction::Inbound, CbState::AwaitCr, remote, "accept()"),
+            Cb::opened(
+                id,
+                Direction::Inbound,
+                CbState::AwaitCr,
+                remote,
+                ("accept()", self.reserved_policy),
+            ),
         );
         Some(id)
     }
@@ -474,7 +501,7 @@ impl TcpDriver {
                 Direction::Outbound,
                 CbState::Connecting,
                 remote,
-                "connect()",
+                ("connect()", self.reserved_policy),
             ),
         );
         Some(lpi_of(id))
@@ -566,18 +593,57 @@ impl TcpDriver {
     /// Octets arrived on a block's socket.
     pub fn received(&mut self, bm: &mut BufferManager, cb: ControlBlockId, bytes: &[u8]) {
         let Some(c) = self.cb_mut(cb) else { return };
+        if c.state == CbState::Closing {
+            return;
+        }
         c.rx.push(bytes);
         let mut frames = Vec::new();
-        while let Ok(Some(f)) = c.rx.next_frame() {
-            frames.push(f);
+        let mut lost = None;
+        loop {
+            match c.rx.next_frame() {
+                Ok(Some(f)) => frames.push(f),
+                Ok(None) => break,
+                Err(e) => {
+                    lost = Some(e);
+                    break;
+                }
+            }
         }
+        self.post_frames(bm, cb, frames);
+        if let Some(e) = lost {
+            self.framing_lost(bm, cb, &e);
+        }
+    }
+
+    /// RFC 1006 framing is lost (or this core's reader refuses the reserved octet): the
+    /// connection can only be dropped. A caller POP4 never heard of is freed here; otherwise
+    /// POP4 gets a Disconnect Indication and answers with its Close Request.
+    fn framing_lost(&mut self, bm: &mut BufferManager, cb: ControlBlockId, e: &mta_osi::Malformed) {
+        self.counters.framing_errors += 1;
+        let Some(c) = self.cb_mut(cb) else { return };
+        tracing::debug!(%cb, error = %e, "NSI: TPKT framing lost; closing the connection");
+        if c.direction == Direction::Inbound && !c.indicated {
+            self.free(bm, cb);
+            return;
+        }
+        c.enter(CbState::Closing, "TPKT framing lost");
+        c.reconnect_at = None;
+        self.actions.push(SocketAction::Close { cb });
+        self.post(bm, MessageType::DisconnectIndication, cb, &[]);
+    }
+
+    /// Post each reassembled TPDU to POP4 as the block's state gives it.
+    fn post_frames(
+        &mut self,
+        bm: &mut BufferManager,
+        cb: ControlBlockId,
+        frames: Vec<mta_osi::tpkt::Frame>,
+    ) {
         for f in frames {
             let c = self.cb_mut(cb).expect("live");
+            // The TPDU's code (ISO 8073 13.2: after the length indicator) drives the block's
+            // state; POP4 gets the TPDU itself and parses it, once.
             let code = f.tpdu.get(1).copied();
-            let mut framed = Vec::with_capacity(f.tpdu.len() + 4);
-            framed.extend_from_slice(&[3, f.reserved]);
-            framed.extend_from_slice(&((f.tpdu.len() + 4) as u16).to_be_bytes());
-            framed.extend_from_slice(&f.tpdu);
             let t = match (c.state, code) {
                 (CbState::AwaitCr, Some(cotp::code::CR)) if !c.indicated => {
                     c.indicated = true;
@@ -605,7 +671,7 @@ impl TcpDriver {
                 }
                 _ => MessageType::DataIndication,
             };
-            self.post(bm, t, cb, &framed);
+            self.post(bm, t, cb, &f.tpdu);
         }
     }
 

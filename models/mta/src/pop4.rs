@@ -10,8 +10,8 @@
 //! this file free of any driver import.
 //!
 //! Messages in: Connect Indication (an association is created and answers with Accept OK, or
-//! Refuse Connect when it refuses the CR), Data Indication and Connect Confirm (to the
-//! association), Disconnect Indication (the association ends; POP4 answers with a Close Request),
+//! Refuse Connect when it refuses the CR), Data Indication (one TPDU, its TPKT taken off by NSI:
+//! TPKT is read once per connection, by NSI, and COTP once, by the association), Connect Confirm, Disconnect Indication (the association ends; POP4 answers with a Close Request),
 //! Error Indication (NSI rejected one of POP4's messages: 4283 for a bad LPI, 1209 for a mismatch).
 //! A message for an LPI POP4 has no association for is one that crossed POP4's own close: dropped.
 //!
@@ -257,7 +257,7 @@ impl Pop4 {
             MessageType::ConnectIndication if !self.assocs.contains_key(&lpi) => {
                 let mut a = Association::new(Role::Responder, self.responder.clone());
                 a.tick(now);
-                a.receive(data);
+                a.receive_tpdu(data);
                 self.assocs.insert(lpi, Assoc { a, answered: false });
                 self.flush(lpi);
             }
@@ -280,13 +280,22 @@ impl Pop4 {
                     self.counters.unknown_lpi_messages += 1;
                     return;
                 };
-                if t == MessageType::DisconnectIndication {
-                    s.a.tcp_closed();
-                    self.end(lpi);
-                    self.say(MessageType::CloseRequest, lpi, Vec::new());
-                } else {
-                    s.a.receive(data);
-                    self.flush(lpi);
+                match t {
+                    MessageType::DisconnectIndication => {
+                        s.a.tcp_closed();
+                        self.end(lpi);
+                        self.say(MessageType::CloseRequest, lpi, Vec::new());
+                    }
+                    // The connection is up: the association's CR went out with it (its response
+                    // timer restarts), the CC comes as data.
+                    MessageType::ConnectConfirm => {
+                        s.a.connection_up();
+                        self.flush(lpi);
+                    }
+                    _ => {
+                        s.a.receive_tpdu(data);
+                        self.flush(lpi);
+                    }
                 }
             }
             other => {

@@ -149,3 +149,111 @@ fn a_caller_that_closes_before_its_cr_is_freed_by_nsi_alone() {
     assert_eq!(d.counters.freed_before_indication, 1);
     assert_eq!(log.count(4283), 0);
 }
+
+#[test]
+fn tpkt_is_read_once_nsi_hands_pop4_the_tpdu() {
+    use mta_bufmgr::BufferManager;
+    use mta_build::Build;
+    use mta_lpi::{MessageRepr, MessageType};
+    use mta_mta::driver::{Remote, TcpDriver};
+    use mta_osi::association::{Address, Association, Config, Role};
+    use mta_osi::presentation::Mode;
+
+    let p = Build::Ex2000Sp3Rollup.profile();
+    let mut bm = BufferManager::for_profile(&p);
+    let mut d = TcpDriver::new(&p);
+    let remote = Remote {
+        host: "caller".into(),
+        port: 102,
+        locality: 5,
+        source: None,
+    };
+    let cb = d.accepted(1, remote).unwrap();
+    let mut caller = Association::new(
+        Role::Initiator,
+        Config::new(Mode::X410, Address::default(), Address::default()),
+    );
+    caller.bind(&[]);
+    let octets = caller.transmit();
+    // Delivered a byte at a time: NSI's reassembler frames it, once.
+    for b in &octets {
+        d.received(&mut bm, cb, std::slice::from_ref(b));
+    }
+    let h = d.pop_for_pop4().expect("a Connect Indication");
+    let bytes = bm.to_vec(h).unwrap();
+    bm.release(h).unwrap();
+    let r = MessageRepr::parse_header(&bytes, bytes.len()).unwrap();
+    assert_eq!(r.message_type, MessageType::ConnectIndication);
+    let data = &bytes[mta_lpi::HEADER_LEN..];
+    assert_eq!(data, &octets[4..], "the CR TPDU without its TPKT header");
+    assert_eq!(data[1], mta_osi::cotp::code::CR);
+    // An association fed that TPDU answers exactly as one fed the TCP octets.
+    let responder = || {
+        Config::exchange(
+            Build::Ex2000Sp3Rollup,
+            Mode::X410,
+            Address::default(),
+            Address::default(),
+        )
+    };
+    let mut by_tpdu = Association::new(Role::Responder, responder());
+    by_tpdu.receive_tpdu(data);
+    let mut by_octets = Association::new(Role::Responder, responder());
+    by_octets.receive(&octets);
+    let cc = by_tpdu.transmit();
+    assert_eq!(cc, by_octets.transmit());
+    assert_eq!(cc[5], mta_osi::cotp::code::CC);
+}
+
+#[test]
+fn nsi_applies_the_reserved_octet_policy_and_drops_a_connection_whose_framing_is_lost() {
+    use mta_bufmgr::BufferManager;
+    use mta_build::Build;
+    use mta_mta::driver::{Remote, SocketAction, TcpDriver};
+    use mta_osi::tpkt::ReservedPolicy;
+
+    let p = Build::Ex2000Sp3Rollup.profile();
+    let remote = || Remote {
+        host: "caller".into(),
+        port: 102,
+        locality: 5,
+        source: None,
+    };
+    // A CR whose TPKT carries reserved octet 0x11 (KB Q151626's frame, the other way round).
+    let cr = [3u8, 0x11, 0, 11, 6, 0xe0, 0, 0, 0, 7, 0];
+    for (policy, kept) in [
+        (ReservedPolicy::Ignore, true),
+        (ReservedPolicy::Reject, false),
+    ] {
+        let mut bm = BufferManager::for_profile(&p);
+        let mut d = TcpDriver::new(&p).with_reserved_policy(policy);
+        let cb = d.accepted(1, remote()).unwrap();
+        d.received(&mut bm, cb, &cr);
+        let actions = d.take_actions();
+        if kept {
+            // Every Exchange build: the octet is ignored and POP4 hears of the caller.
+            assert_eq!(d.pending_for_pop4(), 1);
+            assert!(actions.is_empty());
+            assert_eq!(d.counters.framing_errors, 0);
+        } else {
+            // A strict core: RFC 1006 can only drop the connection; POP4 never heard of it.
+            assert_eq!(d.pending_for_pop4(), 0);
+            assert_eq!(actions, vec![SocketAction::Close { cb }]);
+            assert_eq!(d.live_blocks(), 0);
+            assert_eq!(d.counters.framing_errors, 1);
+        }
+    }
+    // Framing lost after the indication (a TPKT of version 4): closed here, POP4 told.
+    let mut bm = BufferManager::for_profile(&p);
+    let mut d = TcpDriver::new(&p);
+    let cb = d.accepted(1, remote()).unwrap();
+    d.received(&mut bm, cb, &[3, 0, 0, 11, 6, 0xe0, 0, 0, 0, 7, 0]);
+    d.received(&mut bm, cb, &[4, 0, 0, 7, 2, 0xf0, 0x80]);
+    assert_eq!(d.take_actions(), vec![SocketAction::Close { cb }]);
+    assert_eq!(
+        d.pending_for_pop4(),
+        2,
+        "the Connect Indication, then a Disconnect Indication"
+    );
+    assert_eq!(d.live_blocks(), 1, "until POP4's Close Request");
+}

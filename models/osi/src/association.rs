@@ -620,6 +620,29 @@ impl Association {
         }
     }
 
+    /// The TCP connection under an initiator's CR is up (the MTA's NSI confirmed it): the
+    /// response timer restarts from here, as it does for octets received.
+    pub fn connection_up(&mut self) {
+        if self.deadline.is_some() {
+            self.deadline = Some(self.now_ms + self.config.response_timeout_ms);
+        }
+    }
+
+    /// One TPDU, its TPKT already taken off by whoever reads the TCP stream (the MTA's NSI): the
+    /// class-0 machine handles it as it handles the TPDUs of [`Association::receive`]. Over a
+    /// provider this does nothing.
+    pub fn receive_tpdu(&mut self, tpdu: &[u8]) {
+        let from = self.phase;
+        if let Lower::Cotp(t) = &mut self.transport {
+            if self.deadline.is_some() {
+                self.deadline = Some(self.now_ms + self.config.response_timeout_ms);
+            }
+            t.receive_tpdu(tpdu);
+            self.drive();
+        }
+        self.observe(from, "TPDU received");
+    }
+
     /// Over a provider ([`Association::over_provider`]): one T-DATA indication with the length
     /// the provider's buffer declares (KB Q225157: it may claim more than the data holds). Over
     /// TCP the session's TSDUs come out of the class-0 machine instead, and this does nothing.

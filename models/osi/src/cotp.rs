@@ -711,11 +711,7 @@ impl Transport {
         self.reassembler.push(bytes);
         loop {
             match self.reassembler.next_frame() {
-                Ok(Some(frame)) => {
-                    let from = self.state;
-                    self.on_tpdu(&frame.tpdu);
-                    self.observe(from, tpdu_kind(&frame.tpdu));
-                }
+                Ok(Some(frame)) => self.receive_tpdu(&frame.tpdu),
                 Ok(None) => break,
                 Err(e) => {
                     // Framing lost (or a strict reader refused the reserved octet): RFC 1006 can
@@ -730,6 +726,18 @@ impl Transport {
                 break;
             }
         }
+    }
+
+    /// One TPDU whose TPKT a lower layer has already taken off (the MTA's NSI reassembles
+    /// RFC 1006 framing once per connection and hands POP4 the TPDUs): the same class-0 handling
+    /// as a TPDU out of [`Transport::receive`]'s own reassembler.
+    pub fn receive_tpdu(&mut self, tpdu: &[u8]) {
+        if self.state == State::Closed {
+            return;
+        }
+        let from = self.state;
+        self.on_tpdu(tpdu);
+        self.observe(from, tpdu_kind(tpdu));
     }
 
     fn on_tpdu(&mut self, bytes: &[u8]) {
