@@ -215,21 +215,29 @@ fn q151626(r: &simulate::RunReport) -> Option<String> {
     if r.findings.is_empty() {
         return None;
     }
-    let (peer, octet) = r.evidence.iter().find_map(|e| {
+    q151626_in(&r.evidence, &r.events, &r.event_log)
+}
+
+/// [`q151626`] on a run's parts — its evidence lines (`simulate::evidence`), the event ids per
+/// machine and each machine's rendered event log — so a capture's replay is judged the same way.
+pub fn q151626_in(
+    evidence: &[String],
+    events: &BTreeMap<String, BTreeMap<u32, usize>>,
+    event_log: &BTreeMap<String, Vec<String>>,
+) -> Option<String> {
+    let (peer, octet) = evidence.iter().find_map(|e| {
         let (peer, rest) = e.split_once(" closed the connection, unanswered, on a CC")?;
         let octet = rest.split(" at ").next()?.split_whitespace().last()?;
         Some((peer, octet))
     })?;
-    r.events.iter().find_map(|(m, ev)| {
-        let sent = r
-            .evidence
+    events.iter().find_map(|(m, ev)| {
+        let sent = evidence
             .iter()
             .any(|e| e.starts_with(&format!("{m} sent a CC with TPKT reserved octet")));
         let nmi = [9236, 1279, 2036, 9225]
             .iter()
             .all(|id| ev.get(id).copied().unwrap_or(0) > 0);
-        let line = r
-            .event_log
+        let line = event_log
             .get(m)?
             .iter()
             .find(|e| e.contains("Bad message type 769") && e.contains("in state 2"))?;

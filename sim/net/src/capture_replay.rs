@@ -24,10 +24,11 @@ use crate::hostile::{HostileReport, judge, target_mta};
 use crate::import::{Ending, PeerScript};
 use mta_bufmgr::ControlBlockId;
 use mta_build::Build;
+use mta_lab_world::simulate::{cc_with_reserved, evidence};
 use mta_mta::core::{Mta, SocketEvent};
 use mta_mta::driver::{SocketAction, winsock};
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -74,7 +75,7 @@ struct Input {
 }
 
 /// What a replay did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replayed {
     /// Connections opened.
     pub connections: usize,
@@ -88,6 +89,10 @@ pub struct Replayed {
     pub ended_ms: u64,
     /// Whether the model was quiescent then (else the drain ran out).
     pub quiescent: bool,
+    /// What the octets showed of a KB's mechanism, in the simulator's format
+    /// (`mta_lab_world::simulate::evidence`): the model ("MTA") sending a CC with a non-zero TPKT
+    /// reserved octet, a caller leaving on it without a word.
+    pub evidence: Vec<String>,
 }
 
 /// The callers' actions in capture order, on the replay clock.
@@ -163,6 +168,8 @@ struct Replay<'a> {
     blocks: Vec<Option<ControlBlockId>>,
     waiting: Vec<VecDeque<What>>,
     from: Vec<String>,
+    /// Per block: the reserved octet of a CC the model sent that its caller has not answered.
+    odd_cc: BTreeMap<ControlBlockId, u8>,
     done: Replayed,
 }
 
@@ -171,10 +178,19 @@ impl Replay<'_> {
         self.mta.tick(now);
         self.done.ended_ms = now;
         for a in self.mta.take_actions() {
-            // The capture holds the callers only: the model's own calls find nobody.
-            if let SocketAction::Connect { cb, .. } = a {
-                self.mta
-                    .socket(SocketEvent::ConnectFailed(cb, winsock::CONNREFUSED));
+            match a {
+                // The capture holds the callers only: the model's own calls find nobody.
+                SocketAction::Connect { cb, .. } => {
+                    self.mta
+                        .socket(SocketEvent::ConnectFailed(cb, winsock::CONNREFUSED));
+                }
+                SocketAction::Send { cb, bytes } => {
+                    if let Some(r) = cc_with_reserved(&bytes) {
+                        self.odd_cc.insert(cb, r);
+                        self.done.evidence.push(evidence::cc_sent("MTA", r, now));
+                    }
+                }
+                _ => {}
             }
         }
         for conn in 0..self.waiting.len() {
@@ -192,9 +208,18 @@ impl Replay<'_> {
             What::Open => {}
             What::Data(b) => {
                 self.done.writes += 1;
+                self.odd_cc.remove(&cb); // answered
                 self.mta.socket(SocketEvent::Received(cb, b));
             }
-            What::Leave(code) => self.mta.socket(SocketEvent::Closed(cb, code)),
+            What::Leave(code) => {
+                if let Some(r) = self.odd_cc.remove(&cb) {
+                    let at = self.done.ended_ms;
+                    self.done
+                        .evidence
+                        .push(evidence::closed_unanswered("caller", r, at));
+                }
+                self.mta.socket(SocketEvent::Closed(cb, code));
+            }
         }
     }
 
@@ -242,6 +267,7 @@ pub fn replay(mta: &mut Mta, scripts: &[PeerScript], opts: &Options) -> Result<R
         blocks: vec![None; scripts.len()],
         waiting: vec![VecDeque::new(); scripts.len()],
         from,
+        odd_cc: BTreeMap::new(),
         done: Replayed {
             connections: 0,
             refused: 0,
@@ -249,6 +275,7 @@ pub fn replay(mta: &mut Mta, scripts: &[PeerScript], opts: &Options) -> Result<R
             held: 0,
             ended_ms: 0,
             quiescent: false,
+            evidence: Vec::new(),
         },
     };
     let p = opts.tick_ms;

@@ -51,10 +51,27 @@ struct Trace {
 }
 
 /// A CC in `bytes` whose TPKT reserved octet is not 0 (RFC 1006 says 0), with that octet.
-fn cc_with_reserved(bytes: &[u8]) -> Option<u8> {
+/// The TPKT reserved octet of a CC that starts in `bytes`, when it is not zero (KB Q151626's
+/// frame): what the simulator and the capture replay record as evidence.
+pub fn cc_with_reserved(bytes: &[u8]) -> Option<u8> {
     mta_osi::tpkt::glimpse(bytes)
         .find(|g| g.code == mta_osi::cotp::code::CC && g.reserved != 0)
         .map(|g| g.reserved)
+}
+
+/// The evidence lines a KB's signature reads (`RunReport::evidence`), in one format for the
+/// simulator and the capture replay.
+pub mod evidence {
+    /// `who` sent a CC whose TPKT reserved octet is `r` (non-zero).
+    pub fn cc_sent(who: &str, r: u8, at_ms: u64) -> String {
+        format!("{who} sent a CC with TPKT reserved octet {r:#04x} at {at_ms} ms")
+    }
+    /// `who` closed a connection on which such a CC arrived, without sending anything after it.
+    pub fn closed_unanswered(who: &str, r: u8, at_ms: u64) -> String {
+        format!(
+            "{who} closed the connection, unanswered, on a CC with TPKT reserved octet {r:#04x} at {at_ms} ms"
+        )
+    }
 }
 
 /// The `--trace` JSONL schema version.
@@ -226,17 +243,13 @@ impl Host for Machine {
                     // An answer: the connection carried on after the CC.
                     t.odd_cc_received.remove(&(name.clone(), cb.index.into()));
                     if let Some(r) = cc_with_reserved(bytes) {
-                        t.evidence.push(format!(
-                            "{name} sent a CC with TPKT reserved octet {r:#04x} at {now} ms"
-                        ));
+                        t.evidence.push(evidence::cc_sent(name, r, now));
                     }
                 }
                 SocketAction::Close { cb } => {
                     t.note(now, &format!("{name} close {}", cb.index), &[]);
                     if let Some(r) = t.odd_cc_received.remove(&(name.clone(), cb.index.into())) {
-                        t.evidence.push(format!(
-                            "{name} closed the connection, unanswered, on a CC with TPKT reserved octet {r:#04x} at {now} ms"
-                        ));
+                        t.evidence.push(evidence::closed_unanswered(name, r, now));
                     }
                 }
                 SocketAction::Refuse { .. } => {}
