@@ -4,7 +4,33 @@
 //! acts on one is a message it encodes. `link.rs` is the one module that carries them.
 #![allow(missing_docs)]
 
+use mta_bufmgr::BufferManager;
+use mta_build::Build;
+use mta_eventlog::EventLog;
+use mta_mta::driver::{Remote, SocketAction, TcpDriver};
+use mta_osi::association::{Address, Association, Config, Role};
+use mta_osi::presentation::Mode;
 use std::path::Path;
+
+/// A caller's address as the adapter reports it.
+fn remote() -> Remote {
+    Remote {
+        host: "caller".into(),
+        port: 102,
+        locality: 5,
+        source: None,
+    }
+}
+
+/// The octets an X.400 caller opens with: its CR in a TPKT.
+fn caller_cr() -> Vec<u8> {
+    let mut caller = Association::new(
+        Role::Initiator,
+        Config::new(Mode::X410, Address::default(), Address::default()),
+    );
+    caller.bind(&[]);
+    caller.transmit()
+}
 
 fn source(file: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file)).unwrap()
@@ -59,14 +85,8 @@ fn only_the_link_hands_messages_between_the_two() {
 
 #[test]
 fn a_crossing_leaks_on_2000_sp3_only_and_an_idle_answered_caller_never_does() {
-    use mta_bufmgr::BufferManager;
-    use mta_build::Build;
-    use mta_eventlog::EventLog;
-    use mta_mta::driver::{Remote, TcpDriver};
     use mta_mta::link::carry;
     use mta_mta::pop4::Pop4;
-    use mta_osi::association::{Address, Association, Config, Role};
-    use mta_osi::presentation::Mode;
 
     for build in Build::ALL {
         let p = build.profile();
@@ -78,19 +98,8 @@ fn a_crossing_leaks_on_2000_sp3_only_and_an_idle_answered_caller_never_does() {
                 &p,
                 Config::exchange(build, Mode::X410, Address::default(), Address::default()),
             );
-            let remote = Remote {
-                host: "caller".into(),
-                port: 102,
-                locality: 5,
-                source: None,
-            };
-            let cb = d.accepted(1, remote).unwrap();
-            let mut caller = Association::new(
-                Role::Initiator,
-                Config::new(Mode::X410, Address::default(), Address::default()),
-            );
-            caller.bind(&[]);
-            d.received(&mut bm, cb, &caller.transmit());
+            let cb = d.accepted(1, remote()).unwrap();
+            d.received(&mut bm, cb, &caller_cr());
             let mut now = 0;
             if hang_up_before_pop4_runs {
                 d.remote_closed(&mut bm, &mut log, now, cb, 0);
@@ -127,22 +136,11 @@ fn a_crossing_leaks_on_2000_sp3_only_and_an_idle_answered_caller_never_does() {
 
 #[test]
 fn a_caller_that_closes_before_its_cr_is_freed_by_nsi_alone() {
-    use mta_bufmgr::BufferManager;
-    use mta_build::Build;
-    use mta_eventlog::EventLog;
-    use mta_mta::driver::{Remote, TcpDriver};
-
     let p = Build::Ex2000Sp3.profile();
     let mut bm = BufferManager::for_profile(&p);
     let mut log = EventLog::new("mta", p.event_era, 0);
     let mut d = TcpDriver::new(&p);
-    let remote = Remote {
-        host: "scanner".into(),
-        port: 102,
-        locality: 5,
-        source: None,
-    };
-    let cb = d.accepted(1, remote).unwrap();
+    let cb = d.accepted(1, remote()).unwrap();
     d.remote_closed(&mut bm, &mut log, 0, cb, 0);
     assert_eq!(d.live_blocks(), 0);
     assert_eq!(d.pending_for_pop4(), 0, "POP4 never hears of it");
@@ -152,29 +150,13 @@ fn a_caller_that_closes_before_its_cr_is_freed_by_nsi_alone() {
 
 #[test]
 fn tpkt_is_read_once_nsi_hands_pop4_the_tpdu() {
-    use mta_bufmgr::BufferManager;
-    use mta_build::Build;
     use mta_lpi::{MessageRepr, MessageType};
-    use mta_mta::driver::{Remote, TcpDriver};
-    use mta_osi::association::{Address, Association, Config, Role};
-    use mta_osi::presentation::Mode;
 
     let p = Build::Ex2000Sp3Rollup.profile();
     let mut bm = BufferManager::for_profile(&p);
     let mut d = TcpDriver::new(&p);
-    let remote = Remote {
-        host: "caller".into(),
-        port: 102,
-        locality: 5,
-        source: None,
-    };
-    let cb = d.accepted(1, remote).unwrap();
-    let mut caller = Association::new(
-        Role::Initiator,
-        Config::new(Mode::X410, Address::default(), Address::default()),
-    );
-    caller.bind(&[]);
-    let octets = caller.transmit();
+    let cb = d.accepted(1, remote()).unwrap();
+    let octets = caller_cr();
     // Delivered a byte at a time: NSI's reassembler frames it, once.
     for b in &octets {
         d.received(&mut bm, cb, std::slice::from_ref(b));
@@ -207,18 +189,9 @@ fn tpkt_is_read_once_nsi_hands_pop4_the_tpdu() {
 
 #[test]
 fn nsi_applies_the_reserved_octet_policy_and_drops_a_connection_whose_framing_is_lost() {
-    use mta_bufmgr::BufferManager;
-    use mta_build::Build;
-    use mta_mta::driver::{Remote, SocketAction, TcpDriver};
     use mta_osi::tpkt::ReservedPolicy;
 
     let p = Build::Ex2000Sp3Rollup.profile();
-    let remote = || Remote {
-        host: "caller".into(),
-        port: 102,
-        locality: 5,
-        source: None,
-    };
     // A CR whose TPKT carries reserved octet 0x11 (KB Q151626's frame, the other way round).
     let cr = [3u8, 0x11, 0, 11, 6, 0xe0, 0, 0, 0, 7, 0];
     for (policy, kept) in [
