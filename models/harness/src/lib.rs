@@ -338,10 +338,11 @@ pub const TARGETS: &[Target] = &[
         name: "inbound_stack",
         run: mta::inbound_stack,
         seeds: mta::inbound_stack_seeds,
-        // One caller that waits a POP4 tick between chunks: POP4 always answers its Connect
-        // Indication before it hangs up, so Q811406's crossing (a caller gone before POP4's
-        // accept reaches NSI) cannot happen here — `nsi_pop4` and the flood world find it.
-        clean_on: |_| true,
+        // Q811406: a caller whose connection dies before POP4's accept reaches NSI — here one
+        // whose TPKT framing breaks in the same segment as its CR, so NSI drops it at once —
+        // leaves its block on 2000 SP3. (A caller that sends nothing and closes is NSI's to free:
+        // no leak on any build.)
+        clean_on: |p| p.nsi_bad_lpi_releases_control_block,
         reset_check: mta::inbound_stack_reset_check,
         max_len: DEFAULT_MAX_LEN,
     },

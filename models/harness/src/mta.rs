@@ -566,8 +566,9 @@ fn inbound_stack_in(w: &mut StackWorld, input: &[u8]) -> Result<&'static str, Fa
         }
         if m.driver.live_blocks() != 0 {
             return Err(format!(
-                "{} control blocks left after the caller hung up{}",
+                "{} control blocks left after the caller hung up ({} {TOO_LATE}){}",
                 m.driver.live_blocks(),
+                m.driver.blocks_accepted_too_late(),
                 crate::kb::logged(&m.log)
             ));
         }
