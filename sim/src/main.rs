@@ -132,9 +132,8 @@ enum Command {
     /// two builds and report the first point where their behaviour diverges; -o X.html writes
     /// both sequence charts side by side. Exit status 1 when they differ (as diff(1)).
     Diff(DiffArgs),
-    /// Benchmarks, each one table plus JSON: `bench fuzz` (every fuzz target's exec/s beside the
-    /// trivial target, with the campaign's flags), `bench find` (time-to-find of a KB from an empty
-    /// corpus), `bench sim` (seeds/s of the standard world).
+    /// Benchmarks, each one table plus JSON: `bench fuzz` (fuzz targets' exec/s beside trivial),
+    /// `bench find` (time-to-find of a KB), `bench sim` (seeds/s), `bench ber` (walk vs reference).
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
@@ -348,6 +347,7 @@ fn main() -> ExitCode {
             bench::BenchCommand::Fuzz(a) => bench::fuzz(&a),
             bench::BenchCommand::Find(a) => bench::find(&a),
             bench::BenchCommand::Sim(a) => bench::sim(&a),
+            bench::BenchCommand::Ber(a) => bench::ber(&a),
         },
         Command::Shrink { finding } => shrink(&finding),
         Command::Import(a) => {

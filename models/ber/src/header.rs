@@ -113,6 +113,22 @@ pub struct Header {
 pub fn parse_header(input: &[u8], pos: usize, bound: usize) -> Result<Header, Error> {
     let err = |kind| Error { offset: pos, kind };
     let avail = bound.min(input.len());
+    // The common case first: a low tag number (not end-of-contents) and a short-form length —
+    // two octets, nothing to check beyond what these tests say.
+    if pos + 1 < avail {
+        let (b0, l0) = (input[pos], input[pos + 1]);
+        if b0 & 0x1f != 0x1f && b0 & 0xdf != 0 && l0 < 0x80 {
+            return Ok(Header {
+                tag: Tag {
+                    class: Class::from_bits(b0 >> 6),
+                    constructed: b0 & 0x20 != 0,
+                    number: u32::from(b0 & 0x1f),
+                },
+                length: Length::Definite(usize::from(l0)),
+                header_len: 2,
+            });
+        }
+    }
     if pos >= avail {
         return Err(err(ErrorKind::Truncated { needed: 1 }));
     }

@@ -14,6 +14,7 @@ mod dump;
 mod encode;
 pub mod field;
 mod header;
+pub mod reference;
 mod tree;
 mod walk;
 

@@ -56,41 +56,74 @@ struct Frame {
     indefinite: Option<usize>,
 }
 
+impl Frame {
+    /// An unused stack slot.
+    const CLOSED: Frame = Frame {
+        bound: 0,
+        indefinite: None,
+    };
+}
+
 /// Walk exactly one element starting at `input[start..]`; returns its end offset and the number of
 /// elements in it (end-of-contents markers not counted).
+///
+/// The open constructed elements live in a fixed array on the stack (no allocation per walk)
+/// unless `limits.max_depth` is deeper than [`crate::reference::MAX_DEPTH`].
 pub fn walk_one<V: Visit>(
     input: &[u8],
     start: usize,
     limits: &Limits,
     visit: &mut V,
 ) -> Result<(usize, u64), Error> {
-    let mut stack: Vec<Frame> = Vec::new();
+    const INLINE: usize = crate::reference::MAX_DEPTH + 1;
+    if limits.max_depth < INLINE {
+        let mut frames = [Frame::CLOSED; INLINE];
+        walk_frames(input, start, limits, visit, &mut frames)
+    } else {
+        // Each level of nesting takes at least two octets of header, so no walk goes deeper
+        // than half the input.
+        let deepest = limits.max_depth.min(input.len().saturating_sub(start) / 2);
+        let mut frames = vec![Frame::CLOSED; deepest + 1];
+        walk_frames(input, start, limits, visit, &mut frames)
+    }
+}
+
+/// [`walk_one`] with `frames` as its stack: at least `limits.max_depth + 1` long, or one longer
+/// than half the octets from `start` on (no input nests deeper).
+#[inline]
+fn walk_frames<V: Visit>(
+    input: &[u8],
+    start: usize,
+    limits: &Limits,
+    visit: &mut V,
+    frames: &mut [Frame],
+) -> Result<(usize, u64), Error> {
+    let mut depth = 0usize;
     let mut pos = start;
     let mut count: u64 = 0;
     loop {
-        while let Some(f) = stack.last() {
+        while depth > 0 {
+            let f = frames[depth - 1];
             if f.indefinite.is_none() && pos == f.bound {
-                stack.pop();
-                visit.leave(stack.len(), None);
+                depth -= 1;
+                visit.leave(depth, None);
             } else {
                 break;
             }
         }
-        if stack.is_empty() && count > 0 {
+        if depth == 0 && count > 0 {
             return Ok((pos, count));
         }
-        let bound = stack.last().map_or(input.len(), |f| f.bound);
+        let bound = if depth == 0 {
+            input.len()
+        } else {
+            frames[depth - 1].bound
+        };
         if pos >= bound {
-            if let Some(Frame {
-                indefinite: Some(opened_at),
-                ..
-            }) = stack.last()
-            {
+            if let Some(opened_at) = depth.checked_sub(1).and_then(|d| frames[d].indefinite) {
                 return Err(Error {
-                    offset: *opened_at,
-                    kind: ErrorKind::MissingEoc {
-                        opened_at: *opened_at,
-                    },
+                    offset: opened_at,
+                    kind: ErrorKind::MissingEoc { opened_at },
                 });
             }
             return Err(Error {
@@ -110,17 +143,14 @@ pub fn walk_one<V: Visit>(
                 excess: cstart - bound,
             }));
         }
-        let depth = stack.len();
         if h.tag.is_eoc() {
-            match stack.last() {
-                Some(f) if f.indefinite.is_some() => {
-                    stack.pop();
-                    visit.leave(stack.len(), Some(pos));
-                    pos = cstart;
-                    continue;
-                }
-                _ => return Err(at(ErrorKind::UnexpectedEoc)),
+            if depth > 0 && frames[depth - 1].indefinite.is_some() {
+                depth -= 1;
+                visit.leave(depth, Some(pos));
+                pos = cstart;
+                continue;
             }
+            return Err(at(ErrorKind::UnexpectedEoc));
         }
         if depth > limits.max_depth {
             return Err(at(ErrorKind::DepthExceeded {
@@ -155,10 +185,11 @@ pub fn walk_one<V: Visit>(
                 }
                 if h.tag.constructed {
                     visit.enter(&item);
-                    stack.push(Frame {
+                    frames[depth] = Frame {
                         bound: end,
                         indefinite: None,
-                    });
+                    };
+                    depth += 1;
                     pos = cstart;
                 } else {
                     visit.primitive(&item, &input[cstart..end]);
@@ -167,10 +198,11 @@ pub fn walk_one<V: Visit>(
             }
             Length::Indefinite => {
                 visit.enter(&item);
-                stack.push(Frame {
+                frames[depth] = Frame {
                     bound,
                     indefinite: Some(pos),
-                });
+                };
+                depth += 1;
                 pos = cstart;
             }
         }

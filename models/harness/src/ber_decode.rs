@@ -177,6 +177,14 @@ pub fn run_bytes(_build: Build, input: &[u8]) -> Result<&'static str, Failure> {
 /// Run one input against the chosen independent decoder.
 pub fn run(input: &[u8], model: Model) -> Result<&'static str, Failure> {
     let walked = mta_ber::walk(input, &LIMITS, &mut ());
+    // The plain reference walker (the benchmark's yardstick) accepts exactly what the walker
+    // accepts, with the same element count.
+    let reference = mta_ber::reference::walk(input, &LIMITS);
+    if reference != walked.as_ref().ok().copied() {
+        return Err(fail(format!(
+            "reference walker {reference:?}, walk {walked:?}"
+        )));
+    }
     let ours = mta_ber::decode(input, &LIMITS);
     let view = Tlv::parse_exact(input, &LIMITS);
     let (dump_text, dump_err) = mta_ber::dump(input, &LIMITS);

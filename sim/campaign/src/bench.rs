@@ -8,7 +8,8 @@
 //!   another commit's binaries in the same run (before/after columns);
 //! - `bench find` — time-to-find of a KB from an empty corpus, seeds × builds, with and without
 //!   dictionaries or against a baseline's binaries;
-//! - `bench sim` — seeds/s of the standard world and simulated/wall time.
+//! - `bench sim` — seeds/s of the standard world and simulated/wall time;
+//! - `bench ber` — mta-ber's walker beside a plain reference walker ([`crate::bench_ber`]).
 //!
 //! It reads the wall clock (that is what it measures) and drives the built fuzz binaries through
 //! [`crate::libfuzzer`]; it never touches the models except to judge a crash input.
@@ -31,6 +32,8 @@ pub enum BenchCommand {
     Find(FindArgs),
     /// Seeds/s of the standard world on one core and simulated/wall time.
     Sim(SimArgs),
+    /// mta-ber's walker beside a plain reference walker on four buffer mixes (elements/s, ratio).
+    Ber(BerArgs),
 }
 
 /// `bench fuzz` options.
@@ -114,6 +117,17 @@ pub struct SimArgs {
     pub no_faults: bool,
     /// Write the figures as JSON here.
     #[arg(long, default_value = "target/mta-lab/bench/sim.json")]
+    pub json: PathBuf,
+}
+
+/// `bench ber` options.
+#[derive(Args)]
+pub struct BerArgs {
+    /// Seconds of measuring per mix (split into alternating rounds of both walkers).
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// Write the table as JSON here.
+    #[arg(long, default_value = "target/mta-lab/bench/ber.json")]
     pub json: PathBuf,
 }
 
@@ -696,6 +710,34 @@ pub fn sim(a: &SimArgs) -> Result<ExitCode, String> {
             with_findings: failed,
         },
     )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mta-lab bench ber`.
+pub fn ber(a: &BerArgs) -> Result<ExitCode, String> {
+    if !(a.seconds > 0.0 && a.seconds.is_finite()) {
+        return Err(format!("--seconds {}: give a positive number", a.seconds));
+    }
+    println!(
+        "{:<20} {:>10} {:>18} {:>18} {:>8}",
+        "mix", "elements", "reference el/s", "mta-ber el/s", "ratio"
+    );
+    let mut rows = Vec::new();
+    for mix in crate::bench_ber::MIXES {
+        let r = crate::bench_ber::measure(mix, a.seconds);
+        println!(
+            "{:<20} {:>10} {:>16.1} M {:>16.1} M {:>7.2}x{}",
+            r.mix,
+            r.elements,
+            r.reference_per_s / 1e6,
+            r.walk_per_s / 1e6,
+            r.ratio,
+            if r.ratio >= 1.0 { "" } else { "  below 1.0x" }
+        );
+        rows.push(r);
+    }
+    println!("goal: mta-ber at least 1.0x the reference on every mix (one core, this build)");
+    write_json(&a.json, &rows)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,6 +10,7 @@
 #![warn(clippy::too_many_lines)]
 
 pub mod bench;
+pub mod bench_ber;
 pub mod commands;
 pub mod coverage;
 pub mod date;
