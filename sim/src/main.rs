@@ -133,7 +133,7 @@ enum Command {
     /// both sequence charts side by side. Exit status 1 when they differ (as diff(1)).
     Diff(DiffArgs),
     /// Benchmarks, each one table plus JSON: `bench fuzz` (fuzz targets' exec/s beside trivial),
-    /// `bench find` (time-to-find of a KB), `bench sim` (seeds/s), `bench ber` (walk vs reference).
+    /// `bench find` (time-to-find of a KB), `bench sim` (seeds/s), `bench ber`, `bench p1`.
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
@@ -343,12 +343,7 @@ fn main() -> ExitCode {
         Command::Coverage(a) => coverage::cli(&a),
         Command::Goals(a) => goals::cli(&a),
         Command::Mutants(a) => mutants::cli(&a),
-        Command::Bench { command } => match command {
-            bench::BenchCommand::Fuzz(a) => bench::fuzz(&a),
-            bench::BenchCommand::Find(a) => bench::find(&a),
-            bench::BenchCommand::Sim(a) => bench::sim(&a),
-            bench::BenchCommand::Ber(a) => bench::ber(&a),
-        },
+        Command::Bench { command } => bench::run(&command),
         Command::Shrink { finding } => shrink(&finding),
         Command::Import(a) => {
             import_cmd(&a.capture, &a.out, a.port).and_then(|streams| match &a.keep {

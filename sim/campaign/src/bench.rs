@@ -9,7 +9,8 @@
 //! - `bench find` — time-to-find of a KB from an empty corpus, seeds × builds, with and without
 //!   dictionaries or against a baseline's binaries;
 //! - `bench sim` — seeds/s of the standard world and simulated/wall time;
-//! - `bench ber` — mta-ber's walker beside a plain reference walker ([`crate::bench_ber`]).
+//! - `bench ber` — mta-ber's walker beside a plain reference walker ([`crate::bench_ber`]);
+//! - `bench p1` — mta-p1's decode beside the rasn model ([`crate::bench_p1`]: the criterion bench).
 //!
 //! It reads the wall clock (that is what it measures) and drives the built fuzz binaries through
 //! [`crate::libfuzzer`]; it never touches the models except to judge a crash input.
@@ -34,6 +35,19 @@ pub enum BenchCommand {
     Sim(SimArgs),
     /// mta-ber's walker beside a plain reference walker on four buffer mixes (elements/s, ratio).
     Ber(BerArgs),
+    /// mta-p1's decode beside the rasn model of the same envelope (the criterion bench, run).
+    P1(P1Args),
+}
+
+/// Run one `mta-lab bench` subcommand.
+pub fn run(command: &BenchCommand) -> Result<ExitCode, String> {
+    match command {
+        BenchCommand::Fuzz(a) => fuzz(a),
+        BenchCommand::Find(a) => find(a),
+        BenchCommand::Sim(a) => sim(a),
+        BenchCommand::Ber(a) => ber(a),
+        BenchCommand::P1(a) => p1(a),
+    }
 }
 
 /// `bench fuzz` options.
@@ -129,6 +143,47 @@ pub struct BerArgs {
     /// Write the table as JSON here.
     #[arg(long, default_value = "target/mta-lab/bench/ber.json")]
     pub json: PathBuf,
+}
+
+/// `bench p1` options.
+#[derive(Args)]
+pub struct P1Args {
+    /// Seconds of criterion measurement per function.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u32,
+    /// Write the figures as JSON here.
+    #[arg(long, default_value = "target/mta-lab/bench/p1.json")]
+    pub json: PathBuf,
+}
+
+/// `mta-lab bench p1`: run the criterion benchmark, print the side-by-side table.
+pub fn p1(a: &P1Args) -> Result<ExitCode, String> {
+    if a.seconds == 0 {
+        return Err("--seconds 0: give at least 1".into());
+    }
+    let t = crate::bench_p1::run(a.seconds)?;
+    println!(
+        "{:<34} {:>12} {:>14}",
+        "P1 message decode", "mean", "vs rasn"
+    );
+    for (name, ns) in [
+        ("rasn model (the reference)", t.rasn_ns),
+        ("mta-p1 (typed, owned)", t.mta_p1_ns),
+        ("mta-ber validation only", t.validate_ns),
+    ] {
+        println!(
+            "{name:<34} {:>9.2} µs {:>13.2}x",
+            ns / 1000.0,
+            t.rasn_ns / ns
+        );
+    }
+    let ratio = t.rasn_ns / t.mta_p1_ns;
+    println!(
+        "goal: mta-p1 at least 2.0x rasn — now {ratio:.2}x{}",
+        if ratio >= 2.0 { "" } else { " (below)" }
+    );
+    write_json(&a.json, &t)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Goals of `bench fuzz` as ratios to the trivial target (the issue that set them: "Fast

@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod bench_ber;
+pub mod bench_p1;
 pub mod commands;
 pub mod coverage;
 pub mod date;
