@@ -3,6 +3,8 @@
 //! the fault's span stack, the event ids it logged), never pasted. Used by the KB reproducer tests,
 //! `mta-lab kb`'s harness-engine cells and the nightly's triage.
 
+use mta_mta::driver::ACCEPTED_TOO_LATE;
+
 /// Q182619: the fatal 9404 "illegal buffer request" of the TCP driver's recovery, with the request
 /// it names (e.g. "29 headers and 29 elements").
 pub fn q182619(failure: &str) -> Option<String> {
@@ -27,20 +29,30 @@ pub fn q225157(failure: &str) -> Option<String> {
 /// after their caller had left (the crossing), and the log shows NSI's 4258 and POP4's 4283.
 pub fn q811406(failure: &str) -> Option<String> {
     let logged = logged_ids(failure);
-    let late = failure
-        .split_once(" (")
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .and_then(|(inside, _)| inside.strip_suffix(crate::mta::TOO_LATE))
-        .and_then(|n| n.trim().parse::<u64>().ok())
-        .unwrap_or(0);
     (failure.contains("control blocks")
-        && late > 0
+        && accepted_too_late(failure) > 0
         && logged.contains(&4258)
         && logged.contains(&4283))
     .then(|| {
         let blocks = failure.split(';').next().unwrap_or(failure).trim();
         format!("{blocks} after 4258 + 4283")
     })
+}
+
+/// How many blocks a leak line says were closing with an Accept OK that came after their caller
+/// left — the number just before [`ACCEPTED_TOO_LATE`] (a harness's "(3 closing with …" or the
+/// simulator's "; 3 with …"); 0 when the line does not say.
+pub fn accepted_too_late(line: &str) -> u64 {
+    line.split_once(ACCEPTED_TOO_LATE)
+        .and_then(|(head, _)| {
+            let head = head.trim_end().trim_end_matches("closing");
+            head.split([' ', '('])
+                .rev()
+                .find(|w| !w.is_empty())?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
 }
 
 /// The KB signature of `kb` (e.g. "Q811406") in `failure`, for the KBs a harness reproduces.
@@ -106,8 +118,7 @@ mod tests {
         assert!(q811406("the listener no longer accepts; logged 4258, 4283").is_none());
         let leak = |late: u32, logged: &str| {
             format!(
-                "1 control blocks leaked after every caller left ({late} {}); logged {logged}",
-                crate::mta::TOO_LATE
+                "1 control blocks leaked after every caller left ({late} closing {ACCEPTED_TOO_LATE}); logged {logged}"
             )
         };
         assert_eq!(
@@ -119,5 +130,15 @@ mod tests {
         );
         // Without the crossing (no block whose accept came too late) it is some other leak.
         assert!(q811406(&leak(0, "9225, 4258, 4283")).is_none());
+        // The simulator's line shape reads the same way.
+        let sim = format!(
+            "VICTIM: 12 control blocks still allocated (in Closing); 12 {ACCEPTED_TOO_LATE}"
+        );
+        assert_eq!(accepted_too_late(&sim), 12);
+        assert_eq!(accepted_too_late(&leak(3, "4258")), 3);
+        assert_eq!(
+            accepted_too_late("BETA: 1 control blocks still allocated (in AwaitCr)"),
+            0
+        );
     }
 }

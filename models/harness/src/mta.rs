@@ -9,7 +9,7 @@ use mta_bufmgr::{BufferManager, Component, ControlBlockId};
 use mta_build::{Build, Profile};
 use mta_eventlog::EventLog;
 use mta_lpi::{Lpi, MessageType};
-use mta_mta::driver::{Remote, TcpDriver, winsock};
+use mta_mta::driver::{ACCEPTED_TOO_LATE, Remote, TcpDriver, winsock};
 use mta_mta::pop4::Pop4;
 use mta_mta::x25::{AcceptEveryBind, CallState, Dte, Gateway, connect_tsdu};
 use mta_osi::association::{Address, Association, Config, Role};
@@ -37,9 +37,6 @@ fn remote(locality: u32) -> Remote {
         source: None,
     }
 }
-
-/// How a leak finding names the blocks whose Accept OK came after their caller left.
-pub const TOO_LATE: &str = "closing with an Accept OK that came after the caller left";
 
 /// What POP4 would say to NSI, encoded and handed over: the driver judges it like any other.
 fn request(
@@ -321,7 +318,7 @@ fn nsi_pop4_in(w: &mut DriverWorld, input: &[u8]) -> Result<&'static str, Failur
         return Err(Failure::new(
             T,
             format!(
-                "{} control blocks leaked after every caller left ({} {TOO_LATE}){}",
+                "{} control blocks leaked after every caller left ({} closing {ACCEPTED_TOO_LATE}){}",
                 d.live_blocks(),
                 d.blocks_accepted_too_late(),
                 crate::kb::logged(log)
@@ -566,7 +563,7 @@ fn inbound_stack_in(w: &mut StackWorld, input: &[u8]) -> Result<&'static str, Fa
         }
         if m.driver.live_blocks() != 0 {
             return Err(format!(
-                "{} control blocks left after the caller hung up ({} {TOO_LATE}){}",
+                "{} control blocks left after the caller hung up ({} closing {ACCEPTED_TOO_LATE}){}",
                 m.driver.live_blocks(),
                 m.driver.blocks_accepted_too_late(),
                 crate::kb::logged(&m.log)

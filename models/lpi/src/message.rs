@@ -121,6 +121,11 @@ impl MessageType {
     pub const fn is_nsi_pop4(self) -> bool {
         matches!(self.code() >> 8, 1 | 2) && !matches!(self, MessageType::Unknown(_))
     }
+
+    /// Whether it is a message POP4 sends to NSI (high byte 0x02, defined).
+    pub const fn is_pop4_to_nsi(self) -> bool {
+        self.code() >> 8 == 2 && self.is_nsi_pop4()
+    }
 }
 
 impl fmt::Display for MessageType {

@@ -61,6 +61,10 @@ pub mod winsock {
     pub const CONNRESET: u32 = 10054;
 }
 
+/// How findings name the blocks [`TcpDriver::blocks_accepted_too_late`] counts (the harnesses'
+/// and the simulator's leak oracles; the KB readers look for it).
+pub const ACCEPTED_TOO_LATE: &str = "with an Accept OK that came after the caller left";
+
 /// Reconnect attempts before a recovered connection is given up (our choice).
 pub const MAX_RECOVERY_ATTEMPTS: u32 = 3;
 
@@ -188,6 +192,11 @@ impl Cb {
     ) -> Self {
         mta_reach::transition("driver", "free", input, state.name());
         Cb::new(id, direction, state, remote, policy)
+    }
+
+    /// An inbound caller POP4 was never told of (no CR came): the block is NSI's alone to free.
+    fn unknown_to_pop4(&self) -> bool {
+        self.direction == Direction::Inbound && !self.indicated
     }
 
     /// Move to `to` on an input of kind `input`, recording the transition (`mta_reach`).
@@ -622,7 +631,7 @@ impl TcpDriver {
         self.counters.framing_errors += 1;
         let Some(c) = self.cb_mut(cb) else { return };
         tracing::debug!(%cb, error = %e, "NSI: TPKT framing lost; closing the connection");
-        if c.direction == Direction::Inbound && !c.indicated {
+        if c.unknown_to_pop4() {
             self.free(bm, cb);
             return;
         }
@@ -757,8 +766,7 @@ impl TcpDriver {
             ));
         }
         let c = self.cb_mut(cb).expect("live");
-        if c.direction == Direction::Inbound && !c.indicated {
-            // POP4 never heard of this caller (no CR came): the block is NSI's to free.
+        if c.unknown_to_pop4() {
             mta_reach::reach!("nsi: block freed before any indication");
             self.counters.freed_before_indication += 1;
             self.free(bm, cb);
@@ -927,7 +935,7 @@ impl TcpDriver {
             .unwrap_or_default();
         let _ = bm.release(h);
         let d = match decoded {
-            Ok(d) if d.repr.message_type.code() >> 8 == 2 => d,
+            Ok(d) if d.repr.message_type.is_pop4_to_nsi() => d,
             Ok(d) => {
                 tracing::warn!(message = %d.repr, "NSI: not a POP4 → NSI message, dropped");
                 self.counters.malformed_from_pop4 += 1;

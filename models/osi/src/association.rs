@@ -607,11 +607,11 @@ impl Association {
     }
 
     fn receive_step(&mut self, bytes: &[u8]) {
+        if matches!(self.transport, Lower::Cotp(_)) {
+            self.restart_response_timer();
+        }
         match &mut self.transport {
             Lower::Cotp(t) => {
-                if self.deadline.is_some() {
-                    self.deadline = Some(self.now_ms + self.config.response_timeout_ms);
-                }
                 t.receive(bytes);
                 self.drive();
             }
@@ -623,6 +623,12 @@ impl Association {
     /// The TCP connection under an initiator's CR is up (the MTA's NSI confirmed it): the
     /// response timer restarts from here, as it does for octets received.
     pub fn connection_up(&mut self) {
+        self.restart_response_timer();
+    }
+
+    /// A running response timer starts again from now (something arrived, or the connection
+    /// came up); a stopped one stays stopped.
+    fn restart_response_timer(&mut self) {
         if self.deadline.is_some() {
             self.deadline = Some(self.now_ms + self.config.response_timeout_ms);
         }
@@ -633,11 +639,11 @@ impl Association {
     /// provider this does nothing.
     pub fn receive_tpdu(&mut self, tpdu: &[u8]) {
         let from = self.phase;
-        if let Lower::Cotp(t) = &mut self.transport {
-            if self.deadline.is_some() {
-                self.deadline = Some(self.now_ms + self.config.response_timeout_ms);
+        if matches!(self.transport, Lower::Cotp(_)) {
+            self.restart_response_timer();
+            if let Lower::Cotp(t) = &mut self.transport {
+                t.receive_tpdu(tpdu);
             }
-            t.receive_tpdu(tpdu);
             self.drive();
         }
         self.observe(from, "TPDU received");
@@ -656,9 +662,7 @@ impl Association {
         if !matches!(self.transport, Lower::Provided(_)) {
             return;
         }
-        if self.deadline.is_some() {
-            self.deadline = Some(self.now_ms + self.config.response_timeout_ms);
-        }
+        self.restart_response_timer();
         self.session.input(tsdu);
         self.drive();
     }

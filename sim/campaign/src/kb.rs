@@ -258,16 +258,13 @@ pub fn q151626_in(
 /// blocks left allocated, some of them closing with an Accept OK that reached NSI after the caller
 /// left (the crossing, read from the driver's blocks — not from the event ids).
 fn q811406(r: &simulate::RunReport) -> Option<String> {
-    const LATE: &str = " with an Accept OK that came after the caller left";
     r.events.iter().find_map(|(m, ev)| {
         let logged =
             ev.get(&4258).copied().unwrap_or(0) > 0 && ev.get(&4283).copied().unwrap_or(0) > 0;
         let named = r.findings.iter().find(|f| {
             f.starts_with(&format!("{m}: "))
                 && f.contains("control blocks")
-                && f.split_once(LATE)
-                    .and_then(|(head, _)| head.rsplit(' ').next()?.parse::<u64>().ok())
-                    .is_some_and(|n| n > 0)
+                && mta_harness::kb::accepted_too_late(f) > 0
         });
         (logged && named.is_some()).then(|| named.cloned().unwrap_or_default())
     })

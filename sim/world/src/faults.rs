@@ -116,7 +116,7 @@ impl Fault {
 
 /// The library entries a [`Fault::Hostile`] plays.
 pub fn hostile_peers(first: u32, peers: u32) -> Vec<crate::hostile_peers::Peer> {
-    let library = crate::hostile_peers::library();
+    let library = crate::hostile_peers::programs();
     (0..peers as usize)
         .map(|k| library[(first as usize + k) % library.len()].clone())
         .collect()
@@ -285,7 +285,7 @@ impl FaultPlan {
                 at,
                 Fault::Hostile {
                     machine: exchange[rng.random_range(0..exchange.len())].to_string(),
-                    first: rng.random_range(0..crate::hostile_peers::library().len() as u32),
+                    first: rng.random_range(0..crate::hostile_peers::programs().len() as u32),
                     peers: rng.random_range(1..=4),
                 },
             ));

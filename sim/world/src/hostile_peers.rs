@@ -56,8 +56,18 @@ fn tpkt(tpdu: &[u8]) -> Vec<u8> {
     v
 }
 
-/// The library (each entry is one peer program).
+/// The library (each entry is one peer program), as an owned list (e.g. for the hostile runner).
 pub fn library() -> Vec<Peer> {
+    programs().to_vec()
+}
+
+/// The library, built once per process (plans drawn per seed only index and name it).
+pub fn programs() -> &'static [Peer] {
+    static LIBRARY: std::sync::OnceLock<Vec<Peer>> = std::sync::OnceLock::new();
+    LIBRARY.get_or_init(build_library)
+}
+
+fn build_library() -> Vec<Peer> {
     let (cr, cn) = opening(&good_bind(), Mode::Normal);
     let (cr84, cn84) = opening(&good_bind(), Mode::X410);
     let mut reserved1 = cr.clone();

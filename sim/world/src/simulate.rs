@@ -468,6 +468,14 @@ fn addrs_of(machines: &BTreeMap<String, Shared>, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A machine's primary address (where callers from outside the world dial it).
+fn primary_of(machines: &BTreeMap<String, Shared>, name: &str) -> String {
+    addrs_of(machines, name)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
 /// Run one world with one seed; with `faults`, the seed also expands into a [`FaultPlan`].
 pub fn run(world: &World, seed: u64, faults: bool) -> RunReport {
     let plan = if faults {
@@ -923,10 +931,7 @@ fn spawn_bursts(sim: &mut turmoil::Sim<'_>, plan: &FaultPlan, machines: &BTreeMa
             timeout_ms,
         } = f
         {
-            let target = addrs_of(machines, machine)
-                .first()
-                .cloned()
-                .unwrap_or_default();
+            let target = primary_of(machines, machine);
             let (at, callers, timeout_ms) = (*at, *callers, *timeout_ms);
             sim.client(format!("10.0.9.{}", i + 1).as_str(), async move {
                 tokio::time::sleep(Duration::from_millis(at)).await;
@@ -959,10 +964,7 @@ fn spawn_hostile(
             peers,
         } = f
         {
-            let target = addrs_of(machines, machine)
-                .first()
-                .cloned()
-                .unwrap_or_default();
+            let target = primary_of(machines, machine);
             let (at, peers) = (*at, crate::faults::hostile_peers(*first, *peers));
             sim.client(format!("10.0.10.{}", i + 1).as_str(), async move {
                 tokio::time::sleep(Duration::from_millis(at)).await;
@@ -1046,10 +1048,7 @@ fn remote_caller(
     x: &crate::world::X25Link,
     machines: &BTreeMap<String, Shared>,
 ) -> crate::xot::RemoteCaller {
-    let target = addrs_of(machines, &x.machine)
-        .first()
-        .cloned()
-        .unwrap_or_default();
+    let target = primary_of(machines, &x.machine);
     let profile = machines[&x.machine].borrow().mta.profile;
     let none = mta_osi::association::Address::default;
     crate::xot::RemoteCaller {
@@ -1444,7 +1443,7 @@ fn tally_machines(machines: &BTreeMap<String, Shared>, findings: &mut Vec<String
                 m.mta.driver.live_blocks(),
                 states.into_iter().collect::<Vec<_>>().join(", "),
                 if late > 0 {
-                    format!("; {late} with an Accept OK that came after the caller left")
+                    format!("; {late} {}", mta_mta::driver::ACCEPTED_TOO_LATE)
                 } else {
                     String::new()
                 }
