@@ -398,6 +398,34 @@ impl Mta {
             && self.pop4.outgoing_len() == 0
             && self.driver.live_blocks() == 0
     }
+    /// The earliest simulated time (ms) at which [`Mta::tick`] may act — send, connect, close,
+    /// log, hand a message on — given no new input: `None` when it has work now; `u64::MAX` when
+    /// nothing is scheduled. Ticks before it are silent (they only advance clocks), which is what
+    /// lets a simulator skip idle time without changing what happens (issue 20).
+    pub fn quiet_until(&self) -> Option<u64> {
+        if !self.driver.idle() {
+            return None;
+        }
+        let mut until = self.pop4.quiet_until()?;
+        for q in &self.queues {
+            match q.state {
+                QState::Idle if !q.items.is_empty() => until = until.min(q.retry_at?),
+                // An open queue sends its next message, or asks its association to release
+                // (once: from then on the association is releasing).
+                QState::Open if !q.in_flight => {
+                    let releasing = q.items.is_empty()
+                        && q.lpi
+                            .and_then(|l| self.pop4.association(l))
+                            .is_none_or(|a| a.phase() != mta_osi::association::Phase::Open);
+                    if !releasing {
+                        return None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(until.min(self.driver.deadline().unwrap_or(u64::MAX)))
+    }
     /// The KB trigger counters and their neighbours, by name (summed by the simulator and read by
     /// `mta-lab kb`: a "not reproduced" cell must show its trigger was reached).
     pub fn trigger_counters(&self) -> Vec<(&'static str, u64)> {

@@ -1052,4 +1052,12 @@ impl TcpDriver {
     pub fn deadline(&self) -> Option<u64> {
         self.cbs.values().filter_map(|c| c.reconnect_at).min()
     }
+
+    /// Whether a tick would find nothing to do but timers: no socket action waiting for the
+    /// adapter, no message waiting for POP4, no octets held for lack of buffers.
+    pub fn idle(&self) -> bool {
+        self.actions.is_empty()
+            && self.to_pop4.is_empty()
+            && self.cbs.values().all(|c| c.held.is_empty())
+    }
 }

@@ -127,9 +127,34 @@ impl Pop4 {
     pub fn outgoing_len(&self) -> usize {
         self.outgoing.len() + self.unsent.len()
     }
+    /// The earliest time a tick may act: `None` while messages wait for NSI; else the next
+    /// scheduled pull when messages are queued, or the associations' earliest timer (`u64::MAX`
+    /// when none runs). Ticks before it only advance the associations' clocks and POP4's own
+    /// schedule.
+    pub fn quiet_until(&self) -> Option<u64> {
+        if self.outgoing_len() > 0 || !self.finished.is_empty() {
+            return None;
+        }
+        // Queued messages wait for POP4's next scheduled pull.
+        let pull = if self.queue.is_empty() {
+            u64::MAX
+        } else {
+            self.next_tick
+        };
+        Some(
+            self.assocs
+                .values()
+                .filter_map(|s| s.a.deadline())
+                .fold(pull, u64::min),
+        )
+    }
     /// Live associations.
     pub fn associations(&self) -> usize {
         self.assocs.len()
+    }
+    /// An association, to look at.
+    pub fn association(&self, lpi: Lpi) -> Option<&Association> {
+        self.assocs.get(&lpi).map(|s| &s.a)
     }
     /// An association, for the MTA core to act on (accept a bind, transfer, release).
     pub fn association_mut(&mut self, lpi: Lpi) -> Option<&mut Association> {

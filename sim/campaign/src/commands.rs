@@ -313,6 +313,7 @@ pub fn diff_cmd(a: &DiffArgs) -> Result<ExitCode, String> {
                         pcap: false,
                         trace: true,
                         until: None,
+                        every_tick: false,
                     },
                 );
                 chart::load(&rec.trace.join("\n"))

@@ -562,6 +562,7 @@ mod tests {
                 pcap: false,
                 trace: true,
                 until: None,
+                every_tick: false,
             },
         );
         load(&out.trace.join("\n")).unwrap()

@@ -380,6 +380,7 @@ mod tests {
                 pcap: true,
                 trace: false,
                 until: None,
+                every_tick: false,
             },
         );
         let dir = std::env::temp_dir().join(format!("mta-lab-import-{}", std::process::id()));

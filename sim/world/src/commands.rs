@@ -78,6 +78,7 @@ pub fn run_world(
         pcap: pcap.is_some(),
         trace: trace.is_some(),
         until: None,
+        every_tick: false,
     };
     let (r, rec) = simulate::run_with(&w, seed, plan, record);
     if let Some(p) = pcap {
@@ -235,6 +236,7 @@ pub fn replay_until(path: &std::path::Path, until: simulate::Until) -> Result<Ex
             pcap: false,
             trace: false,
             until: Some(until),
+            every_tick: false,
         },
     );
     let Some((at, lines)) = rec.stopped else {

@@ -115,6 +115,11 @@ impl Streams {
         }
     }
 
+    /// Whether any stream still has a writer (a stopped MTA's edge closes them at its next tick).
+    pub fn has_writers(&self) -> bool {
+        !self.writers.is_empty()
+    }
+
     /// Forget every stream (the host crashed and its tasks went with it): the writers' channels
     /// close. The connection numbering goes on.
     pub fn forget(&mut self) {

@@ -227,6 +227,7 @@ impl Finding {
                 pcap: false,
                 trace: true,
                 until: None,
+                every_tick: false,
             },
         );
         (r, rec.trace)

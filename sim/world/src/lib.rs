@@ -17,6 +17,7 @@ pub mod edge;
 pub mod faults;
 pub mod finding;
 pub mod hostile_peers;
+pub mod idle;
 pub mod input;
 pub mod jobs;
 pub mod pcap;

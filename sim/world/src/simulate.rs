@@ -14,13 +14,14 @@
 
 use crate::edge::{self, Ends, Host, Seen, Streams};
 use crate::faults::{Fault, FaultPlan};
+use crate::idle;
 use crate::world::{MachineSpec, World};
 use mta_bufmgr::ControlBlockId;
 use mta_mta::connector::parse_connectors;
 use mta_mta::core::{Mta, MtaConfig, Outcome, SocketEvent};
 use mta_mta::driver::{Remote, SocketAction};
 use mta_p1::{Apdu, ContentType, Envelope, GlobalDomainIdentifier, OrName, Recipient};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
@@ -166,6 +167,8 @@ struct Machine {
     /// The run's trace, which the edge's hook ([`Host::seen`]) writes.
     trace: Rc<RefCell<Trace>>,
     connects: VecDeque<(ControlBlockId, Remote)>,
+    /// Connects under way (handed to the network, no result yet).
+    connecting: u32,
     /// Inbound connections from world machines.
     inbound_connections: u64,
     /// False while a `ListenerDown` fault holds its listeners away.
@@ -458,6 +461,7 @@ fn crash(sim: &mut turmoil::Sim<'_>, machine: &Shared, keep_disk: bool, seed: u6
     m.mta.seed_transport(seed.rotate_left(17));
     m.streams.forget();
     m.connects.clear();
+    m.connecting = 0; // its connect tasks went with the host
     lost
 }
 
@@ -500,6 +504,9 @@ pub struct Record {
     pub trace: bool,
     /// Stop there and describe every MTA's state (step-through replay).
     pub until: Option<Until>,
+    /// Step every tick, idle or not (idle skipping off: the reference the skipping is checked
+    /// against; same event log, same trace, slower).
+    pub every_tick: bool,
 }
 
 /// Where a step-through replay stops.
@@ -602,18 +609,34 @@ fn run_collected(
     let machines = build_machines(world, seed, &trace, tap.as_ref());
     host_machines(&mut sim, &machines, world.timers.tick_ms);
     let submitted = submit_flows(world, &machines);
-    spawn_bursts(&mut sim, &plan, &machines);
-    spawn_hostile(&mut sim, &plan, &machines);
+    let running = Rc::new(idle::Programs::default());
+    spawn_bursts(&mut sim, &plan, &machines, &running);
+    spawn_hostile(&mut sim, &plan, &machines, &running);
     let (calls, active_calls, x25_messages) = spawn_x25_calls(&mut sim, world, &plan, &machines);
     let submitted = submitted + x25_messages;
     let max = world.timers.max_sim_ms;
-    let (report, not_answering) =
-        spawn_watch(&mut sim, &machines, &active_calls, max, plan.healed_at());
-    // The safety phase, the heal and the liveness phase: the faults start and end on time.
-    let mut findings = Vec::new();
-    let (expected_lost, stopped) = step_through_faults(
+    let watch = Rc::new(Cell::new(WatchPhase::Polling));
+    let (report, not_answering) = spawn_watch(
         &mut sim,
         &machines,
+        (&active_calls, &watch),
+        max,
+        plan.healed_at(),
+    );
+    // The safety phase, the heal and the liveness phase: the faults start and end on time.
+    let mut findings = Vec::new();
+    let skipping = Skipping {
+        enabled: !record.every_tick,
+        tick: world.timers.tick_ms,
+        running,
+        calling: active_calls.clone(),
+        watch,
+        healed: plan.healed_at(),
+        max,
+    };
+    let (expected_lost, stopped) = step_through_faults(
+        &mut sim,
+        (&machines, &skipping),
         &trace,
         (&plan, seed, record.until, world.timers.service_restart_ms),
         &mut findings,
@@ -760,6 +783,7 @@ fn build_machines(
                 streams: Streams::new(tap.cloned()),
                 trace: trace.clone(),
                 connects: VecDeque::new(),
+                connecting: 0,
                 inbound_connections: 0,
                 listening: true,
                 unreachable: std::collections::BTreeSet::new(),
@@ -826,8 +850,10 @@ async fn connect_from(m: Shared, addr: String, tick: u64) {
         };
         for (cb, remote) in mine {
             let m = m.clone();
+            m.borrow_mut().connecting += 1;
             tokio::task::spawn_local(async move {
                 let r = connect_as_tcp_would(&m, &remote.host).await;
+                m.borrow_mut().connecting -= 1;
                 let ends = r.as_ref().ok().and_then(|s| {
                     Some(Ends {
                         local: s.local_addr().ok()?,
@@ -923,7 +949,12 @@ fn submit_flows(world: &World, machines: &BTreeMap<String, Shared>) -> usize {
 }
 
 /// Each burst of inbound callers runs in a client host of its own.
-fn spawn_bursts(sim: &mut turmoil::Sim<'_>, plan: &FaultPlan, machines: &BTreeMap<String, Shared>) {
+fn spawn_bursts(
+    sim: &mut turmoil::Sim<'_>,
+    plan: &FaultPlan,
+    machines: &BTreeMap<String, Shared>,
+    running: &Rc<idle::Programs>,
+) {
     for (i, (at, f)) in plan.faults.iter().enumerate() {
         if let Fault::Burst {
             machine,
@@ -933,8 +964,11 @@ fn spawn_bursts(sim: &mut turmoil::Sim<'_>, plan: &FaultPlan, machines: &BTreeMa
         {
             let target = primary_of(machines, machine);
             let (at, callers, timeout_ms) = (*at, *callers, *timeout_ms);
+            let running = running.clone();
+            running.schedule(at);
             sim.client(format!("10.0.9.{}", i + 1).as_str(), async move {
                 tokio::time::sleep(Duration::from_millis(at)).await;
+                running.start(at);
                 let mut tasks = Vec::new();
                 for _ in 0..callers {
                     let target = target.clone();
@@ -945,6 +979,7 @@ fn spawn_bursts(sim: &mut turmoil::Sim<'_>, plan: &FaultPlan, machines: &BTreeMa
                 for t in tasks {
                     let _ = t.await;
                 }
+                running.end();
                 Ok(())
             });
         }
@@ -956,6 +991,7 @@ fn spawn_hostile(
     sim: &mut turmoil::Sim<'_>,
     plan: &FaultPlan,
     machines: &BTreeMap<String, Shared>,
+    running: &Rc<idle::Programs>,
 ) {
     for (i, (at, f)) in plan.faults.iter().enumerate() {
         if let Fault::Hostile {
@@ -966,13 +1002,17 @@ fn spawn_hostile(
         {
             let target = primary_of(machines, machine);
             let (at, peers) = (*at, crate::faults::hostile_peers(*first, *peers));
+            let running = running.clone();
+            running.schedule(at);
             sim.client(format!("10.0.10.{}", i + 1).as_str(), async move {
                 tokio::time::sleep(Duration::from_millis(at)).await;
+                running.start(at);
                 for p in &peers {
                     // A refused connect is the MTA's business (a stopped service, a full
                     // table); the oracles judge the MTA, not the caller.
                     let _ = crate::hostile_peers::play(&target, p).await;
                 }
+                running.end();
                 Ok(())
             });
         }
@@ -1074,19 +1114,102 @@ fn remote_caller(
 /// When the run ended (simulated ms), once it has, and the listener oracle's findings.
 type Watch = (Rc<RefCell<Option<u64>>>, Rc<RefCell<Vec<String>>>);
 
+/// What the watch is doing, for idle skipping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WatchPhase {
+    /// Waking every 100 ms to look whether the run is over (it acts only when it is).
+    Polling,
+    /// Probing the listeners.
+    Acting,
+    /// Its last sleep, until this time (ms).
+    Ending(u64),
+}
+
+/// The watch's period (ms): it wakes at every multiple of it.
+const WATCH_MS: u64 = 100;
+
+/// What the stepper reads to skip idle time ([`crate::idle`]).
+struct Skipping {
+    /// Off: step every tick (the reference).
+    enabled: bool,
+    tick: u64,
+    /// Burst and hostile programs, due and running.
+    running: Rc<idle::Programs>,
+    /// X.25 remote MTAs still calling (they run from the start, staggered).
+    calling: Rc<RefCell<u32>>,
+    watch: Rc<Cell<WatchPhase>>,
+    healed: u64,
+    max: u64,
+}
+
+impl Skipping {
+    /// The earliest time at or after `now` anything but the fault timeline may act.
+    fn bound(&self, now: u64, machines: &BTreeMap<String, Shared>) -> idle::Bound {
+        let mut b = idle::Bound::NEVER;
+        self.running.bound(&mut b);
+        if b.is_busy() || *self.calling.borrow() > 0 {
+            b.busy();
+            return b;
+        }
+        for m in machines.values() {
+            machine_bound(&m.borrow(), &mut b);
+        }
+        // The watch acts at its first wake past the heal with every model quiescent (which
+        // nothing changes before the models act), or at the time limit. A wake due exactly now
+        // (at the end of the last step) may not have run yet.
+        let wake_at_or_after = |t: u64| t.div_ceil(WATCH_MS) * WATCH_MS;
+        match self.watch.get() {
+            WatchPhase::Acting => b.busy(),
+            WatchPhase::Ending(t) => b.at(t),
+            WatchPhase::Polling => {
+                b.at(wake_at_or_after(now.max(self.max)));
+                if machines.values().all(|m| m.borrow().mta.quiescent()) {
+                    b.at(wake_at_or_after(now.max(self.healed + 1)));
+                }
+            }
+        }
+        b
+    }
+}
+
+/// When machine `m` may next act: never while its service is stopped (the restart is on the
+/// stepper's list); its connector's and connects' work now; else its model's and X.25 interface's.
+fn machine_bound(m: &Machine, b: &mut idle::Bound) {
+    if m.halted {
+        return;
+    }
+    if edge::stopped(m) {
+        // A stopped MTA's edge closes its streams once, then does nothing.
+        if m.streams.has_writers() {
+            b.busy();
+        }
+        return;
+    }
+    if !m.connects.is_empty() || m.connecting > 0 {
+        b.busy();
+        return;
+    }
+    if m.x25.borrow().as_ref().is_some_and(|g| !g.quiet()) {
+        b.busy();
+        return;
+    }
+    b.quiet_until(m.mta.quiet_until());
+}
+
 /// The client that ends the run: once the faults have healed, no X.25 call is active and every
 /// model is quiescent (or at the time limit), it checks that every interface still answers a
 /// connect (the listener oracle).
 fn spawn_watch(
     sim: &mut turmoil::Sim<'_>,
     machines: &BTreeMap<String, Shared>,
-    active_calls: &Rc<RefCell<u32>>,
+    (active_calls, phase): (&Rc<RefCell<u32>>, &Rc<Cell<WatchPhase>>),
     max: u64,
     healed: u64,
 ) -> Watch {
     let report = Rc::new(RefCell::new(None));
     let (rm, rr) = (machines.clone(), report.clone());
     let calling = active_calls.clone();
+    let phase = phase.clone();
     let not_answering: Rc<RefCell<Vec<String>>> = Rc::default();
     let deaf = not_answering.clone();
     sim.client("10.255.255.254", async move {
@@ -1097,6 +1220,7 @@ fn spawn_watch(
                 && *calling.borrow() == 0
                 && rm.values().all(|m| m.borrow().mta.quiescent());
             if done || now >= max {
+                phase.set(WatchPhase::Acting);
                 *rr.borrow_mut() = Some(now);
                 if done {
                     // The listener oracle: after the liveness phase every interface of every
@@ -1112,6 +1236,7 @@ fn spawn_watch(
                             }
                         }
                     }
+                    phase.set(WatchPhase::Ending(now_ms() + 1000));
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 return Ok(());
@@ -1126,7 +1251,7 @@ fn spawn_watch(
 /// machine's state there.
 fn step_through_faults(
     sim: &mut turmoil::Sim<'_>,
-    machines: &BTreeMap<String, Shared>,
+    (machines, skipping): (&BTreeMap<String, Shared>, &Skipping),
     trace: &Rc<RefCell<Trace>>,
     (plan, seed, until, restart_ms): (&FaultPlan, u64, Option<Until>, u64),
     findings: &mut Vec<String>,
@@ -1142,8 +1267,26 @@ fn step_through_faults(
     let mut expected_lost = 0;
     let mut stopped = None;
     let mut restarts: VecDeque<(u64, String)> = VecDeque::new();
+    let mut now = 0;
     loop {
-        match sim.step() {
+        let mut bound = if skipping.enabled && !idle::in_flight(sim) {
+            skipping.bound(now, machines)
+        } else {
+            let mut busy = idle::Bound::NEVER;
+            busy.busy();
+            busy
+        };
+        if let Some((t, _, _)) = timeline.front() {
+            bound.at(*t);
+        }
+        if let Some((t, _)) = restarts.front() {
+            bound.at(*t);
+        }
+        if let Some(Until::Ms(t)) = until {
+            bound.at(t);
+        }
+        let step = bound.step_ms(now, skipping.tick, skipping.max + 60_000);
+        match idle::step(sim, step) {
             Ok(true) => break,
             Ok(false) => {}
             Err(e) => {
@@ -1151,7 +1294,7 @@ fn step_through_faults(
                 break;
             }
         }
-        let now = sim.elapsed().as_millis() as u64;
+        now = sim.elapsed().as_millis() as u64;
         let reached = match until {
             Some(Until::Ms(t)) => now >= t,
             Some(Until::Event(id)) => machines.values().any(|m| {
@@ -1696,6 +1839,7 @@ mod tests {
             pcap: false,
             trace: true,
             until: None,
+            every_tick: false,
         };
         let (r, out) = run_with(&w, 3, FaultPlan::from_seed(3, &w), rec);
         let events = out
@@ -1741,6 +1885,7 @@ mod tests {
                 pcap: false,
                 trace: false,
                 until: Some(Until::Event(9301)),
+                every_tick: false,
             };
             run_with(&w, seed, FaultPlan::none(), rec).1.stopped
         });

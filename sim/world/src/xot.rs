@@ -99,6 +99,12 @@ impl Gateway {
         ))
     }
 
+    /// Whether a tick can do nothing but count: no circuit (an open one is acknowledged every
+    /// serviced tick) and no connection. Idle skipping reads it.
+    pub fn quiet(&self) -> bool {
+        self.x25.circuits() == 0 && self.writers.is_empty()
+    }
+
     /// One model tick: the model's cadence (`mta` answers the associations), then its packets
     /// onto their circuits' connections.
     pub fn tick(&mut self, now: u64, mta: &mut Mta) {
