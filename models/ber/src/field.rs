@@ -2,7 +2,7 @@
 //! RTSE, P1): INTEGER contents (X.690 8.3, minimal), explicit tags, child iteration, tag checks.
 //! Errors are a location and a static reason; each crate wraps them in its own error type.
 
-use crate::{Tag, Tlv};
+use crate::{Children, Tag, Tlv};
 
 /// A field-level violation: where and what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,7 @@ const fn err(offset: usize, reason: &'static str) -> FieldError {
 }
 
 /// Decode INTEGER contents: 1..=8 octets, minimal two's complement (X.690 8.3.2).
+#[inline]
 pub fn int(t: &Tlv<'_>) -> Result<i64, FieldError> {
     let c = t.contents;
     if t.header.tag.constructed || c.is_empty() || c.len() > 8 {
@@ -49,7 +50,8 @@ pub fn int_contents(v: i64) -> Vec<u8> {
 }
 
 /// The children of a constructed element (an error for a primitive one), without collecting.
-pub fn each<'a>(t: &Tlv<'a>) -> Result<impl Iterator<Item = Tlv<'a>> + 'a, FieldError> {
+#[inline]
+pub fn each<'a>(t: &Tlv<'a>) -> Result<Children<'a>, FieldError> {
     if !t.header.tag.constructed {
         return Err(err(t.offset, "expected a constructed element"));
     }
@@ -57,6 +59,7 @@ pub fn each<'a>(t: &Tlv<'a>) -> Result<impl Iterator<Item = Tlv<'a>> + 'a, Field
 }
 
 /// The single element inside an explicit tag.
+#[inline]
 pub fn explicit<'a>(t: &Tlv<'a>) -> Result<Tlv<'a>, FieldError> {
     let mut it = each(t)?;
     match (it.next(), it.next()) {
@@ -66,6 +69,7 @@ pub fn explicit<'a>(t: &Tlv<'a>) -> Result<Tlv<'a>, FieldError> {
 }
 
 /// Require `t` to carry `tag`.
+#[inline]
 pub fn expect(t: &Tlv<'_>, tag: Tag, reason: &'static str) -> Result<(), FieldError> {
     if t.header.tag == tag {
         Ok(())

@@ -104,6 +104,26 @@ pub struct Header {
     pub header_len: usize,
 }
 
+/// [`parse_header`]'s common case on its own, to be inlined in the hot loops over validated
+/// elements ([`crate::Children`]): a low tag number (not end-of-contents) and a short-form length,
+/// the first two of `octets` — nothing to check beyond what these tests say. `None` for any other
+/// header, valid or not.
+#[inline]
+pub(crate) fn parse_short_header(octets: &[u8]) -> Option<Header> {
+    match *octets {
+        [b0, l0, ..] if b0 & 0x1f != 0x1f && b0 & 0xdf != 0 && l0 < 0x80 => Some(Header {
+            tag: Tag {
+                class: Class::from_bits(b0 >> 6),
+                constructed: b0 & 0x20 != 0,
+                number: u32::from(b0 & 0x1f),
+            },
+            length: Length::Definite(usize::from(l0)),
+            header_len: 2,
+        }),
+        _ => None,
+    }
+}
+
 /// Parse identifier and length octets at `input[pos..]`, not reading at or beyond `bound`.
 ///
 /// Errors carry `pos` as offset. Checks the X.690 rules that concern the header alone: high-tag
@@ -113,21 +133,9 @@ pub struct Header {
 pub fn parse_header(input: &[u8], pos: usize, bound: usize) -> Result<Header, Error> {
     let err = |kind| Error { offset: pos, kind };
     let avail = bound.min(input.len());
-    // The common case first: a low tag number (not end-of-contents) and a short-form length —
-    // two octets, nothing to check beyond what these tests say.
-    if pos + 1 < avail {
-        let (b0, l0) = (input[pos], input[pos + 1]);
-        if b0 & 0x1f != 0x1f && b0 & 0xdf != 0 && l0 < 0x80 {
-            return Ok(Header {
-                tag: Tag {
-                    class: Class::from_bits(b0 >> 6),
-                    constructed: b0 & 0x20 != 0,
-                    number: u32::from(b0 & 0x1f),
-                },
-                length: Length::Definite(usize::from(l0)),
-                header_len: 2,
-            });
-        }
+    // The common case first.
+    if let Some(h) = input.get(pos..avail).and_then(parse_short_header) {
+        return Ok(h);
     }
     if pos >= avail {
         return Err(err(ErrorKind::Truncated { needed: 1 }));

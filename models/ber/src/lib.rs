@@ -22,7 +22,7 @@ pub use dump::{dump, tag_name};
 pub use encode::{Encoder, encoded_header_len, write_header};
 pub use header::{Class, Header, Length, Tag, parse_header};
 pub use tree::{Node, Value, decode};
-pub use walk::{Item, Limits, Tlv, Visit, walk, walk_one};
+pub use walk::{Children, Item, Limits, Tlv, Visit, walk, walk_one};
 
 /// A BER violation at an absolute offset of the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

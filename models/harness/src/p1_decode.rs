@@ -1,5 +1,7 @@
 //! Harness `p1_decode`: X.411 MTS-APDU, MTA bind and bind-error decoding. Oracles: never panics;
-//! parse → emit → parse is the identity; what parses is valid BER (the `mta-ber` walker agrees).
+//! parse → emit → parse is the identity; what parses is valid BER (the `mta-ber` walker agrees);
+//! the checked zero-copy view (`mta_p1::view`) accepts exactly what the owned decoder accepts,
+//! rejects with the same error, and copies into what the owned decoder returns.
 
 use crate::Failure;
 use mta_build::Build;
@@ -7,9 +9,34 @@ use mta_p1::{Apdu, Bind};
 
 const T: &str = "p1_decode";
 
+/// The view of `input` against the owned decode `owned`: the same acceptance, the same error, and
+/// on acceptance the same APDU once copied (which reads every lazily read list of the view).
+pub fn view_agrees(input: &[u8], owned: &mta_p1::Result<Apdu>) -> Result<(), Failure> {
+    let viewed = mta_p1::view::Apdu::parse(input);
+    if viewed.as_ref().err() != owned.as_ref().err() {
+        return Err(Failure::new(
+            T,
+            format!(
+                "view: {:?}, owned: {:?}",
+                viewed.as_ref().err(),
+                owned.as_ref().err()
+            ),
+        ));
+    }
+    match viewed.map(Apdu::from) {
+        Ok(copied) if owned.as_ref() != Ok(&copied) => Err(Failure::new(
+            T,
+            format!("view copied to {copied:?}, owned decode {owned:?}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Run one input (the build does not change P1 decoding).
 pub fn run_bytes(_build: Build, input: &[u8]) -> Result<&'static str, Failure> {
-    if let Ok(a) = Apdu::parse(input) {
+    let owned = Apdu::parse(input);
+    view_agrees(input, &owned)?;
+    if let Ok(a) = owned {
         let again = Apdu::parse(&a.emit());
         if again.as_ref() != Ok(&a) {
             return Err(Failure::new(T, format!("APDU: parse(emit(x)) = {again:?}")));

@@ -1,11 +1,12 @@
 //! P1 message decode side by side: `mta-p1` (strict: tags, character sets, upper bounds, UTCTime)
-//! and a rasn model of the same envelope (this file only), on the same bytes in one run.
+//! into its owned types and as its checked zero-copy view, and a rasn model of the same envelope
+//! (this file only), on the same bytes in one run.
 #![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mta_p1::{
     Apdu, ContentType, Envelope as P1Envelope, GlobalDomainIdentifier, MtsIdentifier,
-    OrName as P1OrName, Recipient, TraceElement as P1Trace,
+    OrName as P1OrName, Recipient, TraceElement as P1Trace, view,
 };
 use std::hint::black_box;
 
@@ -178,6 +179,34 @@ fn sample() -> Vec<u8> {
     .emit()
 }
 
+/// The view of `bytes` with every field the rasn model decodes read (and kept from the
+/// optimiser): identifier, originator, content type, priority, each trace element's domain,
+/// arrival and action, each recipient's name, number and indicators; and the content.
+fn read_view(bytes: &[u8]) {
+    let Ok(view::Apdu::Message { envelope, content }) = view::Apdu::parse(bytes) else {
+        panic!("the sample is a message");
+    };
+    let name = |n: &view::OrName<'_>| {
+        black_box(n);
+        n.org_units().for_each(|u| {
+            black_box(u);
+        });
+    };
+    black_box(&envelope.id.domain);
+    black_box(envelope.id.local.as_str());
+    name(&envelope.originator);
+    black_box(envelope.content_type);
+    black_box(envelope.priority);
+    for t in envelope.trace() {
+        black_box((&t.domain, t.arrival, t.routing_action));
+    }
+    for r in envelope.recipients() {
+        name(&r.name);
+        black_box((r.number, r.indicators));
+    }
+    black_box(content);
+}
+
 fn bench(c: &mut Criterion) {
     let bytes = sample();
     assert!(Apdu::parse(&bytes).is_ok());
@@ -186,6 +215,9 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("mta_p1", |b| {
         b.iter(|| Apdu::parse(black_box(&bytes)).unwrap());
+    });
+    g.bench_function("mta_p1_view", |b| {
+        b.iter(|| read_view(black_box(&bytes)));
     });
     g.bench_function("mta_ber_validate_only", |b| {
         b.iter(|| mta_ber::Tlv::parse_exact(black_box(&bytes), &mta_p1::read::LIMITS).unwrap());

@@ -4,15 +4,20 @@
 //! message content is kept as opaque octets. Decoding validates strictly (tags, character sets,
 //! upper bounds, UTCTime syntax) and returns a typed [`Error`] with the offset; it never panics.
 //! [`Apdu::parse`] → [`Apdu::emit`] → parse is the identity (the `p1_decode` fuzz target).
+//!
+//! Two representations of an APDU: the owned types here, and the checked zero-copy views of
+//! [`view`], which hold the decoding rules. [`Apdu::parse`] is [`view::Apdu::parse`] followed by a
+//! copy (`From<view::…>`), so both accept and reject the same octets with the same [`Error`].
 
 mod name;
 pub mod read;
+pub mod view;
 
 pub use name::{GlobalDomainIdentifier, OrName, PersonalName};
-pub use read::Text;
+pub use read::{Text, TextRef};
 
-use mta_ber::{Class, Encoder, Tlv};
-use read::{app, ctx, each, err, expect, int_in, kids, put_int, string_tag as st, univ};
+use mta_ber::Encoder;
+use read::{app, ctx, each, err, expect, int_in, put_int, retag, string_tag as st, univ};
 
 /// A P1 decoding error: where and what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -66,20 +71,6 @@ impl MtsIdentifier {
             local: Text::ia5(local),
         }
     }
-    fn parse(t: &Tlv<'_>) -> Result<Self> {
-        expect(t, app(4, true), "MTSIdentifier is not [APPLICATION 4]")?;
-        let mut k = each(t)?;
-        match (k.next(), k.next(), k.next()) {
-            (Some(g), Some(l), None) => Ok(MtsIdentifier {
-                domain: GlobalDomainIdentifier::parse(&g)?,
-                local: Text::parse(&l, &[st::IA5], 1, ub::LOCAL_ID)?,
-            }),
-            _ => Err(err(
-                t.offset,
-                "MTSIdentifier needs domain and local identifier",
-            )),
-        }
-    }
     fn emit(&self, e: &mut Encoder) {
         e.constructed(app(4, true), |e| {
             self.domain.emit(e);
@@ -104,24 +95,6 @@ pub enum ContentType {
 }
 
 impl ContentType {
-    fn parse(t: &Tlv<'_>) -> Result<Option<Self>> {
-        let tag = t.header.tag;
-        if tag == app(6, false) {
-            Ok(Some(ContentType::BuiltIn(int_in(
-                t,
-                0,
-                ub::BUILT_IN_CONTENT_TYPE,
-                "built-in content type out of range",
-            )?)))
-        } else if tag == univ(6, false) {
-            if t.contents.is_empty() || t.contents.last().is_some_and(|b| b & 0x80 != 0) {
-                return Err(err(t.offset, "malformed content-type OID"));
-            }
-            Ok(Some(ContentType::Extended(t.contents.to_vec())))
-        } else {
-            Ok(None)
-        }
-    }
     fn emit(&self, e: &mut Encoder) {
         match self {
             ContentType::BuiltIn(v) => put_int(e, app(6, false), *v),
@@ -145,63 +118,6 @@ pub struct TraceElement {
     pub attempted: Option<GlobalDomainIdentifier>,
     /// Other fields (deferred time, converted EITs, other actions), encoded.
     pub other: Vec<Vec<u8>>,
-}
-
-fn parse_trace(t: &Tlv<'_>, tag: mta_ber::Tag) -> Result<Vec<TraceElement>> {
-    expect(t, tag, "TraceInformation is not [APPLICATION 9]")?;
-    let elems: Vec<TraceElement> = each(t)?
-        .map(|el| {
-            expect(&el, univ(16, true), "trace element is not a SEQUENCE")?;
-            let mut parts = each(&el)?;
-            let (Some(g), Some(dsi), None) = (parts.next(), parts.next(), parts.next()) else {
-                return Err(err(
-                    el.offset,
-                    "trace element needs domain and supplied information",
-                ));
-            };
-            expect(
-                &dsi,
-                univ(17, true),
-                "domain-supplied information is not a SET",
-            )?;
-            let (mut arrival, mut action, mut attempted, mut other) =
-                (None, None, None, Vec::new());
-            for f in each(&dsi)? {
-                let ft = f.header.tag;
-                if ft == ctx(0, false) {
-                    arrival = Some(read::utc_time(&f)?);
-                } else if ft == ctx(2, false) {
-                    action = Some(int_in(
-                        &f,
-                        0,
-                        1,
-                        "routing action must be relayed or rerouted",
-                    )?);
-                } else if ft == app(3, true) {
-                    attempted = Some(GlobalDomainIdentifier::parse(&f)?);
-                } else if ft == ctx(1, false) || ft == app(5, true) || ft == ctx(3, false) {
-                    other.push(f.encoded.to_vec());
-                } else {
-                    return Err(err(
-                        f.offset,
-                        "unexpected domain-supplied information field",
-                    ));
-                }
-            }
-            Ok(TraceElement {
-                domain: GlobalDomainIdentifier::parse(&g)?,
-                arrival: arrival.ok_or(err(dsi.offset, "trace element without arrival time"))?,
-                routing_action: action
-                    .ok_or(err(dsi.offset, "trace element without routing action"))?,
-                attempted,
-                other,
-            })
-        })
-        .collect::<Result<_>>()?;
-    if elems.is_empty() || elems.len() > ub::TRANSFERS {
-        return Err(err(t.offset, "trace information needs 1 to 512 elements"));
-    }
-    Ok(elems)
 }
 
 fn emit_trace(e: &mut Encoder, tag: mta_ber::Tag, trace: &[TraceElement]) {
@@ -250,44 +166,7 @@ impl Recipient {
 
     /// The responsibility bit (bit 0 of per-recipient-indicators).
     pub fn responsibility(&self) -> bool {
-        self.indicators.get(1).is_some_and(|b| b & 0x80 != 0)
-    }
-
-    fn parse(t: &Tlv<'_>) -> Result<Self> {
-        expect(t, univ(17, true), "per-recipient fields are not a SET")?;
-        let (mut name, mut number, mut ind, mut other) = (None, None, None, Vec::new());
-        for f in each(t)? {
-            let ft = f.header.tag;
-            if ft == app(0, true) {
-                name = Some(OrName::parse(&f)?);
-            } else if ft == ctx(0, false) {
-                number = Some(int_in(
-                    &f,
-                    1,
-                    ub::RECIPIENTS_I64,
-                    "recipient number out of range",
-                )?);
-            } else if ft == ctx(1, false) {
-                let b = read::bit_string(&f, ub::BIT_OPTIONS)?;
-                if (b.len() - 1) * 8 < 8 {
-                    return Err(err(
-                        f.offset,
-                        "per-recipient indicators need at least 8 bits",
-                    ));
-                }
-                ind = Some(b);
-            } else if ft == ctx(2, false) || ft == ctx(3, true) {
-                other.push(f.encoded.to_vec());
-            } else {
-                return Err(err(f.offset, "unexpected per-recipient field"));
-            }
-        }
-        Ok(Recipient {
-            name: name.ok_or(err(t.offset, "recipient without name"))?,
-            number: number.ok_or(err(t.offset, "recipient without number"))?,
-            indicators: ind.ok_or(err(t.offset, "recipient without indicators"))?,
-            other,
-        })
+        read::responsibility(&self.indicators)
     }
 
     fn emit(&self, e: &mut Encoder) {
@@ -300,19 +179,6 @@ impl Recipient {
             }
         });
     }
-}
-
-/// The optional envelope fields while an envelope is being decoded.
-#[derive(Default)]
-struct Partial {
-    original_eits: Option<Vec<u8>>,
-    content_identifier: Option<Text>,
-    priority: Option<i64>,
-    per_message_indicators: Option<Vec<u8>>,
-    deferred_delivery: Option<String>,
-    content_length: Option<i64>,
-    bilateral: Option<Vec<u8>>,
-    extensions: Option<Vec<u8>>,
 }
 
 /// Message or probe transfer envelope (the probe has `content_length`, the message `priority` and
@@ -382,78 +248,6 @@ impl Envelope {
             .collect()
     }
 
-    fn parse(t: &Tlv<'_>, probe: bool) -> Result<Self> {
-        let mut id = None;
-        let mut originator = None;
-        let mut content_type = None;
-        let mut trace = None;
-        let mut recipients = None;
-        let mut env = Partial::default();
-        for f in each(t)? {
-            let ft = f.header.tag;
-            if let Some(c) = ContentType::parse(&f)? {
-                content_type = Some(c);
-            } else if ft == app(4, true) && id.is_none() {
-                id = Some(MtsIdentifier::parse(&f)?);
-            } else if ft == app(0, true) && originator.is_none() {
-                originator = Some(OrName::parse(&f)?);
-            } else if ft == app(5, true) {
-                env.original_eits = Some(f.encoded.to_vec());
-            } else if ft == app(10, false) {
-                env.content_identifier = Some(Text::parse(
-                    &retag(&f, st::PRINTABLE),
-                    &[st::PRINTABLE],
-                    1,
-                    ub::CONTENT_ID,
-                )?);
-            } else if ft == app(7, false) && !probe {
-                env.priority = Some(int_in(&f, 0, 2, "priority out of range")?);
-            } else if ft == app(8, false) {
-                env.per_message_indicators = Some(read::bit_string(&f, ub::BIT_OPTIONS)?);
-            } else if ft == ctx(0, false) && probe {
-                env.content_length = Some(int_in(
-                    &f,
-                    0,
-                    i64::from(i32::MAX),
-                    "content length out of range",
-                )?);
-            } else if ft == ctx(0, false) {
-                env.deferred_delivery = Some(read::utc_time(&f)?);
-            } else if ft == ctx(1, true) {
-                env.bilateral = Some(f.encoded.to_vec());
-            } else if ft == app(9, true) && trace.is_none() {
-                trace = Some(parse_trace(&f, app(9, true))?);
-            } else if ft == ctx(3, true) {
-                env.extensions = Some(f.encoded.to_vec());
-            } else if ft == ctx(2, true) && recipients.is_none() {
-                let rs = each(&f)?
-                    .map(|r| Recipient::parse(&r))
-                    .collect::<Result<Vec<_>>>()?;
-                if rs.is_empty() || rs.len() > ub::RECIPIENTS {
-                    return Err(err(f.offset, "1 to 32767 recipients"));
-                }
-                recipients = Some(rs);
-            } else {
-                return Err(err(f.offset, "unexpected or repeated envelope field"));
-            }
-        }
-        Ok(Envelope {
-            id: id.ok_or(err(t.offset, "envelope without identifier"))?,
-            originator: originator.ok_or(err(t.offset, "envelope without originator"))?,
-            original_eits: env.original_eits,
-            content_type: content_type.ok_or(err(t.offset, "envelope without content type"))?,
-            content_identifier: env.content_identifier,
-            priority: env.priority,
-            per_message_indicators: env.per_message_indicators,
-            deferred_delivery: env.deferred_delivery,
-            content_length: env.content_length,
-            bilateral: env.bilateral,
-            trace: trace.ok_or(err(t.offset, "envelope without trace information"))?,
-            extensions: env.extensions,
-            recipients: recipients.ok_or(err(t.offset, "envelope without recipients"))?,
-        })
-    }
-
     fn emit_fields(&self, e: &mut Encoder) {
         self.id.emit(e);
         self.originator.emit(e);
@@ -489,12 +283,6 @@ impl Envelope {
             }
         });
     }
-}
-
-fn retag<'a>(t: &Tlv<'a>, universal: u32) -> Tlv<'a> {
-    let mut r = *t;
-    r.header.tag = univ(universal, false);
-    r
 }
 
 /// Delivered or not, per recipient (ReportType).
@@ -551,67 +339,6 @@ pub struct Report {
 }
 
 impl Report {
-    fn parse(t: &Tlv<'_>) -> Result<Self> {
-        let [env, content] = kids(t)?[..] else {
-            return Err(err(t.offset, "report needs envelope and content"));
-        };
-        expect(&env, univ(17, true), "report envelope is not a SET")?;
-        expect(&content, univ(17, true), "report content is not a SET")?;
-        let (mut id, mut dest, mut trace, mut other) = (None, None, None, Vec::new());
-        for f in each(&env)? {
-            let ft = f.header.tag;
-            if ft == app(4, true) && id.is_none() {
-                id = Some(MtsIdentifier::parse(&f)?);
-            } else if ft == app(0, true) && dest.is_none() {
-                dest = Some(OrName::parse(&f)?);
-            } else if ft == app(9, true) && trace.is_none() {
-                trace = Some(parse_trace(&f, app(9, true))?);
-            } else if ft == ctx(1, true) {
-                other.push(f.encoded.to_vec());
-            } else {
-                return Err(err(f.offset, "unexpected report envelope field"));
-            }
-        }
-        let (mut subject, mut ctype, mut returned, mut recips) = (None, None, None, None);
-        for f in each(&content)? {
-            let ft = f.header.tag;
-            if let Some(c) = ContentType::parse(&f)? {
-                ctype = Some(c);
-            } else if ft == app(4, true) && subject.is_none() {
-                subject = Some(MtsIdentifier::parse(&f)?);
-            } else if ft == ctx(1, false) {
-                returned = Some(f.contents.to_vec());
-            } else if ft == ctx(0, true) && recips.is_none() {
-                let rs = each(&f)?
-                    .map(|r| parse_report_recipient(&r))
-                    .collect::<Result<Vec<_>>>()?;
-                if rs.is_empty() || rs.len() > ub::RECIPIENTS {
-                    return Err(err(f.offset, "1 to 32767 report recipients"));
-                }
-                recips = Some(rs);
-            } else if ft == app(9, true)
-                || ft == app(5, true)
-                || ft == app(10, false)
-                || ft == ctx(2, true)
-                || ft == ctx(3, true)
-            {
-                other.push(f.encoded.to_vec());
-            } else {
-                return Err(err(f.offset, "unexpected report content field"));
-            }
-        }
-        Ok(Report {
-            id: id.ok_or(err(env.offset, "report without identifier"))?,
-            destination: dest.ok_or(err(env.offset, "report without destination"))?,
-            trace: trace.ok_or(err(env.offset, "report without trace"))?,
-            subject: subject.ok_or(err(content.offset, "report without subject identifier"))?,
-            content_type: ctype,
-            returned_content: returned,
-            recipients: recips.ok_or(err(content.offset, "report without recipients"))?,
-            other,
-        })
-    }
-
     fn emit_body(&self, e: &mut Encoder) {
         let (env_other, content_other): (Vec<_>, Vec<_>) =
             self.other.iter().partition(|o| o.first() == Some(&0xa1));
@@ -665,80 +392,6 @@ impl Report {
     }
 }
 
-fn parse_report_recipient(t: &Tlv<'_>) -> Result<ReportRecipient> {
-    expect(t, univ(17, true), "report recipient is not a SET")?;
-    let (mut actual, mut number, mut ind, mut last) = (None, None, None, None);
-    for f in each(t)? {
-        let ft = f.header.tag;
-        if ft == ctx(0, true) {
-            actual = Some(OrName::parse_tagged(&f, ctx(0, true))?);
-        } else if ft == ctx(1, false) {
-            number = Some(int_in(
-                &f,
-                1,
-                ub::RECIPIENTS_I64,
-                "recipient number out of range",
-            )?);
-        } else if ft == ctx(2, false) {
-            ind = Some(read::bit_string(&f, ub::BIT_OPTIONS)?);
-        } else if ft == ctx(3, true) {
-            let (mut arrival, mut report) = (None, None);
-            for l in each(&f)? {
-                if l.header.tag == ctx(0, false) {
-                    arrival = Some(read::utc_time(&l)?);
-                } else if l.header.tag == ctx(1, true) {
-                    let r = read::explicit(&l)?;
-                    let fields = kids(&r)?;
-                    report = Some(match r.header.tag {
-                        tg if tg == ctx(0, true) => ReportType::Delivery {
-                            delivery_time: read::utc_time(
-                                fields
-                                    .first()
-                                    .ok_or(err(r.offset, "delivery report without time"))?,
-                            )?,
-                        },
-                        tg if tg == ctx(1, true) => {
-                            let (mut reason, mut diag) = (None, None);
-                            for x in &fields {
-                                if x.header.tag == ctx(0, false) {
-                                    reason = Some(int_in(x, 0, 32767, "reason code out of range")?);
-                                } else if x.header.tag == ctx(1, false) {
-                                    diag =
-                                        Some(int_in(x, 0, 32767, "diagnostic code out of range")?);
-                                } else {
-                                    return Err(err(x.offset, "unexpected non-delivery field"));
-                                }
-                            }
-                            ReportType::NonDelivery {
-                                reason: reason
-                                    .ok_or(err(r.offset, "non-delivery without reason"))?,
-                                diagnostic: diag,
-                            }
-                        }
-                        _ => return Err(err(r.offset, "unknown report type")),
-                    });
-                } else {
-                    return Err(err(l.offset, "unexpected last-trace field"));
-                }
-            }
-            last = Some((
-                arrival.ok_or(err(f.offset, "last trace without arrival"))?,
-                report.ok_or(err(f.offset, "last trace without report type"))?,
-            ));
-        } else {
-            return Err(err(f.offset, "unexpected report recipient field"));
-        }
-    }
-    let (arrival, report) = last.ok_or(err(t.offset, "report recipient without last trace"))?;
-    Ok(ReportRecipient {
-        actual: actual.ok_or(err(t.offset, "report recipient without name"))?,
-        number: number.ok_or(err(t.offset, "report recipient without number"))?,
-        indicators: ind.ok_or(err(t.offset, "report recipient without indicators"))?,
-        arrival,
-        report,
-    })
-}
-
 /// An MTS-APDU.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Apdu {
@@ -756,29 +409,10 @@ pub enum Apdu {
 }
 
 impl Apdu {
-    /// Decode one MTS-APDU covering `b`.
+    /// Decode one MTS-APDU covering `b`: the checked view ([`view::Apdu::parse`], where the
+    /// rules are), copied into the owned types.
     pub fn parse(b: &[u8]) -> Result<Apdu> {
-        let t = read::parse_exact(b)?;
-        let tag = t.header.tag;
-        if tag.class != Class::Context || !tag.constructed {
-            return Err(err(0, "not an MTS-APDU"));
-        }
-        match tag.number {
-            0 => {
-                let [env, content] = kids(&t)?[..] else {
-                    return Err(err(0, "message needs envelope and content"));
-                };
-                expect(&env, univ(17, true), "message envelope is not a SET")?;
-                expect(&content, univ(4, false), "content is not an OCTET STRING")?;
-                Ok(Apdu::Message {
-                    envelope: Envelope::parse(&env, false)?,
-                    content: content.contents.to_vec(),
-                })
-            }
-            1 => Ok(Apdu::Report(Report::parse(&t)?)),
-            2 => Ok(Apdu::Probe(Envelope::parse(&t, true)?)),
-            _ => Err(err(0, "not an MTS-APDU")),
-        }
+        view::Apdu::parse(b).map(Apdu::from)
     }
 
     /// Encode (definite lengths).
@@ -945,6 +579,128 @@ pub fn parse_bind_error(b: &[u8]) -> Result<i64> {
     let t = read::parse_exact(b)?;
     expect(&t, univ(2, false), "bind error is not an INTEGER")?;
     int_in(&t, 0, 256, "bind error out of range")
+}
+
+/// The owned forms, copied from the checked views (which made every decoding decision).
+mod from_view {
+    use super::{
+        Apdu, ContentType, Envelope, MtsIdentifier, Recipient, Report, ReportRecipient, ReportType,
+        TraceElement, view,
+    };
+
+    impl From<view::MtsIdentifier<'_>> for MtsIdentifier {
+        fn from(v: view::MtsIdentifier<'_>) -> Self {
+            MtsIdentifier {
+                domain: v.domain.into(),
+                local: v.local.into(),
+            }
+        }
+    }
+
+    impl From<view::ContentType<'_>> for ContentType {
+        fn from(v: view::ContentType<'_>) -> Self {
+            match v {
+                view::ContentType::BuiltIn(n) => ContentType::BuiltIn(n),
+                view::ContentType::Extended(oid) => ContentType::Extended(oid.to_vec()),
+            }
+        }
+    }
+
+    impl From<view::TraceElement<'_>> for TraceElement {
+        fn from(v: view::TraceElement<'_>) -> Self {
+            TraceElement {
+                domain: v.domain.into(),
+                arrival: v.arrival.to_owned(),
+                routing_action: v.routing_action,
+                attempted: v.attempted.map(Into::into),
+                other: v.other().map(<[u8]>::to_vec).collect(),
+            }
+        }
+    }
+
+    impl From<view::Recipient<'_>> for Recipient {
+        fn from(v: view::Recipient<'_>) -> Self {
+            Recipient {
+                other: v.other().map(<[u8]>::to_vec).collect(),
+                number: v.number,
+                indicators: v.indicators.to_vec(),
+                name: v.name.into(),
+            }
+        }
+    }
+
+    impl From<view::Envelope<'_>> for Envelope {
+        fn from(v: view::Envelope<'_>) -> Self {
+            Envelope {
+                trace: v.trace().map(Into::into).collect(),
+                recipients: v.recipients().map(Into::into).collect(),
+                id: v.id.into(),
+                originator: v.originator.into(),
+                original_eits: v.original_eits.map(<[u8]>::to_vec),
+                content_type: v.content_type.into(),
+                content_identifier: v.content_identifier.map(Into::into),
+                priority: v.priority,
+                per_message_indicators: v.per_message_indicators.map(<[u8]>::to_vec),
+                deferred_delivery: v.deferred_delivery.map(str::to_owned),
+                content_length: v.content_length,
+                bilateral: v.bilateral.map(<[u8]>::to_vec),
+                extensions: v.extensions.map(<[u8]>::to_vec),
+            }
+        }
+    }
+
+    impl From<view::ReportType<'_>> for ReportType {
+        fn from(v: view::ReportType<'_>) -> Self {
+            match v {
+                view::ReportType::Delivery { delivery_time } => ReportType::Delivery {
+                    delivery_time: delivery_time.to_owned(),
+                },
+                view::ReportType::NonDelivery { reason, diagnostic } => {
+                    ReportType::NonDelivery { reason, diagnostic }
+                }
+            }
+        }
+    }
+
+    impl From<view::ReportRecipient<'_>> for ReportRecipient {
+        fn from(v: view::ReportRecipient<'_>) -> Self {
+            ReportRecipient {
+                actual: v.actual.into(),
+                number: v.number,
+                indicators: v.indicators.to_vec(),
+                arrival: v.arrival.to_owned(),
+                report: v.report.into(),
+            }
+        }
+    }
+
+    impl From<view::Report<'_>> for Report {
+        fn from(v: view::Report<'_>) -> Self {
+            Report {
+                trace: v.trace().map(Into::into).collect(),
+                recipients: v.recipients().map(Into::into).collect(),
+                other: v.other().map(<[u8]>::to_vec).collect(),
+                id: v.id.into(),
+                destination: v.destination.into(),
+                subject: v.subject.into(),
+                content_type: v.content_type.map(Into::into),
+                returned_content: v.returned_content.map(<[u8]>::to_vec),
+            }
+        }
+    }
+
+    impl From<view::Apdu<'_>> for Apdu {
+        fn from(v: view::Apdu<'_>) -> Self {
+            match v {
+                view::Apdu::Message { envelope, content } => Apdu::Message {
+                    envelope: envelope.into(),
+                    content: content.to_vec(),
+                },
+                view::Apdu::Report(r) => Apdu::Report(r.into()),
+                view::Apdu::Probe(e) => Apdu::Probe(e.into()),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,37 +1,10 @@
 //! X.411 global domain identifiers and O/R names (MTSAbstractService: `GlobalDomainIdentifier`,
 //! `ORName`, `ORAddress`, `BuiltInStandardAttributes`; bounds from MTSUpperBounds).
 
-use crate::Result;
-use crate::read::{Text, app, ctx, each, err, expect, kids, string_tag as st, univ};
-use mta_ber::{Class, Encoder, Tlv};
+use crate::read::{Text, app, ctx, univ};
+use crate::view;
+use mta_ber::Encoder;
 use std::fmt;
-
-const NP: &[u32] = &[st::NUMERIC, st::PRINTABLE];
-
-/// `[APPLICATION 1]` CountryName (x121-dcc-code NumericString(3) | iso-3166 PrintableString(2)).
-fn parse_country(t: &Tlv<'_>) -> Result<Text> {
-    expect(t, app(1, true), "CountryName is not [APPLICATION 1]")?;
-    let v = crate::read::explicit(t)?;
-    let text = Text::parse(&v, NP, 2, 3)?;
-    let len_ok = (text.tag == st::NUMERIC && text.value.len() == 3)
-        || (text.tag == st::PRINTABLE && text.value.len() == 2);
-    if !len_ok {
-        return Err(err(
-            v.offset,
-            "country name has the wrong size for its type",
-        ));
-    }
-    Ok(text)
-}
-
-fn parse_admd(t: &Tlv<'_>) -> Result<Text> {
-    expect(
-        t,
-        app(2, true),
-        "AdministrationDomainName is not [APPLICATION 2]",
-    )?;
-    Text::parse(&crate::read::explicit(t)?, NP, 0, 16)
-}
 
 fn emit_wrapped(e: &mut Encoder, tag: mta_ber::Tag, text: &Text) {
     e.constructed(tag, |e| text.emit_universal(e));
@@ -55,26 +28,6 @@ impl GlobalDomainIdentifier {
             country: Text::printable(country),
             admd: Text::printable(admd),
             prmd: prmd.map(Text::printable),
-        }
-    }
-
-    pub(crate) fn parse(t: &Tlv<'_>) -> Result<Self> {
-        expect(
-            t,
-            app(3, true),
-            "GlobalDomainIdentifier is not [APPLICATION 3]",
-        )?;
-        let mut k = each(t)?;
-        match (k.next(), k.next(), k.next(), k.next()) {
-            (Some(c), Some(a), p, None) => Ok(GlobalDomainIdentifier {
-                country: parse_country(&c)?,
-                admd: parse_admd(&a)?,
-                prmd: p.map(|p| Text::parse(&p, NP, 1, 16)).transpose()?,
-            }),
-            _ => Err(err(
-                t.offset,
-                "GlobalDomainIdentifier needs 2 or 3 components",
-            )),
         }
     }
 
@@ -159,107 +112,6 @@ impl OrName {
         }
     }
 
-    /// Parse an `[APPLICATION 0]` ORName (or, with `tag`, an implicitly retagged one).
-    pub(crate) fn parse_tagged(t: &Tlv<'_>, tag: mta_ber::Tag) -> Result<Self> {
-        expect(t, tag, "not an ORName")?;
-        let mut rest = each(t)?;
-        let Some(bisa) = rest.next() else {
-            return Err(err(t.offset, "ORName without built-in standard attributes"));
-        };
-        let bisa = &bisa;
-        expect(
-            bisa,
-            univ(16, true),
-            "built-in standard attributes are not a SEQUENCE",
-        )?;
-        let mut n = OrName::default();
-        for a in each(bisa)? {
-            let tg = a.header.tag;
-            match (tg.class, tg.number, tg.constructed) {
-                (Class::Application, 1, true) if n.country.is_none() => {
-                    n.country = Some(parse_country(&a)?);
-                }
-                (Class::Application, 2, true) if n.admd.is_none() => n.admd = Some(parse_admd(&a)?),
-                (Class::Context, 0, false) => {
-                    n.network_address =
-                        Some(Text::parse(&retag(&a, st::NUMERIC), &[st::NUMERIC], 1, 16)?);
-                }
-                (Class::Context, 1, false) => {
-                    n.terminal_identifier = Some(Text::parse(
-                        &retag(&a, st::PRINTABLE),
-                        &[st::PRINTABLE],
-                        1,
-                        24,
-                    )?);
-                }
-                (Class::Context, 2, true) => {
-                    n.prmd = Some(Text::parse(&crate::read::explicit(&a)?, NP, 1, 16)?);
-                }
-                (Class::Context, 3, false) => {
-                    n.organization = Some(Text::parse(
-                        &retag(&a, st::PRINTABLE),
-                        &[st::PRINTABLE],
-                        1,
-                        64,
-                    )?);
-                }
-                (Class::Context, 4, false) => {
-                    n.numeric_user_id =
-                        Some(Text::parse(&retag(&a, st::NUMERIC), &[st::NUMERIC], 1, 32)?);
-                }
-                (Class::Context, 5, true) => n.personal_name = Some(parse_personal(&a)?),
-                (Class::Context, 6, true) => {
-                    let units = kids(&a)?;
-                    if units.is_empty() || units.len() > 4 {
-                        return Err(err(a.offset, "1 to 4 organisational units"));
-                    }
-                    for u in units {
-                        n.org_units.push(Text::parse(&u, &[st::PRINTABLE], 1, 32)?);
-                    }
-                }
-                _ => return Err(err(a.offset, "unknown built-in standard attribute")),
-            }
-        }
-        for r in rest {
-            let r = &r;
-            let tg = r.header.tag;
-            if tg == univ(16, true)
-                && n.domain_defined.is_empty()
-                && n.extension_attributes.is_none()
-            {
-                let dda = kids(r)?;
-                if dda.is_empty() || dda.len() > 4 {
-                    return Err(err(r.offset, "1 to 4 domain-defined attributes"));
-                }
-                for d in dda {
-                    match kids(&d)?.as_slice() {
-                        [ty, v] => n.domain_defined.push((
-                            Text::parse(ty, &[st::PRINTABLE], 1, 8)?,
-                            Text::parse(v, &[st::PRINTABLE], 1, 128)?,
-                        )),
-                        _ => {
-                            return Err(err(
-                                d.offset,
-                                "domain-defined attribute needs type and value",
-                            ));
-                        }
-                    }
-                }
-            } else if tg == univ(17, true) && n.extension_attributes.is_none() {
-                n.extension_attributes = Some(r.encoded.to_vec());
-            } else if tg == ctx(0, true) && n.directory_name.is_none() {
-                n.directory_name = Some(r.encoded.to_vec());
-            } else {
-                return Err(err(r.offset, "unexpected ORName component"));
-            }
-        }
-        Ok(n)
-    }
-
-    pub(crate) fn parse(t: &Tlv<'_>) -> Result<Self> {
-        Self::parse_tagged(t, app(0, true))
-    }
-
     pub(crate) fn emit_tagged(&self, e: &mut Encoder, tag: mta_ber::Tag) {
         e.constructed(tag, |e| {
             e.constructed(univ(16, true), |e| {
@@ -339,38 +191,6 @@ impl OrName {
     }
 }
 
-fn retag<'a>(t: &Tlv<'a>, universal: u32) -> Tlv<'a> {
-    let mut r = *t;
-    r.header.tag = univ(universal, false);
-    r
-}
-
-fn parse_personal(t: &Tlv<'_>) -> Result<PersonalName> {
-    let mut p = PersonalName {
-        surname: Text::printable("x"),
-        given_name: None,
-        initials: None,
-        generation: None,
-    };
-    let mut surname = None;
-    for f in each(t)? {
-        let tg = f.header.tag;
-        if tg.class != Class::Context || tg.constructed {
-            return Err(err(f.offset, "unexpected personal-name component"));
-        }
-        let r = retag(&f, st::PRINTABLE);
-        match tg.number {
-            0 => surname = Some(Text::parse(&r, &[st::PRINTABLE], 1, 40)?),
-            1 => p.given_name = Some(Text::parse(&r, &[st::PRINTABLE], 1, 16)?),
-            2 => p.initials = Some(Text::parse(&r, &[st::PRINTABLE], 1, 5)?),
-            3 => p.generation = Some(Text::parse(&r, &[st::PRINTABLE], 1, 3)?),
-            _ => return Err(err(f.offset, "unexpected personal-name component")),
-        }
-    }
-    p.surname = surname.ok_or(err(t.offset, "personal name without surname"))?;
-    Ok(p)
-}
-
 impl fmt::Display for OrName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut put = |k: &str, v: &Option<Text>| -> fmt::Result {
@@ -393,5 +213,48 @@ impl fmt::Display for OrName {
             }
         }
         f.write_str("/")
+    }
+}
+
+impl From<view::GlobalDomainIdentifier<'_>> for GlobalDomainIdentifier {
+    fn from(v: view::GlobalDomainIdentifier<'_>) -> Self {
+        GlobalDomainIdentifier {
+            country: v.country.into(),
+            admd: v.admd.into(),
+            prmd: v.prmd.map(Text::from),
+        }
+    }
+}
+
+impl From<view::PersonalName<'_>> for PersonalName {
+    fn from(v: view::PersonalName<'_>) -> Self {
+        PersonalName {
+            surname: v.surname.into(),
+            given_name: v.given_name.map(Text::from),
+            initials: v.initials.map(Text::from),
+            generation: v.generation.map(Text::from),
+        }
+    }
+}
+
+impl From<view::OrName<'_>> for OrName {
+    fn from(v: view::OrName<'_>) -> Self {
+        OrName {
+            country: v.country.map(Text::from),
+            admd: v.admd.map(Text::from),
+            network_address: v.network_address.map(Text::from),
+            terminal_identifier: v.terminal_identifier.map(Text::from),
+            prmd: v.prmd.map(Text::from),
+            organization: v.organization.map(Text::from),
+            numeric_user_id: v.numeric_user_id.map(Text::from),
+            personal_name: v.personal_name.map(PersonalName::from),
+            org_units: v.org_units().map(Text::from).collect(),
+            domain_defined: v
+                .domain_defined()
+                .map(|(t, v)| (t.into(), v.into()))
+                .collect(),
+            extension_attributes: v.extension_attributes.map(<[u8]>::to_vec),
+            directory_name: v.directory_name.map(<[u8]>::to_vec),
+        }
     }
 }

@@ -49,20 +49,19 @@ fn field(e: mta_ber::field::FieldError) -> Error {
     err(e.offset, e.reason)
 }
 
-pub(crate) fn kids<'a>(t: &Tlv<'a>) -> Result<Vec<Tlv<'a>>> {
-    Ok(each(t)?.collect())
-}
-
+#[inline]
 pub(crate) fn expect(t: &Tlv<'_>, tag: Tag, reason: &'static str) -> Result<()> {
     mta_ber::field::expect(t, tag, reason).map_err(field)
 }
 
 /// The children of a constructed element, without collecting them.
-pub(crate) fn each<'a>(t: &Tlv<'a>) -> Result<impl Iterator<Item = Tlv<'a>> + 'a> {
+#[inline]
+pub(crate) fn each<'a>(t: &Tlv<'a>) -> Result<mta_ber::Children<'a>> {
     mta_ber::field::each(t).map_err(field)
 }
 
 /// The single element inside an explicit tag.
+#[inline]
 pub(crate) fn explicit<'a>(t: &Tlv<'a>) -> Result<Tlv<'a>> {
     mta_ber::field::explicit(t).map_err(field)
 }
@@ -71,6 +70,7 @@ pub(crate) fn int(t: &Tlv<'_>) -> Result<i64> {
     mta_ber::field::int(t).map_err(field)
 }
 
+#[inline]
 pub(crate) fn int_in(t: &Tlv<'_>, lo: i64, hi: i64, reason: &'static str) -> Result<i64> {
     let v = int(t)?;
     if (lo..=hi).contains(&v) {
@@ -87,7 +87,8 @@ pub(crate) fn put_int(e: &mut Encoder, tag: Tag, v: i64) {
 }
 
 /// BIT STRING contents: unused-bits octet 0..=7, no unused bits in an empty string.
-pub(crate) fn bit_string(t: &Tlv<'_>, max_bits: usize) -> Result<Vec<u8>> {
+#[inline]
+pub(crate) fn bit_string<'a>(t: &Tlv<'a>, max_bits: usize) -> Result<&'a [u8]> {
     let c = t.contents;
     if t.header.tag.constructed {
         return Err(err(t.offset, "constructed BIT STRING not supported"));
@@ -100,28 +101,56 @@ pub(crate) fn bit_string(t: &Tlv<'_>, max_bits: usize) -> Result<Vec<u8>> {
         _ if (c.len() - 1) * 8 - usize::from(c[0]) > max_bits => {
             Err(err(t.offset, "BIT STRING longer than its upper bound"))
         }
-        _ => Ok(c.to_vec()),
+        _ => Ok(c),
     }
 }
 
-/// PrintableString's character set (X.680 41.4) as a lookup table.
-const PRINTABLE: [bool; 256] = {
-    let mut t = [false; 256];
+/// The responsibility bit of per-recipient-indicators BIT STRING contents (bit 0: the first bit
+/// after the unused-bits octet).
+pub(crate) fn responsibility(indicators: &[u8]) -> bool {
+    indicators.get(1).is_some_and(|b| b & 0x80 != 0)
+}
+
+/// `t` read as a primitive element of the universal string type `universal` (an implicitly
+/// tagged string field).
+#[inline]
+pub(crate) fn retag<'a>(t: &Tlv<'a>, universal: u32) -> Tlv<'a> {
+    let mut r = *t;
+    r.header.tag = univ(universal, false);
+    r
+}
+
+/// Character-set classes of an octet: bit 0 NumericString (digits, space), bit 1 PrintableString
+/// (X.680 41.4), bit 2 IA5String (ASCII).
+const CHARSET: [u8; 256] = {
+    let mut t = [0; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric()
+        let numeric = b.is_ascii_digit() || b == b' ';
+        let printable = b.is_ascii_alphanumeric()
             || matches!(
                 b,
                 b' ' | b'\'' | b'(' | b')' | b'+' | b',' | b'-' | b'.' | b'/' | b':' | b'=' | b'?'
             );
+        t[i] = (numeric as u8) | ((printable as u8) << 1) | ((b.is_ascii() as u8) << 2);
         i += 1;
     }
     t
 };
 
+/// The [`CHARSET`] class bit a string type requires of every octet (0: any octet, Teletex).
+const fn charset_class(universal: u32) -> u8 {
+    match universal {
+        string_tag::NUMERIC => 1,
+        string_tag::PRINTABLE => 2,
+        string_tag::IA5 => 4,
+        _ => 0,
+    }
+}
+
 fn printable_ok(b: u8) -> bool {
-    PRINTABLE[usize::from(b)]
+    CHARSET[usize::from(b)] & 2 != 0
 }
 
 /// A character string with its universal type kept (so re-encoding is faithful).
@@ -164,34 +193,7 @@ impl Text {
 
     /// Decode a primitive string element of one of `allowed` types, `min..=max` characters.
     pub(crate) fn parse(t: &Tlv<'_>, allowed: &[u32], min: usize, max: usize) -> Result<Text> {
-        let tag = t.header.tag;
-        if tag.class != Class::Universal || tag.constructed || !allowed.contains(&tag.number) {
-            return Err(err(t.offset, "unexpected string type"));
-        }
-        let c = t.contents;
-        let ok = match tag.number {
-            string_tag::NUMERIC => c.iter().all(|b| b.is_ascii_digit() || *b == b' '),
-            string_tag::PRINTABLE => c.iter().copied().all(printable_ok),
-            string_tag::IA5 => c.is_ascii(),
-            _ => true,
-        };
-        if !ok {
-            return Err(err(t.offset, "character outside the string type's set"));
-        }
-        if c.len() < min || c.len() > max {
-            return Err(err(t.offset, "string length outside its bounds"));
-        }
-        // Teletex octets are kept one char per octet (Latin-1 view) so nothing is lost; the
-        // other types are ASCII (checked above) and copy straight.
-        let value = if c.is_ascii() {
-            compact_str::CompactString::from_utf8(c).expect("ASCII is UTF-8")
-        } else {
-            c.iter().map(|&b| char::from(b)).collect()
-        };
-        Ok(Text {
-            tag: tag.number,
-            value,
-        })
+        TextRef::parse(t, allowed, min, max).map(Text::from)
     }
 
     pub(crate) fn emit(&self, e: &mut Encoder, tag: Tag) {
@@ -210,24 +212,96 @@ impl std::fmt::Display for Text {
     }
 }
 
-/// UTCTime (X.680 47): `YYMMDDhhmm[ss](Z|±hhmm)`.
-pub(crate) fn utc_time(t: &Tlv<'_>) -> Result<String> {
-    let c = t.contents;
-    let s = std::str::from_utf8(c).map_err(|_| err(t.offset, "UTCTime is not ASCII"))?;
-    let digits = |r: std::ops::Range<usize>| {
-        s.get(r)
-            .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
-    };
-    let base = if digits(10..12) { 12 } else { 10 };
-    let tz_ok = match s.get(base..) {
-        Some("Z") => true,
-        Some(z) if z.len() == 5 && (z.starts_with('+') || z.starts_with('-')) => {
-            digits(base + 1..base + 5)
+impl From<TextRef<'_>> for Text {
+    fn from(t: TextRef<'_>) -> Text {
+        // Teletex octets are kept one char per octet (Latin-1 view) so nothing is lost; the
+        // other types are ASCII (checked by the parse) and copy straight.
+        let value = match t.as_str() {
+            Some(s) => s.into(),
+            None => t.octets.iter().map(|&b| char::from(b)).collect(),
+        };
+        Text { tag: t.tag, value }
+    }
+}
+
+/// A character string borrowed from the input, with its universal type: what [`Text`] holds,
+/// before any copy. Made by the checked views ([`crate::view`]), which validated the character set
+/// and the bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TextRef<'a> {
+    /// Universal tag number ([`string_tag`]).
+    pub tag: u32,
+    /// The contents octets.
+    pub octets: &'a [u8],
+}
+
+impl<'a> TextRef<'a> {
+    /// Check a primitive string element of one of `allowed` types, `min..=max` characters
+    /// (X.680 41: the character set of its type; X.411 `MTSUpperBounds`: the bounds).
+    #[inline]
+    pub(crate) fn parse(
+        t: &Tlv<'a>,
+        allowed: &[u32],
+        min: usize,
+        max: usize,
+    ) -> Result<TextRef<'a>> {
+        let tag = t.header.tag;
+        if tag.class != Class::Universal || tag.constructed || !allowed.contains(&tag.number) {
+            return Err(err(t.offset, "unexpected string type"));
         }
+        let c = t.contents;
+        let class = charset_class(tag.number);
+        let ok = class == 0 || c.iter().all(|&b| CHARSET[usize::from(b)] & class != 0);
+        if !ok {
+            return Err(err(t.offset, "character outside the string type's set"));
+        }
+        if c.len() < min || c.len() > max {
+            return Err(err(t.offset, "string length outside its bounds"));
+        }
+        Ok(TextRef {
+            tag: tag.number,
+            octets: c,
+        })
+    }
+
+    /// The characters as `&str` when they are ASCII: always for Numeric, Printable and IA5
+    /// strings; `None` for a Teletex string with octets above 0x7f (see [`Text`] for those).
+    pub fn as_str(&self) -> Option<&'a str> {
+        if self.octets.is_ascii() {
+            std::str::from_utf8(self.octets).ok()
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Display for TextRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.as_str() {
+            Some(s) => f.write_str(s),
+            None => self
+                .octets
+                .iter()
+                .try_for_each(|&b| std::fmt::Write::write_char(f, char::from(b))),
+        }
+    }
+}
+
+/// UTCTime (X.680 47): `YYMMDDhhmm[ss](Z|±hhmm)`.
+pub(crate) fn utc_time<'a>(t: &Tlv<'a>) -> Result<&'a str> {
+    let c = t.contents;
+    let digits =
+        |r: std::ops::Range<usize>| c.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let base = if digits(10..12) { 12 } else { 10 };
+    let tz_ok = match c.get(base..) {
+        Some(b"Z") => true,
+        Some([b'+' | b'-', _, _, _, _]) => digits(base + 1..base + 5),
         _ => false,
     };
-    if !digits(0..10) || !tz_ok || t.header.tag.constructed {
-        return Err(err(t.offset, "invalid UTCTime"));
+    let valid = digits(0..10) && tz_ok && !t.header.tag.constructed;
+    match std::str::from_utf8(c) {
+        Err(_) => Err(err(t.offset, "UTCTime is not ASCII")),
+        Ok(_) if !valid => Err(err(t.offset, "invalid UTCTime")),
+        Ok(s) => Ok(s),
     }
-    Ok(s.to_string())
 }

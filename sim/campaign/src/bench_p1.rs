@@ -1,6 +1,7 @@
 //! What `mta-lab bench p1` measures: the criterion benchmark `models/p1/benches/envelope.rs`
-//! (mta-p1's decode of one P1 message, the BER validation of the same octets, and the rasn model
-//! of the same envelope — unchanged), run through cargo and read back from criterion's estimates.
+//! (mta-p1's decode of one P1 message into its owned types, its checked zero-copy view with every
+//! field the rasn model decodes read, the BER validation of the same octets, and the rasn model of
+//! the same envelope — unchanged), run through cargo and read back from criterion's estimates.
 //! The `bench` module prints the table.
 //!
 //! It runs `cargo bench`, so it needs the source tree and a toolchain (as `bench fuzz` needs
@@ -11,8 +12,10 @@ use std::process::Command;
 
 /// The benchmark group and its functions in `models/p1/benches/envelope.rs`.
 pub const GROUP: &str = "p1_envelope_decode";
-/// mta-p1's typed decode.
+/// mta-p1's typed decode into its owned types.
 pub const MTA_P1: &str = "mta_p1";
+/// mta-p1's checked zero-copy view, every field the rasn model decodes read.
+pub const MTA_P1_VIEW: &str = "mta_p1_view";
 /// mta-ber's validation of the same octets.
 pub const VALIDATE: &str = "mta_ber_validate_only";
 /// The rasn model.
@@ -21,8 +24,10 @@ pub const RASN: &str = "rasn";
 /// Mean time per decode (ns) of each function, as criterion estimated it.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct P1Times {
-    /// mta-p1.
+    /// mta-p1, owned.
     pub mta_p1_ns: f64,
+    /// mta-p1's view.
+    pub mta_p1_view_ns: f64,
     /// Validation only.
     pub validate_ns: f64,
     /// rasn.
@@ -57,7 +62,7 @@ fn criterion_dir() -> PathBuf {
         .join("criterion")
 }
 
-/// The three functions' mean estimates under `dir` (criterion's layout:
+/// The four functions' mean estimates under `dir` (criterion's layout:
 /// `GROUP/FUNCTION/new/estimates.json`).
 pub fn read(dir: &Path) -> Result<P1Times, String> {
     let mean = |f: &str| -> Result<f64, String> {
@@ -72,6 +77,7 @@ pub fn read(dir: &Path) -> Result<P1Times, String> {
     };
     Ok(P1Times {
         mta_p1_ns: mean(MTA_P1)?,
+        mta_p1_view_ns: mean(MTA_P1_VIEW)?,
         validate_ns: mean(VALIDATE)?,
         rasn_ns: mean(RASN)?,
     })
@@ -84,7 +90,12 @@ mod tests {
     #[test]
     fn reads_criterion_estimates_and_names_a_missing_one() {
         let dir = std::env::temp_dir().join(format!("mta-lab-bench-p1-{}", std::process::id()));
-        for (f, ns) in [(MTA_P1, 6800.0), (VALIDATE, 1150.0), (RASN, 10_000.0)] {
+        for (f, ns) in [
+            (MTA_P1, 6800.0),
+            (MTA_P1_VIEW, 3500.0),
+            (VALIDATE, 1150.0),
+            (RASN, 10_000.0),
+        ] {
             let d = dir.join(GROUP).join(f).join("new");
             std::fs::create_dir_all(&d).unwrap();
             let json = format!(r#"{{"mean":{{"point_estimate":{ns},"standard_error":1.0}}}}"#);
@@ -92,11 +103,13 @@ mod tests {
         }
         let t = read(&dir).unwrap();
         assert_eq!(
-            (t.mta_p1_ns, t.validate_ns, t.rasn_ns),
-            (6800.0, 1150.0, 10_000.0)
+            (t.mta_p1_ns, t.mta_p1_view_ns, t.validate_ns, t.rasn_ns),
+            (6800.0, 3500.0, 1150.0, 10_000.0)
         );
-        std::fs::remove_file(dir.join(GROUP).join(RASN).join("new/estimates.json")).unwrap();
-        assert!(read(&dir).unwrap_err().contains("rasn"));
+        for f in [RASN, MTA_P1_VIEW] {
+            std::fs::remove_file(dir.join(GROUP).join(f).join("new/estimates.json")).unwrap();
+            assert!(read(&dir).unwrap_err().contains(f));
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
