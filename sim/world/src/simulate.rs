@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
 use turmoil::net::{TcpListener, TcpStream};
 
 /// The MTA port.
@@ -173,6 +174,10 @@ struct Machine {
     inbound_connections: u64,
     /// False while a `ListenerDown` fault holds its listeners away.
     listening: bool,
+    /// Wakes the interfaces' listeners when `listening` changes.
+    listening_changed: Rc<Notify>,
+    /// Wakes the secondary interfaces' connectors when the model asks for connections.
+    connects_ready: Rc<Notify>,
     /// Addresses a partition cuts this machine off from right now (its connects to them go
     /// unanswered until `tcp_connect_timeout_ms`).
     unreachable: std::collections::BTreeSet<String>,
@@ -786,6 +791,8 @@ fn build_machines(
                 connecting: 0,
                 inbound_connections: 0,
                 listening: true,
+                listening_changed: Rc::default(),
+                connects_ready: Rc::default(),
                 unreachable: std::collections::BTreeSet::new(),
                 halted: false,
                 x25_faults_acted: 0,
@@ -803,19 +810,29 @@ fn build_machines(
 }
 
 /// The listener of one interface: accepts on port 102 and hands each stream to the edge (and
-/// unbinds while a `ListenerDown` fault lasts, so connects are refused).
-async fn listen(m: Shared, tick: u64) {
+/// unbinds while a `ListenerDown` fault lasts or the service is stopped, so connects are refused).
+/// It sleeps until a caller comes or [`set_listening`] changes the flag.
+async fn listen(m: Shared) {
+    let changed = m.borrow().listening_changed.clone();
     loop {
         while !m.borrow().listening {
-            tokio::time::sleep(Duration::from_millis(tick)).await;
+            changed.notified().await;
         }
         let Ok(listener) = TcpListener::bind(("0.0.0.0", PORT)).await else {
             return;
         };
-        while m.borrow().listening {
-            let accepted =
-                tokio::time::timeout(Duration::from_millis(tick), listener.accept()).await;
-            let Ok(Ok((s, peer))) = accepted else {
+        loop {
+            // Created before the flag is read: a change after this point completes it.
+            let change = changed.notified();
+            if !m.borrow().listening {
+                break;
+            }
+            let accepted = tokio::select! {
+                biased;
+                () = change => continue,
+                a = listener.accept() => a,
+            };
+            let Ok((s, peer)) = accepted else {
                 continue;
             };
             let from = peer.ip().to_string();
@@ -833,37 +850,92 @@ async fn listen(m: Shared, tick: u64) {
     }
 }
 
-/// The connector of the interface `addr`: each tick, opens the model's connections whose source
-/// is this interface and reports each result to the edge.
+/// Open or close a machine's listeners (every interface's).
+fn set_listening(m: &mut Machine, on: bool) {
+    m.listening = on;
+    m.listening_changed.notify_waiters();
+}
+
+/// The model's connections whose source is `addr` (the primary address when it names none),
+/// taken off the machine's list.
+fn take_connects(m: &Shared, addr: &str) -> Vec<(ControlBlockId, Remote)> {
+    let mut mm = m.borrow_mut();
+    let primary = mm.spec.addresses[0].clone();
+    let (mine, rest): (Vec<_>, Vec<_>) = mm
+        .connects
+        .drain(..)
+        .partition(|(_, r)| r.source.as_deref().unwrap_or(&primary) == addr);
+    mm.connects = rest.into();
+    mine
+}
+
+/// Open each connection and report its result to the edge.
+fn open_connects(m: &Shared, connects: Vec<(ControlBlockId, Remote)>) {
+    for (cb, remote) in connects {
+        let m = m.clone();
+        m.borrow_mut().connecting += 1;
+        tokio::task::spawn_local(async move {
+            let r = connect_as_tcp_would(&m, &remote.host).await;
+            m.borrow_mut().connecting -= 1;
+            let ends = r.as_ref().ok().and_then(|s| {
+                Some(Ends {
+                    local: s.local_addr().ok()?,
+                    peer: s.peer_addr().ok()?,
+                    we_opened: true,
+                    peer_records: true,
+                })
+            });
+            edge::connected(&m, cb, r.map(TcpStream::into_split), ends);
+        });
+    }
+}
+
+/// The connector of a secondary interface `addr`: woken when the model (ticked on the primary
+/// interface's host) asks for connections, it opens those whose source is this interface one
+/// tick later (the tick that asked ends the step its host runs in).
 async fn connect_from(m: Shared, addr: String, tick: u64) {
+    let ready = m.borrow().connects_ready.clone();
+    loop {
+        // Created before the list is read: a request after this point completes it.
+        let more = ready.notified();
+        let waiting = {
+            let mm = m.borrow();
+            let primary = &mm.spec.addresses[0];
+            mm.connects
+                .iter()
+                .any(|(_, r)| r.source.as_deref().unwrap_or(primary) == addr)
+        };
+        if !waiting {
+            more.await;
+            continue;
+        }
+        tokio::time::sleep(Duration::from_millis(tick)).await;
+        open_connects(&m, take_connects(&m, &addr));
+    }
+}
+
+/// The model's clock, on the primary interface's host: each tick, the model steps, the
+/// connections it asks for from the primary address open at once and the others go to their
+/// interfaces' connectors; then the X.25 interface ticks.
+async fn clock(m: Shared, addr: String, tick: u64) {
+    let gw = m.borrow().x25.clone();
     loop {
         tokio::time::sleep(Duration::from_millis(tick)).await;
-        let mine: Vec<(ControlBlockId, Remote)> = {
-            let mut mm = m.borrow_mut();
-            let primary = mm.spec.addresses[0].clone();
-            let (mine, rest): (Vec<_>, Vec<_>) = mm
-                .connects
-                .drain(..)
-                .partition(|(_, r)| r.source.as_deref().unwrap_or(&primary) == addr);
-            mm.connects = rest.into();
-            mine
-        };
-        for (cb, remote) in mine {
-            let m = m.clone();
-            m.borrow_mut().connecting += 1;
-            tokio::task::spawn_local(async move {
-                let r = connect_as_tcp_would(&m, &remote.host).await;
-                m.borrow_mut().connecting -= 1;
-                let ends = r.as_ref().ok().and_then(|s| {
-                    Some(Ends {
-                        local: s.local_addr().ok()?,
-                        peer: s.peer_addr().ok()?,
-                        we_opened: true,
-                        peer_records: true,
-                    })
-                });
-                edge::connected(&m, cb, r.map(TcpStream::into_split), ends);
-            });
+        if m.borrow().halted {
+            continue; // the MTA service is stopped
+        }
+        let now = now_ms();
+        let connects = edge::step(&m, now);
+        if !connects.is_empty() {
+            m.borrow_mut().connects.extend(connects);
+            open_connects(&m, take_connects(&m, &addr));
+            let mm = m.borrow();
+            if !mm.connects.is_empty() {
+                mm.connects_ready.notify_waiters();
+            }
+        }
+        if let Some(g) = gw.borrow_mut().as_mut() {
+            g.tick(now, &mut m.borrow_mut().mta);
         }
     }
 }
@@ -900,34 +972,21 @@ fn host_machines(sim: &mut turmoil::Sim<'_>, machines: &BTreeMap<String, Shared>
             sim.host(addr.as_str(), move || {
                 let (m, addr) = (m.clone(), addr_c.clone());
                 async move {
-                    tokio::task::spawn_local(listen(m.clone(), tick));
-                    tokio::task::spawn_local(connect_from(m.clone(), addr, tick));
+                    tokio::task::spawn_local(listen(m.clone()));
+                    if i > 0 {
+                        tokio::task::spawn_local(connect_from(m.clone(), addr, tick));
+                        return std::future::pending().await;
+                    }
                     // The primary interface drives the model's clock (and hosts the X.25
                     // interface's XOT listener).
-                    if i == 0 {
-                        let gw = m.borrow().x25.clone();
-                        if gw.borrow().is_some() {
-                            let mm = m.clone();
-                            let serving = move || !mm.borrow().halted;
-                            tokio::task::spawn_local(crate::xot::listen(gw.clone(), tick, serving));
-                        }
-                        loop {
-                            tokio::time::sleep(Duration::from_millis(tick)).await;
-                            if m.borrow().halted {
-                                continue; // the MTA service is stopped
-                            }
-                            let now = now_ms();
-                            let connects = edge::step(&m, now);
-                            m.borrow_mut().connects.extend(connects);
-                            if let Some(g) = gw.borrow_mut().as_mut() {
-                                g.tick(now, &mut m.borrow_mut().mta);
-                            }
-                        }
-                    } else {
-                        loop {
-                            tokio::time::sleep(Duration::from_secs(3600)).await;
-                        }
+                    let gw = m.borrow().x25.clone();
+                    if gw.borrow().is_some() {
+                        let mm = m.clone();
+                        let serving = move || !mm.borrow().halted;
+                        tokio::task::spawn_local(crate::xot::listen(gw, tick, serving));
                     }
+                    clock(m, addr, tick).await;
+                    Ok(())
                 }
             });
         }
@@ -1335,7 +1394,7 @@ fn step_through_faults(
                 .note(now, &format!("{name} service restarted"), &[]);
             let mut m = machines[&name].borrow_mut();
             m.halted = false;
-            m.listening = true;
+            set_listening(&mut m, true);
         }
     }
     (expected_lost, stopped)
@@ -1369,7 +1428,7 @@ fn stop_on_fatal(
         }
         let mut mm = m.borrow_mut();
         mm.halted = true;
-        mm.listening = false;
+        set_listening(&mut mm, false);
         if restart_ms > 0 {
             restarts.push_back((now + restart_ms, name.clone()));
         }
@@ -1459,7 +1518,7 @@ fn apply_fault(
             }
         }
         (Fault::ListenerDown { machine, .. }, _) => {
-            machines[machine].borrow_mut().listening = !start;
+            set_listening(&mut machines[machine].borrow_mut(), !start);
         }
         (Fault::Burst { .. } | Fault::Hostile { .. }, _) => {} // callers in their own hosts
         (
@@ -1711,22 +1770,15 @@ fn log_to_trace(
     }
 }
 
-/// The benchmark's baseline: the same world's hosts, addresses, tick rhythm (a listener, a
-/// connector and — on primary interfaces — a model-tick task per interface, as `run` has) and the
-/// same flows' bytes, but bare echo peers instead of MTAs: each message is one connection that
-/// writes the message's octets and reads them back. Returns the simulated milliseconds.
+/// The benchmark's baseline: the same world's hosts, addresses, tick rhythm (a listener per
+/// interface that waits for callers, the model-clock task on each primary interface, as `run`
+/// has), the same flows' bytes and the same idle skipping, but bare echo peers instead of MTAs:
+/// each message is one connection that writes the message's octets and reads them back. Returns
+/// the simulated milliseconds.
 pub fn run_echo(world: &World, seed: u64) -> u64 {
     let mut sim = new_sim(world, seed);
     let tick = world.timers.tick_ms;
     let pending: Rc<RefCell<usize>> = Rc::new(RefCell::new(world.flows.len()));
-    let primary = |name: &str| {
-        world
-            .machines
-            .iter()
-            .find(|m| m.name == name)
-            .map(|m| m.addresses[0].clone())
-            .unwrap_or_default()
-    };
     for m in &world.machines {
         for (i, addr) in m.addresses.iter().enumerate() {
             let flows: Vec<(String, usize, usize)> = if i == 0 {
@@ -1734,7 +1786,7 @@ pub fn run_echo(world: &World, seed: u64) -> u64 {
                     .flows
                     .iter()
                     .filter(|f| f.from == m.name)
-                    .map(|f| (primary(&f.to), f.count, f.size))
+                    .map(|f| (echo_primary(world, &f.to), f.count, f.size))
                     .collect()
             } else {
                 Vec::new()
@@ -1743,55 +1795,12 @@ pub fn run_echo(world: &World, seed: u64) -> u64 {
             sim.host(addr.as_str(), move || {
                 let (flows, pending) = (flows.clone(), pending.clone());
                 async move {
-                    tokio::task::spawn_local(async move {
-                        let Ok(listener) = TcpListener::bind(("0.0.0.0", PORT)).await else {
-                            return;
-                        };
-                        loop {
-                            let accepted = tokio::time::timeout(
-                                Duration::from_millis(tick),
-                                listener.accept(),
-                            )
-                            .await;
-                            let Ok(Ok((s, _))) = accepted else { continue };
-                            tokio::task::spawn_local(async move {
-                                let (mut r, mut w) = s.into_split();
-                                let mut buf = vec![0u8; 16 * 1024];
-                                while let Ok(n) = r.read(&mut buf).await {
-                                    if n == 0 || w.write_all(&buf[..n]).await.is_err() {
-                                        break;
-                                    }
-                                }
-                            });
-                        }
-                    });
-                    tokio::task::spawn_local(async move {
-                        loop {
-                            tokio::time::sleep(Duration::from_millis(tick)).await;
-                        }
-                    });
+                    tokio::task::spawn_local(echo_listener());
                     for (to, count, size) in flows {
-                        let pending = pending.clone();
-                        tokio::task::spawn_local(async move {
-                            for _ in 0..count {
-                                let Ok(s) = TcpStream::connect((to.as_str(), PORT)).await else {
-                                    continue;
-                                };
-                                let (mut r, mut w) = s.into_split();
-                                if w.write_all(&vec![0x5a; size]).await.is_err() {
-                                    continue;
-                                }
-                                let mut got = 0;
-                                let mut buf = vec![0u8; 16 * 1024];
-                                while got < size {
-                                    match r.read(&mut buf).await {
-                                        Ok(0) | Err(_) => break,
-                                        Ok(n) => got += n,
-                                    }
-                                }
-                            }
-                            *pending.borrow_mut() -= 1;
-                        });
+                        tokio::task::spawn_local(echo_flow(to, count, size, pending.clone()));
+                    }
+                    if i > 0 {
+                        return std::future::pending().await;
                     }
                     loop {
                         tokio::time::sleep(Duration::from_millis(tick)).await;
@@ -1804,13 +1813,76 @@ pub fn run_echo(world: &World, seed: u64) -> u64 {
     let (d, p) = (done.clone(), pending.clone());
     sim.client("10.255.255.254", async move {
         while *p.borrow() > 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(WATCH_MS)).await;
         }
         *d.borrow_mut() = now_ms();
         Ok(())
     });
-    let _ = sim.run();
+    let mut now: u64 = 0;
+    loop {
+        // Idle while every flow is done and nothing is in flight: the watch's next wake.
+        let mut bound = idle::Bound::NEVER;
+        if *pending.borrow() > 0 || idle::in_flight(&sim) {
+            bound.busy();
+        }
+        bound.at(now.div_ceil(WATCH_MS) * WATCH_MS);
+        let step = bound.step_ms(now, tick, world.timers.max_sim_ms);
+        if !matches!(idle::step(&mut sim, step), Ok(false)) {
+            break;
+        }
+        now = sim.elapsed().as_millis() as u64;
+    }
     *done.borrow()
+}
+
+fn echo_primary(world: &World, name: &str) -> String {
+    world
+        .machines
+        .iter()
+        .find(|m| m.name == name)
+        .map(|m| m.addresses[0].clone())
+        .unwrap_or_default()
+}
+
+/// An echo peer's listener: every accepted stream echoes what it reads.
+async fn echo_listener() {
+    let Ok(listener) = TcpListener::bind(("0.0.0.0", PORT)).await else {
+        return;
+    };
+    while let Ok((s, _)) = listener.accept().await {
+        tokio::task::spawn_local(async move {
+            let (mut r, mut w) = s.into_split();
+            let mut buf = vec![0u8; 16 * 1024];
+            while let Ok(n) = r.read(&mut buf).await {
+                if n == 0 || w.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// One flow of the echo baseline: `count` connections, each writing `size` octets and reading
+/// them back.
+async fn echo_flow(to: String, count: usize, size: usize, pending: Rc<RefCell<usize>>) {
+    for _ in 0..count {
+        let Ok(s) = TcpStream::connect((to.as_str(), PORT)).await else {
+            continue;
+        };
+        let (mut r, mut w) = s.into_split();
+        if w.write_all(&vec![0x5a; size]).await.is_err() {
+            continue;
+        }
+        let mut got = 0;
+        let mut buf = vec![0u8; 16 * 1024];
+        while got < size {
+            match r.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+    }
+    *pending.borrow_mut() -= 1;
 }
 
 #[cfg(test)]
