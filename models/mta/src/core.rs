@@ -426,6 +426,20 @@ impl Mta {
         }
         Some(until.min(self.driver.deadline().unwrap_or(u64::MAX)))
     }
+    /// When [`Mta::tick`] must next run for the model to evolve as if ticked on every grid
+    /// point: `None` for the next one; else the earlier of [`Mta::quiet_until`] and POP4's next
+    /// pull (which moves its schedule on even when nothing is queued). Ticks before it change
+    /// nothing but clocks, which [`Mta::note_time`] sets for input in between.
+    pub fn next_tick_due(&self) -> Option<u64> {
+        Some(self.quiet_until()?.min(self.pop4.next_pull()))
+    }
+
+    /// Simulated time has reached `now` without a tick (an adapter that ticks only when due
+    /// feeds input in between): input is stamped with it, as with the tick at `now`.
+    pub fn note_time(&mut self, now: u64) {
+        self.now = self.now.max(now);
+    }
+
     /// The KB trigger counters and their neighbours, by name (summed by the simulator and read by
     /// `mta-lab kb`: a "not reproduced" cell must show its trigger was reached).
     pub fn trigger_counters(&self) -> Vec<(&'static str, u64)> {

@@ -148,6 +148,11 @@ impl Pop4 {
                 .fold(pull, u64::min),
         )
     }
+    /// When POP4 next pulls from its queue (or, with the queue empty, moves its schedule on): a
+    /// tick there changes POP4's state even when it acts on nothing.
+    pub fn next_pull(&self) -> u64 {
+        self.next_tick
+    }
     /// Live associations.
     pub fn associations(&self) -> usize {
         self.assocs.len()

@@ -6,9 +6,10 @@
 //! program, fault timeline, the watch — names the earliest time it may next *act* (send, connect,
 //! close, log, change what another host reads), the world advances to that time in one step
 //! (`Sim::step_by`, see `vendor/turmoil/VENDORED.md`). Every host's tokio timers still fire at
-//! their exact times inside that step, so the models are ticked exactly as before; only steps in
-//! which nothing could happen are merged. `sim/world/tests/idle_skip.rs` checks that event logs
-//! and traces are identical with skipping on and off.
+//! their exact times inside that step; only steps in which nothing could happen are merged. (The
+//! simulator also ticks each model only where it is due, `Mta::next_tick_due`.)
+//! `sim/world/tests/idle_skip.rs` checks that event logs and traces are identical with skipping
+//! on and off.
 //!
 //! This module knows turmoil and time only; it may not know machines or models (the simulator
 //! computes their bound and hands it here).

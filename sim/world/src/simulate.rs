@@ -178,6 +178,12 @@ struct Machine {
     listening_changed: Rc<Notify>,
     /// Wakes the secondary interfaces' connectors when the model asks for connections.
     connects_ready: Rc<Notify>,
+    /// Wakes the model's clock when the edge feeds the model.
+    input: Rc<Notify>,
+    /// The world's tick (ms): the grid the model is ticked on.
+    tick_ms: u64,
+    /// Tick the model on every grid point, due or not (the reference for idle skipping).
+    every_tick: bool,
     /// Addresses a partition cuts this machine off from right now (its connects to them go
     /// unanswered until `tcp_connect_timeout_ms`).
     unreachable: std::collections::BTreeSet<String>,
@@ -204,7 +210,13 @@ impl Host for Machine {
     fn mta(&self) -> &Mta {
         &self.mta
     }
+    /// The edge is about to feed the model (or tick it): input is stamped with the last grid
+    /// point, as if the model had been ticked on every one, and the clock wakes for the tick
+    /// after it.
     fn mta_mut(&mut self) -> &mut Mta {
+        let now = now_ms();
+        self.mta.note_time(now - now % self.tick_ms.max(1));
+        self.input.notify_waiters();
         &mut self.mta
     }
     fn streams(&mut self) -> &mut Streams {
@@ -509,8 +521,8 @@ pub struct Record {
     pub trace: bool,
     /// Stop there and describe every MTA's state (step-through replay).
     pub until: Option<Until>,
-    /// Step every tick, idle or not (idle skipping off: the reference the skipping is checked
-    /// against; same event log, same trace, slower).
+    /// Step the world and tick every model on every grid point, idle or not (idle skipping off:
+    /// the reference the skipping is checked against; same event log, same trace, slower).
     pub every_tick: bool,
 }
 
@@ -612,6 +624,9 @@ fn run_collected(
         }))
     });
     let machines = build_machines(world, seed, &trace, tap.as_ref());
+    for m in machines.values() {
+        m.borrow_mut().every_tick = record.every_tick;
+    }
     host_machines(&mut sim, &machines, world.timers.tick_ms);
     let submitted = submit_flows(world, &machines);
     let running = Rc::new(idle::Programs::default());
@@ -793,6 +808,9 @@ fn build_machines(
                 listening: true,
                 listening_changed: Rc::default(),
                 connects_ready: Rc::default(),
+                input: Rc::default(),
+                tick_ms: world.timers.tick_ms,
+                every_tick: false,
                 unreachable: std::collections::BTreeSet::new(),
                 halted: false,
                 x25_faults_acted: 0,
@@ -914,13 +932,32 @@ async fn connect_from(m: Shared, addr: String, tick: u64) {
     }
 }
 
-/// The model's clock, on the primary interface's host: each tick, the model steps, the
-/// connections it asks for from the primary address open at once and the others go to their
-/// interfaces' connectors; then the X.25 interface ticks.
+/// The model's clock, on the primary interface's host: the model is ticked on the world's grid
+/// of `tick` ms, at the grid points where it is due ([`Mta::next_tick_due`]) or after the edge fed
+/// it; the ticks it skips would change nothing but clocks. Each tick, the connections the model
+/// asks for from the primary address open at once and the others go to their interfaces'
+/// connectors; then the X.25 interface ticks (on every grid point: its acknowledgement cadence
+/// counts ticks).
 async fn clock(m: Shared, addr: String, tick: u64) {
-    let gw = m.borrow().x25.clone();
+    let (gw, input) = {
+        let mm = m.borrow();
+        (mm.x25.clone(), mm.input.clone())
+    };
     loop {
-        tokio::time::sleep(Duration::from_millis(tick)).await;
+        // Created before the model is read: input after this point completes it.
+        let fed = input.notified();
+        let now = now_ms();
+        let next = (now / tick + 1) * tick;
+        let due = next_tick_at(&m.borrow(), next, tick);
+        tokio::select! {
+            biased;
+            () = tokio::time::sleep(Duration::from_millis(due - now)) => {}
+            () = fed => {
+                let now = now_ms();
+                let next = (now / tick + 1) * tick;
+                tokio::time::sleep(Duration::from_millis(next - now)).await;
+            }
+        }
         if m.borrow().halted {
             continue; // the MTA service is stopped
         }
@@ -937,6 +974,23 @@ async fn clock(m: Shared, addr: String, tick: u64) {
         if let Some(g) = gw.borrow_mut().as_mut() {
             g.tick(now, &mut m.borrow_mut().mta);
         }
+    }
+}
+
+/// The grid point at or after `next` at which machine `m`'s model must next be ticked (at most
+/// an hour ahead: input wakes the clock earlier).
+fn next_tick_at(m: &Machine, next: u64, tick: u64) -> u64 {
+    let every = m.every_tick || m.halted || m.x25.borrow().is_some() || edge::stopped(m);
+    if every {
+        return next;
+    }
+    match m.mta.next_tick_due() {
+        None => next,
+        Some(t) => t
+            .min(next + 3_600_000)
+            .div_ceil(tick)
+            .saturating_mul(tick)
+            .max(next),
     }
 }
 

@@ -1,6 +1,8 @@
-//! Idle skipping changes nothing but speed (issue 20): the same world and seed, stepped every
-//! tick and with idle stretches merged, give the same event logs (ids, texts, simulated times),
-//! the same trace line for line, the same findings and the same simulated duration.
+//! Idle skipping changes nothing but speed (issue 20): the same world and seed — with every model
+//! ticked and the world stepped on every grid point (`Record::every_tick`), and with idle
+//! stretches merged and models ticked only when due — give the same event logs (ids, texts,
+//! simulated times), the same trace line for line, the same findings and the same simulated
+//! duration.
 
 use mta_build::Build;
 use mta_lab_world::faults::FaultPlan;
@@ -48,7 +50,20 @@ fn check(world: &World, seeds: std::ops::Range<u64>) {
             every_trace.len(),
             "trace lengths: {replay}"
         );
-        assert_eq!(skipping, every, "reports differ: {replay}");
+        // Protocol-state transitions are kept in the order first taken across the world's
+        // machines; a model whose idle ticks are skipped takes its timer-tick transitions at its
+        // next tick instead, so the same set may come in another order (they are not part of
+        // the trace).
+        let sorted = |r: &RunReport| {
+            let mut r = r.clone();
+            r.transitions.sort();
+            r
+        };
+        assert_eq!(
+            sorted(&skipping),
+            sorted(&every),
+            "reports differ: {replay}"
+        );
     }
 }
 
