@@ -294,10 +294,7 @@ fn main() -> ExitCode {
                     password,
                     x410,
                 },
-        } => {
-            p1_connect_data(&name, &password, x410);
-            Ok(ExitCode::SUCCESS)
-        }
+        } => p1_connect_data(&name, &password, x410).map(|()| ExitCode::SUCCESS),
         Command::P1 {
             command: P1Command::Decode { file, hex },
         } => p1_decode(&file, hex),

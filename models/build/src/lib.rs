@@ -8,7 +8,10 @@
 
 mod table;
 
-pub use table::{EventEra, OverrideError, Profile, Row, RowKind, SourceAddressRule};
+pub use table::{
+    EventEra, OverrideError, Profile, Range, Row, RowKind, SourceAddressRule, TUNABLE_RANGES,
+    tunable_range,
+};
 
 use std::fmt;
 use std::str::FromStr;

@@ -67,6 +67,161 @@ pub enum OverrideError {
     /// Not of the form `name=value`.
     #[error("expected name=value, got {0:?}")]
     Syntax(String),
+    /// The value is outside the tunable's valid range.
+    #[error("parameter {name:?} = {value}: outside {min}..={max} ({why})")]
+    OutOfRange {
+        /// Parameter name.
+        name: String,
+        /// Value given.
+        value: String,
+        /// Smallest valid value.
+        min: u64,
+        /// Largest valid value.
+        max: u64,
+        /// Why these bounds.
+        why: &'static str,
+    },
+}
+
+/// A tunable's valid range and why: `--set` outside it is refused with both (a model run with
+/// any value inside it must not panic the lab; `tunable_extremes` in the harness checks that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    /// Tunable name.
+    pub name: &'static str,
+    /// Smallest valid value.
+    pub min: u64,
+    /// Largest valid value.
+    pub max: u64,
+    /// Why these bounds.
+    pub why: &'static str,
+}
+
+/// Every tunable's valid range.
+pub const TUNABLE_RANGES: &[Range] = &[
+    Range {
+        name: "tcp_control_blocks_inbound",
+        min: 1,
+        max: 16_000,
+        why: "at least one caller; inbound + outbound + the listener's slot must fit the table's 16-bit block index",
+    },
+    Range {
+        name: "tcp_control_blocks_outbound",
+        min: 1,
+        max: 16_000,
+        why: "at least one connection out; inbound + outbound + the listener's slot must fit the table's 16-bit block index",
+    },
+    Range {
+        name: "tcp_pending_tpdu_queue",
+        min: 1,
+        max: 65_535,
+        why: "a recovering block queues at least one TPDU",
+    },
+    Range {
+        name: "tcp_recovery_interval_ms",
+        min: 1,
+        max: 86_400_000,
+        why: "a positive timer, at most a day",
+    },
+    Range {
+        name: "tcp_connect_timeout_ms",
+        min: 1,
+        max: 86_400_000,
+        why: "a positive timer, at most a day",
+    },
+    Range {
+        name: "bufmgr_headers",
+        min: 1,
+        max: 1_000_000,
+        why: "a pool of at least one header; at most a million keeps the pool's tables in memory",
+    },
+    Range {
+        name: "bufmgr_elements",
+        min: 1,
+        max: 65_535,
+        why: "a pool of at least one element; element storage is allocated as used, so elements x element size bounds memory",
+    },
+    Range {
+        name: "bufmgr_element_size",
+        min: 1,
+        max: 65_531,
+        why: "a positive size, at most the largest payload one RFC 1006 TPKT can carry",
+    },
+    Range {
+        name: "bufmgr_max_headers_per_request",
+        min: 1,
+        max: 65_535,
+        why: "a request asks for at least one header",
+    },
+    Range {
+        name: "bufmgr_max_elements_per_request",
+        min: 1,
+        max: 65_535,
+        why: "a request asks for at least one element",
+    },
+    Range {
+        name: "pop4_queue_capacity",
+        min: 1,
+        max: 65_535,
+        why: "POP4 holds at least one message",
+    },
+    Range {
+        name: "pop4_messages_per_tick",
+        min: 1,
+        max: 65_535,
+        why: "POP4 processes at least one message per tick, or it never drains",
+    },
+    Range {
+        name: "pop4_tick_ms",
+        min: 1,
+        max: 60_000,
+        why: "a positive scheduler period, at most a minute",
+    },
+    Range {
+        name: "x25_packet_size",
+        min: 16,
+        max: 4_096,
+        why: "X.25 packet sizes run from 16 to 4096 octets",
+    },
+    Range {
+        name: "x25_window",
+        min: 1,
+        max: 7,
+        why: "X.25 modulo-8 sequence numbering allows windows of 1 to 7",
+    },
+    Range {
+        name: "x25_receive_queue_packets",
+        min: 1,
+        max: 65_535,
+        why: "the shared receive queue holds at least one packet",
+    },
+];
+
+/// The valid range of tunable `name`, if it is one.
+pub fn tunable_range(name: &str) -> Option<&'static Range> {
+    TUNABLE_RANGES.iter().find(|r| r.name == name)
+}
+
+fn check_range(name: &str, value: &str) -> Result<(), OverrideError> {
+    let Some(r) = tunable_range(name) else {
+        return Ok(());
+    };
+    let out = || OverrideError::OutOfRange {
+        name: name.into(),
+        value: value.trim().into(),
+        min: r.min,
+        max: r.max,
+        why: r.why,
+    };
+    // Not a number at all: the row's own parser says why.
+    let Ok(v) = value.trim().parse::<u64>() else {
+        return Ok(());
+    };
+    if (r.min..=r.max).contains(&v) {
+        Ok(())
+    } else {
+        Err(out())
+    }
 }
 
 /// Which text framing the build's event log uses (see `mta-eventlog`).
@@ -195,6 +350,7 @@ macro_rules! build_table {
                         if RowKind::$kind != RowKind::Tunable {
                             return Err(OverrideError::NotTunable(name.into(), RowKind::$kind));
                         }
+                        check_range(name, value)?;
                         self.$field = value.trim().parse::<$ty>().map_err(|e| OverrideError::BadValue {
                             name: name.into(),
                             value: value.into(),
@@ -417,5 +573,49 @@ mod tests {
         assert_eq!(era.values[0], "nt40");
         assert_eq!(era.values[7], "ex2000");
         assert_eq!(era.kind, RowKind::Constant);
+    }
+
+    #[test]
+    fn every_tunable_has_a_range_holding_every_build_default() {
+        let rows = Profile::rows();
+        for row in rows.iter().filter(|r| r.kind == RowKind::Tunable) {
+            let r = tunable_range(row.name).unwrap_or_else(|| panic!("{} has no range", row.name));
+            for v in &row.values {
+                let v: u64 = v.parse().unwrap();
+                assert!((r.min..=r.max).contains(&v), "{} default {v}", row.name);
+            }
+        }
+        for r in TUNABLE_RANGES {
+            let row = rows.iter().find(|row| row.name == r.name);
+            assert!(
+                row.is_some_and(|row| row.kind == RowKind::Tunable),
+                "{}",
+                r.name
+            );
+        }
+    }
+
+    #[test]
+    fn set_refuses_a_value_outside_the_range_and_names_it() {
+        for r in TUNABLE_RANGES {
+            let mut p = Build::Ex2000Sp3Rollup.profile();
+            for ok in [r.min, r.max] {
+                p.set(r.name, &ok.to_string()).unwrap();
+                assert_eq!(p.value(r.name), Some(ok.to_string()), "{}", r.name);
+            }
+            for bad in [r.min.checked_sub(1), r.max.checked_add(1)]
+                .into_iter()
+                .flatten()
+            {
+                let e = p.set(r.name, &bad.to_string()).unwrap_err();
+                assert!(
+                    matches!(e, OverrideError::OutOfRange { .. }),
+                    "{}: {e}",
+                    r.name
+                );
+                let text = e.to_string();
+                assert!(text.contains(&format!("{}..={}", r.min, r.max)), "{text}");
+            }
+        }
     }
 }

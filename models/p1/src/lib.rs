@@ -557,6 +557,32 @@ impl Bind {
     }
 }
 
+/// Check a string an operator gives as the MTA name of a bind: MTAName is an IA5String of 1 to
+/// ub-mta-name-length (32) characters (X.411 MTAAbstractService).
+pub fn check_mta_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() || name.len() > ub::MTA_NAME || !name.is_ascii() {
+        return Err(format!(
+            "MTA name of {} octets: an MTAName is 1 to {} ASCII (IA5) characters",
+            name.len(),
+            ub::MTA_NAME
+        ));
+    }
+    Ok(())
+}
+
+/// Check a string an operator gives as a bind password: a simple password is an IA5String of 0
+/// to ub-password-length (62) characters.
+pub fn check_password(password: &str) -> std::result::Result<(), String> {
+    if password.len() > ub::PASSWORD || !password.is_ascii() {
+        return Err(format!(
+            "password of {} octets: a simple password is 0 to {} ASCII (IA5) characters",
+            password.len(),
+            ub::PASSWORD
+        ));
+    }
+    Ok(())
+}
+
 /// MTABindError values.
 pub mod bind_error {
     /// busy.

@@ -435,3 +435,18 @@ fn repeated_built_in_standard_attributes_are_rejected() {
     let e = view::OrName::parse(&read::parse_exact(&twice).unwrap()).unwrap_err();
     assert_eq!(e.reason, "repeated built-in standard attribute");
 }
+
+/// Operator-given bind strings are checked against X.411's bounds before use (issue 21: a 64 KiB
+/// `p1 connect-data --name` reached a session-length assert).
+#[test]
+fn operator_names_and_passwords_are_checked_against_the_bounds() {
+    assert!(check_mta_name("PEER").is_ok());
+    assert!(check_mta_name(&"N".repeat(ub::MTA_NAME)).is_ok());
+    for bad in [String::new(), "N".repeat(ub::MTA_NAME + 1), "NAMÉ".into()] {
+        assert!(check_mta_name(&bad).is_err(), "{bad:?}");
+    }
+    assert!(check_password("").is_ok());
+    assert!(check_password(&"p".repeat(ub::PASSWORD)).is_ok());
+    let e = check_password(&"p".repeat(65_536)).unwrap_err();
+    assert!(e.contains("65536 octets") && e.contains("62"), "{e}");
+}

@@ -158,5 +158,9 @@ pub fn builds(set: &[String], only: Option<Build>) -> Result<ExitCode, String> {
             r.source.split_whitespace().collect::<Vec<_>>().join(" ")
         );
     }
+    println!("\nValid ranges of the tunables (--set and world files' `set` refuse others):");
+    for r in mta_build::TUNABLE_RANGES {
+        println!("  {:<38} {}..={}: {}", r.name, r.min, r.max, r.why);
+    }
     Ok(ExitCode::SUCCESS)
 }

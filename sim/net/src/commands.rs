@@ -36,8 +36,11 @@ pub struct HostileArgs {
     event_log: Option<PathBuf>,
 }
 
-/// `mta-lab p1 connect-data`: the session CONNECT user data of a bind, as hex.
-pub fn p1_connect_data(name: &str, password: &str, x410: bool) {
+/// `mta-lab p1 connect-data`: the session CONNECT user data of a bind, as hex. The name and
+/// password are checked against X.411's bounds first.
+pub fn p1_connect_data(name: &str, password: &str, x410: bool) -> Result<(), String> {
+    mta_p1::check_mta_name(name)?;
+    mta_p1::check_password(password)?;
     let mode = if x410 {
         mta_osi::presentation::Mode::X410
     } else {
@@ -47,6 +50,7 @@ pub fn p1_connect_data(name: &str, password: &str, x410: bool) {
         "{}",
         hex::encode(hostile::connect_user_data(name, password, mode))
     );
+    Ok(())
 }
 
 /// `mta-lab probe`: the verdict table; exit 1 if a case was not handled.

@@ -558,6 +558,8 @@ fn wall_ms() -> u64 {
 
 /// Run the probe.
 pub fn run(a: &ProbeArgs) -> Result<ProbeReport, String> {
+    mta_p1::check_mta_name(&a.mta_name)?;
+    mta_p1::check_password(&a.password)?;
     let target: SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(&a.target)
         .map_err(|e| format!("{}: {e}", a.target))?
         .next()

@@ -775,6 +775,11 @@ fn build_machines(
                 &world.timers.connect_timeout_ms.to_string(),
             )
             .expect("a tunable row");
+        for o in &spec.set {
+            profile
+                .set_override(o)
+                .expect("machine overrides are validated with the world");
+        }
         // The machine an X.25 link calls has the link's connector for the remote MTA.
         let x25_link = world.x25.as_ref().filter(|x| x.machine == spec.name);
         let mut connector_text = spec.connectors.clone();

@@ -62,6 +62,9 @@ pub struct MachineSpec {
     pub addresses: Vec<String>,
     /// Connector file text (TOML).
     pub connectors: String,
+    /// Tunable overrides, `name=value` (as `--set` writes them), applied after the world's timer
+    /// profile: each within the tunable's range (`mta-lab builds` lists them).
+    pub set: Vec<String>,
 }
 
 /// Messages to submit: `count` from `from` to users in `to`'s domain.
@@ -160,6 +163,9 @@ struct MachineFile {
     addresses: Vec<String>,
     #[serde(default)]
     connector: Vec<toml::Value>,
+    /// Tunable overrides, `name=value`.
+    #[serde(default)]
+    set: Vec<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -227,6 +233,7 @@ impl World {
                     addresses: vec!["10.0.1.1".into(), "10.0.1.2".into()],
                     connectors: connector("ALPHA", "BETA", "10.0.2.1", over, &timers)
                         + &connector("ALPHA", "F", "10.0.3.1", over, &timers),
+                    set: Vec::new(),
                 },
                 MachineSpec {
                     name: "BETA".into(),
@@ -234,6 +241,7 @@ impl World {
                     foreign: None,
                     addresses: vec!["10.0.2.1".into()],
                     connectors: connector("BETA", "ALPHA", "10.0.1.1", None, &timers),
+                    set: Vec::new(),
                 },
                 MachineSpec {
                     name: "F".into(),
@@ -241,6 +249,7 @@ impl World {
                     foreign: Some(ReservedPolicy::Reject),
                     addresses: vec!["10.0.3.1".into()],
                     connectors: connector("F", "ALPHA", "10.0.1.1", None, &timers),
+                    set: Vec::new(),
                 },
             ],
             flows: vec![
@@ -287,6 +296,7 @@ impl World {
                     foreign: None,
                     addresses: vec!["10.0.5.1".into()],
                     connectors: connector("VICTIM", "PEER", "10.0.6.1", None, &timers),
+                    set: Vec::new(),
                 },
                 MachineSpec {
                     name: "PEER".into(),
@@ -294,6 +304,7 @@ impl World {
                     foreign: Some(ReservedPolicy::Ignore),
                     addresses: vec!["10.0.6.1".into()],
                     connectors: connector("PEER", "VICTIM", "10.0.5.1", None, &timers),
+                    set: Vec::new(),
                 },
             ],
             flows: vec![
@@ -467,12 +478,19 @@ impl World {
             .map_err(|e| format!("machine {}: connectors: {e}", m.name))?;
             mta_mta::connector::parse_connectors(&connectors)
                 .map_err(|e| format!("machine {}: {e}", m.name))?;
+            let mut profile = build.profile();
+            for o in &m.set {
+                profile
+                    .set_override(o)
+                    .map_err(|e| format!("machine {}: set: {e}", m.name))?;
+            }
             machines.push(MachineSpec {
                 name: m.name,
                 build,
                 foreign,
                 addresses: m.addresses,
                 connectors,
+                set: m.set,
             });
         }
         for (i, f) in file.flow.iter().enumerate() {
@@ -500,6 +518,16 @@ impl World {
             return Err(
                 "timers: tick_ms, max_sim_ms and connect_timeout_ms must be positive".into(),
             );
+        }
+        // The two timers the world scales into every machine's build table.
+        let mut profile = Build::Ex2000Sp3Rollup.profile();
+        for (name, v) in [
+            ("tcp_recovery_interval_ms", timers.recovery_interval_ms),
+            ("tcp_connect_timeout_ms", timers.connect_timeout_ms),
+        ] {
+            profile
+                .set(name, &v.to_string())
+                .map_err(|e| format!("timers: {e}"))?;
         }
         Ok(World {
             name: file.name,
