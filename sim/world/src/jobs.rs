@@ -1,9 +1,14 @@
 //! Worker processes for sweeps: each seed runs as `mta-lab run --seed S …` in its own process with a
 //! wall-clock timeout, so a panic, an abort or a hang inside one seed becomes a finding and never
 //! kills the sweep. Results are reported in seed order whatever the completion order, so
-//! `--jobs 1` and `--jobs N` print the same thing.
+//! `--jobs 1` and `--jobs N` print the same thing. A worker writes its stdout and stderr to files
+//! in the sweep's log directory, never to a pipe nobody reads while it runs (a chatty worker, e.g.
+//! `MTA_LAB_LOG=debug`, would fill the pipe, block and look like a hang); the files of a clean
+//! seed are removed, those of a seed with a finding or a crash are kept.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// What one worker reported.
@@ -41,35 +46,56 @@ impl SeedResult {
     }
 }
 
-fn finish(seed: u64, child: Child, timed_out: bool) -> SeedResult {
-    let out = child.wait_with_output();
-    match out {
-        Ok(o) => {
-            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+/// Where worker `seed` writes its stdout and stderr.
+fn log_paths(logs: &Path, seed: u64) -> (PathBuf, PathBuf) {
+    (
+        logs.join(format!("seed-{seed}.out")),
+        logs.join(format!("seed-{seed}.err")),
+    )
+}
+
+fn finish(seed: u64, mut child: Child, timed_out: bool, logs: &Path) -> SeedResult {
+    let status = child.wait();
+    let (out, err) = log_paths(logs, seed);
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    let (text, errors) = (read(&out), read(&err));
+    match status {
+        Ok(status) => {
             let line = text
                 .lines()
                 .find(|l| l.starts_with(&format!("seed {seed}:")))
                 .map(str::to_string);
+            // The simulated-time bound (`max_sim_ms`) decides a model's hang; this timeout is
+            // the last resort against a worker process that stopped making progress.
             let crashed = if timed_out {
-                Some("wall-clock timeout (hang)".to_string())
-            } else if o.status.code().is_none_or(|c| c > 1) {
+                Some("wall-clock timeout (hang; last resort)".to_string())
+            } else if status.code().is_none_or(|c| c > 1) {
                 Some(format!(
-                    "worker died ({}): {}",
-                    o.status,
-                    String::from_utf8_lossy(&o.stderr)
-                        .lines()
-                        .last()
-                        .unwrap_or("")
+                    "worker died ({status}): {}",
+                    errors.lines().last().unwrap_or("")
                 ))
             } else {
                 None
             };
+            let mut output = text;
+            if status.success() && crashed.is_none() {
+                let _ = std::fs::remove_file(&out);
+                let _ = std::fs::remove_file(&err);
+            } else {
+                let _ = writeln!(
+                    output,
+                    "worker logs kept: {} {}",
+                    out.display(),
+                    err.display()
+                );
+            }
             SeedResult {
                 seed,
                 line,
-                clean: o.status.success(),
+                clean: status.success(),
                 crashed,
-                output: text,
+                output,
             }
         }
         Err(e) => SeedResult {
@@ -83,28 +109,33 @@ fn finish(seed: u64, child: Child, timed_out: bool) -> SeedResult {
 }
 
 /// Run `seeds` with `jobs` workers; `args` are the `run` options other than `--seed`. A worker
-/// still running after `timeout_polls` polls of 10 ms is killed. `on_done` gets each result as
-/// its worker ends (completion order).
+/// still running after `timeout_polls` polls of 10 ms is killed. Workers write their output to
+/// files under `logs` (created). `on_done` gets each result as its worker ends (completion order).
 pub fn run(
     args: &[String],
     seeds: &[u64],
-    jobs: usize,
-    timeout_polls: u64,
+    (jobs, timeout_polls): (usize, u64),
+    logs: &Path,
     on_done: &mut dyn FnMut(SeedResult),
 ) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?;
+    std::fs::create_dir_all(logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    let file =
+        |p: &Path| std::fs::File::create(p).map_err(|e| format!("worker log {}: {e}", p.display()));
     let mut pending = seeds.iter().copied();
     let mut running: BTreeMap<u64, (Child, u64)> = BTreeMap::new();
     loop {
         while running.len() < jobs.max(1) {
             let Some(seed) = pending.next() else { break };
+            let (out, err) = log_paths(logs, seed);
             let child = Command::new(&exe)
                 .arg("run")
                 .arg("--seed")
                 .arg(seed.to_string())
                 .args(args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
+                .stdin(Stdio::null())
+                .stdout(file(&out)?)
+                .stderr(file(&err)?)
                 .spawn()
                 .map_err(|e| format!("cannot start a worker: {e}"))?;
             running.insert(seed, (child, 0));
@@ -127,9 +158,11 @@ pub fn run(
         }
         for (seed, timed_out) in finished {
             let (child, _) = running.remove(&seed).expect("running");
-            on_done(finish(seed, child, timed_out));
+            on_done(finish(seed, child, timed_out, logs));
         }
     }
+    // Only the logs of seeds with findings or crashes are kept; no such seed, no directory.
+    let _ = std::fs::remove_dir(logs);
     Ok(())
 }
 

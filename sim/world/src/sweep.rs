@@ -181,8 +181,8 @@ pub fn run(plan: &SweepPlan<'_>, report: &mut dyn FnMut(&str)) -> Result<SweepSu
         crate::jobs::run(
             &plan.worker_args,
             &todo,
-            plan.jobs,
-            plan.timeout_s * 100,
+            (plan.jobs, plan.timeout_s * 100),
+            &plan.dir.join("worker-logs"),
             &mut |r: SeedResult| {
                 let sig = r
                     .output
