@@ -879,15 +879,19 @@ fn set_listening(m: &mut Machine, on: bool) {
     m.listening_changed.notify_waiters();
 }
 
-/// The model's connections whose source is `addr` (the primary address when it names none),
-/// taken off the machine's list.
+/// Whether the connection `r` leaves from interface `addr` (the primary address when it names
+/// no source).
+fn leaves_from(m: &Machine, r: &Remote, addr: &str) -> bool {
+    r.source.as_deref().unwrap_or(&m.spec.addresses[0]) == addr
+}
+
+/// The model's connections that leave from `addr`, taken off the machine's list.
 fn take_connects(m: &Shared, addr: &str) -> Vec<(ControlBlockId, Remote)> {
     let mut mm = m.borrow_mut();
-    let primary = mm.spec.addresses[0].clone();
-    let (mine, rest): (Vec<_>, Vec<_>) = mm
-        .connects
-        .drain(..)
-        .partition(|(_, r)| r.source.as_deref().unwrap_or(&primary) == addr);
+    let connects = std::mem::take(&mut mm.connects);
+    let (mine, rest): (Vec<_>, Vec<_>) = connects
+        .into_iter()
+        .partition(|(_, r)| leaves_from(&mm, r, addr));
     mm.connects = rest.into();
     mine
 }
@@ -923,10 +927,7 @@ async fn connect_from(m: Shared, addr: String, tick: u64) {
         let more = ready.notified();
         let waiting = {
             let mm = m.borrow();
-            let primary = &mm.spec.addresses[0];
-            mm.connects
-                .iter()
-                .any(|(_, r)| r.source.as_deref().unwrap_or(primary) == addr)
+            mm.connects.iter().any(|(_, r)| leaves_from(&mm, r, &addr))
         };
         if !waiting {
             more.await;
