@@ -9,7 +9,7 @@ use mta_lab_campaign::commands::{
     DiffArgs, NightlyArgs, TraceSource, chart_cmd, diff_cmd, kb_matrix, merge_cmd, nightly_args,
     nightly_cmd,
 };
-use mta_lab_campaign::{bench, coverage, goals, kb, mutants, smoke};
+use mta_lab_campaign::{bench, coverage, goals, harness_trace, kb, mutants, smoke};
 use mta_lab_look::chart;
 use mta_lab_look::inspect::{DirectionArg, ber_dump, builds, decode, lpi_decode, p1_decode};
 use mta_lab_net::commands::{
@@ -20,7 +20,7 @@ use mta_lab_net::{probe, serve};
 use mta_lab_world::commands::{
     SimArgs, SweepArgs, builds_scan, replay_until, run_world, shrink, sweep_cmd,
 };
-use mta_lab_world::simulate;
+use mta_lab_world::{exit, simulate};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,7 +28,8 @@ use std::process::ExitCode;
 #[command(
     name = "mta-lab",
     version,
-    about = "Deterministic simulation and fuzzing lab for the Exchange-era X.400 MTA"
+    about = "Deterministic simulation and fuzzing lab for the Exchange-era X.400 MTA",
+    after_help = exit::HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -198,6 +199,9 @@ enum Command {
         /// is first logged (9301), and print every MTA's state there.
         #[arg(long)]
         until: Option<simulate::Until>,
+        /// A fuzz input: also write the run as trace records (JSONL) for `chart` and `view`.
+        #[arg(long)]
+        trace: Option<PathBuf>,
     },
     /// Corpus maintenance.
     Corpus {
@@ -280,7 +284,12 @@ fn main() -> ExitCode {
             .init();
     }
     mta_mta::fault::quiet_caught_faults();
-    let result = match cli.command {
+    exit::run(move || dispatch(cli.command))
+}
+
+/// One command's body: its status, or an error (status 2).
+fn dispatch(command: Command) -> Result<ExitCode, String> {
+    match command {
         Command::Ber {
             command: BerCommand::Dump { file, hex },
         } => ber_dump(&file, hex),
@@ -318,13 +327,7 @@ fn main() -> ExitCode {
             &a.sim,
         ),
         Command::Kb(o) => kb_matrix(&o),
-        Command::Nightly(a) => match nightly_args(a) {
-            Ok(o) => nightly_cmd(&o),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        },
+        Command::Nightly(a) => nightly_args(a).and_then(|o| nightly_cmd(&o)),
         Command::Chart {
             source,
             output,
@@ -352,7 +355,7 @@ fn main() -> ExitCode {
         }
         Command::Probe(a) => probe_cmd(&a),
         Command::Serve(a) => serve_cmd(&a),
-        Command::Hostile(a) => return hostile_cmd(a),
+        Command::Hostile(a) => Ok(hostile_cmd(a)),
         Command::Builds {
             finding: Some(f), ..
         } => builds_scan(&f),
@@ -367,12 +370,17 @@ fn main() -> ExitCode {
             file,
             build,
             until,
+            trace,
         } => match (file, until) {
             (Some(_), Some(_)) => Err("--until steps through a finding, not a fuzz input".into()),
-            (Some(file), None) => smoke::replay(
+            (None, _) if trace.is_some() => {
+                Err("--trace is for a fuzz input (chart and view read a finding as it is)".into())
+            }
+            (Some(file), None) => harness_trace::replay(
                 &target,
                 &file,
                 build.unwrap_or_else(mta_harness::build_from_env),
+                trace.as_deref(),
             ),
             (None, Some(u)) => replay_until(std::path::Path::new(&target), u),
             (None, None) => replay_finding(std::path::Path::new(&target)),
@@ -380,12 +388,5 @@ fn main() -> ExitCode {
         Command::Corpus {
             command: CorpusCommand::Seed { dir },
         } => smoke::seed_corpora(&dir),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
     }
 }

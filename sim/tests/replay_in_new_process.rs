@@ -17,15 +17,33 @@ fn warm(target: &str, build: Build) {
     }
 }
 
+/// Replay in a new process with `--trace`: what it printed; the trace must load as a chart's
+/// input and end with the oracle's record, after the event log the replay printed.
 fn replay_in_new_process(target: &str, file: &std::path::Path, build: Build) -> String {
+    let trace = std::env::temp_dir().join(format!(
+        "mta-lab-replay-{}-{target}-{}.jsonl",
+        std::process::id(),
+        build.cli_name()
+    ));
     let out = Command::new(env!("CARGO_BIN_EXE_mta-lab"))
         .args(["replay", target])
         .arg(file)
         .args(["--build", build.cli_name()])
+        .arg("--trace")
+        .arg(&trace)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "replay of a crash exits 1");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let recs = mta_lab_look::chart::load(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&trace);
+    assert_eq!(recs.last().unwrap().layer, "oracle", "{printed}");
+    let logged = recs.iter().filter(|r| r.layer == "eventlog").count();
+    assert!(
+        printed.contains(&format!("event log on {build} ({logged} entries):")),
+        "{printed}"
+    );
+    printed
 }
 
 #[test]
@@ -41,6 +59,12 @@ fn kb_reproducers_fail_the_same_in_a_warm_world_and_in_a_new_process() {
             "{}: in-process `{failure}`, new process printed `{printed}`",
             f.display()
         );
+        if t.name == "driver_events" {
+            // Q182619: the recovery's refusals are printed before the fatal request.
+            let refusal = printed.find("event_id=9215").expect("9215 printed");
+            let fatal = printed.find("event_id=9404").expect("9404 printed");
+            assert!(refusal < fatal, "{printed}");
+        }
         checked += 1;
     }
     assert!(checked >= 4, "only {checked} KB reproducers");

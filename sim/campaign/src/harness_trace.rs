@@ -7,6 +7,8 @@ use mta_build::Build;
 use mta_lab_look::chart::Rec;
 use mta_lab_look::diff::Step;
 use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 /// Records every tracing event of a harness run as `target: message field=value …`.
@@ -35,40 +37,107 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
     }
 }
 
-/// A harness input on one build: its tracing events and its outcome as steps.
-pub fn harness_steps(target: &str, build: Build, input: &[u8]) -> Result<Vec<Step>, String> {
+/// One harness input run on one build: every tracing event it raised, in order, and its outcome.
+pub struct HarnessRun {
+    /// `target: message field=value …`, one per tracing event.
+    pub events: Vec<String>,
+    /// The harness's verdict: its class of input, or the failure (a panic included).
+    pub outcome: Result<&'static str, mta_harness::Failure>,
+}
+
+/// Run `input` through `target`'s harness on `build`, recording its tracing events.
+pub fn harness_run(target: &str, build: Build, input: &[u8]) -> Result<HarnessRun, String> {
     use tracing_subscriber::layer::SubscriberExt;
     let t = crate::smoke::target_by_name(target)?;
     let rec = Recorder::default();
     let sub = tracing_subscriber::registry().with(rec.clone());
     let outcome = tracing::subscriber::with_default(sub, || run_one(t, build, input));
-    let mut steps: Vec<Step> = rec
-        .0
-        .lock()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .enumerate()
-        .map(|(i, k)| Step {
-            at: i as u64,
-            key: k.clone(),
-        })
-        .collect();
-    steps.push(Step {
-        at: steps.len() as u64,
-        key: match outcome {
+    let events = std::mem::take(&mut *rec.0.lock().map_err(|e| e.to_string())?);
+    Ok(HarnessRun { events, outcome })
+}
+
+impl HarnessRun {
+    /// The run as steps: its events, then its outcome.
+    pub fn steps(&self) -> Vec<Step> {
+        let outcome = match &self.outcome {
             Ok(class) => format!("outcome: passes ({class})"),
             Err(f) => format!("outcome: FAILS {}", f.what),
-        },
-    });
-    Ok(steps)
+        };
+        self.events
+            .iter()
+            .chain(std::iter::once(&outcome))
+            .enumerate()
+            .map(|(i, k)| Step {
+                at: i as u64,
+                key: k.clone(),
+            })
+            .collect()
+    }
+
+    /// The event-log entries among its events (`mta_eventlog`), in order.
+    pub fn event_log(&self) -> impl Iterator<Item = &str> {
+        self.events
+            .iter()
+            .filter_map(|e| e.strip_prefix("mta_eventlog: "))
+    }
+}
+
+/// A harness input on one build: its tracing events and its outcome as steps.
+pub fn harness_steps(target: &str, build: Build, input: &[u8]) -> Result<Vec<Step>, String> {
+    Ok(harness_run(target, build, input)?.steps())
 }
 
 /// A harness run as trace records (schema 2) for charts and the viewer: one lifeline `mta`,
 /// event-log entries (with their ids) and the models' other tracing events, then the outcome.
 pub fn harness_records(target: &str, build: Build, input: &[u8]) -> Result<Vec<Rec>, String> {
-    let steps = harness_steps(target, build, input)?;
+    Ok(records_of(&harness_run(target, build, input)?))
+}
+
+/// `mta-lab replay TARGET FILE`: the input through its harness on `build`, printing the event log
+/// that led to the outcome (the 9215 refusals before a 9404, the 4258/4283 before a leak), then
+/// the outcome; `trace` writes the run as trace records (JSONL) that `chart` and `view` read.
+/// Status 1 when the input fails its harness.
+pub fn replay(
+    target: &str,
+    file: &Path,
+    build: Build,
+    trace: Option<&Path>,
+) -> Result<ExitCode, String> {
+    let input = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let run = harness_run(target, build, &input)?;
+    let log: Vec<&str> = run.event_log().collect();
+    println!("event log on {build} ({} entries):", log.len());
+    for e in &log {
+        println!("  {}", e.replace('\n', "\n    "));
+    }
+    if let Some(p) = trace {
+        let recs = records_of(&run);
+        let mut text = String::new();
+        for r in &recs {
+            let line = serde_json::to_string(r).map_err(|e| e.to_string())?;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        mta_lab_world::input::write_atomically(p, &text)?;
+        println!("{} trace records → {}", recs.len(), p.display());
+    }
+    match run.outcome {
+        Ok(class) => {
+            println!("{target} on {build}: ok ({class})");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(f) => {
+            println!("{target} on {build}: FAILED: {f}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// A recorded harness run as trace records.
+fn records_of(run: &HarnessRun) -> Vec<Rec> {
+    let steps = run.steps();
     let n = steps.len();
-    Ok(steps
+    steps
         .into_iter()
         .enumerate()
         .map(|(i, st)| {
@@ -108,7 +177,7 @@ pub fn harness_records(target: &str, build: Build, input: &[u8]) -> Result<Vec<R
                 event_type: text.contains("fatal=true").then(|| "Error".to_string()),
             }
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

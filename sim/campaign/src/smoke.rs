@@ -256,22 +256,6 @@ pub fn run(o: &Options) -> Result<ExitCode, String> {
     })
 }
 
-/// Replay one file.
-pub fn replay(target: &str, file: &Path, build: Build) -> Result<ExitCode, String> {
-    let t = target_by_name(target)?;
-    let input = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    match run_one(t, build, &input) {
-        Ok(class) => {
-            println!("{target} on {build}: ok ({class})");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(f) => {
-            println!("{target} on {build}: FAILED: {f}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
 /// Write the harnesses' seed inputs into `dir/fuzz/<target>/`.
 pub fn seed_corpora(dir: &Path) -> Result<ExitCode, String> {
     let dicts = dir.join("dict");

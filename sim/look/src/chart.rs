@@ -6,12 +6,12 @@
 
 use crate::html::esc;
 use mta_osi::dissect::{Direction, dissect};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 /// One trace record (`sim/world/src/simulate.rs`, schema 2).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct Rec {
     /// Schema.
     pub schema: u32,

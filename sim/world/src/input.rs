@@ -38,21 +38,25 @@ pub fn read(file: &str, hex: bool) -> Result<Vec<u8>, String> {
     if !hex {
         return Ok(raw);
     }
+    let name = if file == "-" { "standard input" } else { file };
     let text = String::from_utf8(raw).map_err(|e| {
         format!(
-            "--hex input is not text (invalid UTF-8 at offset {})",
+            "{name}: --hex input is not text (invalid UTF-8 at offset {})",
             e.utf8_error().valid_up_to()
         )
     })?;
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     hex::decode(&digits).map_err(|e| match e {
         hex::FromHexError::InvalidHexCharacter { c, index } => {
-            format!("--hex input: invalid hex digit {c:?} at digit {index}")
+            format!("{name}: --hex input: invalid hex digit {c:?} at digit {index}")
         }
         hex::FromHexError::OddLength => {
-            format!("--hex input: odd number of hex digits ({})", digits.len())
+            format!(
+                "{name}: --hex input: odd number of hex digits ({})",
+                digits.len()
+            )
         }
-        hex::FromHexError::InvalidStringLength => "--hex input: invalid length".into(),
+        hex::FromHexError::InvalidStringLength => format!("{name}: --hex input: invalid length"),
     })
 }
 

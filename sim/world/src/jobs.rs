@@ -70,13 +70,16 @@ fn finish(seed: u64, mut child: Child, timed_out: bool, logs: &Path) -> SeedResu
             // the last resort against a worker process that stopped making progress.
             let crashed = if timed_out {
                 Some("wall-clock timeout (hang; last resort)".to_string())
-            } else if status.code().is_none_or(|c| c > 1) {
-                Some(format!(
-                    "worker died ({status}): {}",
-                    errors.lines().last().unwrap_or("")
-                ))
             } else {
-                None
+                match crate::exit::Exit::of(status) {
+                    crate::exit::Exit::Clean | crate::exit::Exit::Findings => None,
+                    e => Some(format!(
+                        "worker ended with status {} ({}; {status}): {}",
+                        e.code(),
+                        e.meaning(),
+                        errors.lines().last().unwrap_or("")
+                    )),
+                }
             };
             let mut output = text;
             if status.success() && crashed.is_none() {

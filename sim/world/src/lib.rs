@@ -14,6 +14,7 @@
 pub mod caller;
 pub mod commands;
 pub mod edge;
+pub mod exit;
 pub mod faults;
 pub mod finding;
 pub mod hostile_peers;
