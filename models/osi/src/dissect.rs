@@ -27,6 +27,34 @@ impl Context {
             .find(|(i, _)| *i == id)
             .map_or_else(|| "unknown context".to_string(), |(_, n)| n.clone())
     }
+
+    /// The abstract syntax of a negotiated context that is not the X.400 stack's.
+    fn foreign(&self, id: i64) -> Option<&str> {
+        self.contexts
+            .iter()
+            .find(|(i, n)| *i == id && !is_x400(n))
+            .map(|(_, n)| n.as_str())
+    }
+}
+
+/// Whether an abstract syntax or application context belongs to the X.400 stack: MHS's arc
+/// {joint-iso-itu-t mhs(6)} (X.411's id-ac and id-as), ACSE's abstract syntax, or BER. Port 102
+/// is shared with other OSI applications (IEC 61850 MMS); their contexts are foreign, not
+/// malformed.
+fn is_x400(oid: &str) -> bool {
+    oid.starts_with("2.6.")
+        || oid == asn::oids::acse().to_string()
+        || oid == asn::oids::ber().to_string()
+}
+
+/// Names of the foreign object identifiers met on port 102 (those Wireshark's MMS dissector
+/// registers).
+fn oid_label(oid: &str) -> String {
+    match oid {
+        "1.0.9506.2.1" => format!("{oid} (MMS abstract syntax, ISO 9506-2)"),
+        "1.0.9506.2.3" => format!("{oid} (MMS application context, ISO 9506-2; IEC 61850)"),
+        _ => oid.to_string(),
+    }
 }
 
 /// Dissects one direction of a connection.
@@ -44,6 +72,8 @@ pub struct Stream {
     pub rtse_apdus: Vec<Vec<u8>>,
     /// Every reassembled transferred APDU.
     pub transfers: Vec<Vec<u8>>,
+    /// The first foreign (non-X.400) abstract syntax or application context met, named.
+    pub foreign: Option<String>,
 }
 
 impl Default for Stream {
@@ -57,6 +87,7 @@ impl Default for Stream {
             ppdus: Vec::new(),
             rtse_apdus: Vec::new(),
             transfers: Vec::new(),
+            foreign: None,
         }
     }
 }
@@ -264,7 +295,7 @@ impl Stream {
                             ctx.contexts.clear();
                             for i in list {
                                 let name = i.abstract_syntax.to_string();
-                                o.line(4, format!("context {} = {name}", i.id));
+                                o.line(4, format!("context {} = {}", i.id, oid_label(&name)));
                                 ctx.contexts.push((i.id, name));
                             }
                         }
@@ -329,6 +360,8 @@ impl Stream {
                     if let pres::PdvValue::Single(v) = &p.value {
                         if name == asn::oids::acse().to_string() {
                             self.acse(ctx, v, o);
+                        } else if let Some(syntax) = ctx.foreign(p.context_id) {
+                            self.foreign(&oid_label(syntax), v, o, 5);
                         } else {
                             self.rtse(ctx, v, o, 5);
                         }
@@ -341,22 +374,55 @@ impl Stream {
     fn acse(&mut self, ctx: &mut Context, b: &[u8], o: &mut Out<'_>) {
         match acse::Apdu::parse(b) {
             Ok(a) => {
+                let application = a.application_context.as_ref().map(ToString::to_string);
                 let mut s = format!("ACSE {}", a.kind.name());
-                if let Some(c) = &a.application_context {
-                    let _ = write!(s, ", context {c}");
+                if let Some(c) = &application {
+                    let _ = write!(s, ", context {}", oid_label(c));
                 }
                 if let Some(r) = a.result {
                     let _ = write!(s, ", result {r}");
                 }
                 o.line(5, s);
                 for x in &a.user_information {
-                    if let acse::Encoding::SingleAsn1(v) = &x.encoding {
-                        self.rtse(ctx, v, o, 6);
+                    // The user information's own context, else the association's.
+                    let foreign = match x.indirect_reference {
+                        Some(id) => ctx.foreign(id).map(oid_label),
+                        None => application
+                            .as_deref()
+                            .filter(|c| !is_x400(c))
+                            .map(oid_label),
+                    };
+                    match (&x.encoding, foreign) {
+                        (
+                            acse::Encoding::SingleAsn1(v) | acse::Encoding::OctetAligned(v),
+                            Some(syntax),
+                        ) => self.foreign(&syntax, v, o, 6),
+                        (acse::Encoding::SingleAsn1(v), None) => self.rtse(ctx, v, o, 6),
+                        _ => {}
                     }
                 }
             }
             Err(e) => o.malformed(5, &e),
         }
+    }
+
+    /// User data of a foreign application (e.g. MMS): named, dumped as BER, never malformed.
+    fn foreign(&mut self, syntax: &str, v: &[u8], o: &mut Out<'_>, depth: usize) {
+        o.line(
+            depth,
+            format!(
+                "foreign (not X.400): {syntax}; user data as BER, {} octets:",
+                v.len()
+            ),
+        );
+        let (dump, err) = mta_ber::dump(v, &asn::LIMITS);
+        for l in dump.lines().take(200) {
+            o.line(depth + 1, l);
+        }
+        if let Some(e) = err {
+            o.line(depth + 1, format!("(not BER from here: {e})"));
+        }
+        self.foreign.get_or_insert_with(|| syntax.to_string());
     }
 
     fn rtse(&mut self, ctx: &Context, b: &[u8], o: &mut Out<'_>, depth: usize) {
@@ -523,6 +589,67 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// The transport connect and session CONNECT of an IEC 61850 MMS client (open61850 0.9.12,
+    /// `association_request()`, the client `sim/tests/real_network.rs` runs), one direction.
+    const MMS_CONNECT: &str = "0300001611e00000000100c1020001c2020001c0010a030000bb02f0800db205\
+        06130100160102140200023302000134020001c19c318199a003800101a28191810400000001820400000001\
+        a423300f0201010604520100013004060251013010020103060528ca220201300406025101615e305c020101\
+        a0576055a107060528ca220203a20706052901876701a30302010ca606060429018767a70302010cbe2f282d\
+        020103a028a826800300fde881010582010583010aa416800101810305f100820c03ee1c00000408000079ef18";
+
+    #[test]
+    fn an_mms_association_is_foreign_not_malformed() {
+        let hex: String = MMS_CONNECT.split_whitespace().collect();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let (text, streams) = dissect(&[(Direction::Out, bytes)]);
+        assert!(!text.contains("malformed"), "{text}");
+        assert!(
+            text.contains("ACSE AARQ, context 1.0.9506.2.3 (MMS application context"),
+            "{text}"
+        );
+        assert!(text.contains("foreign (not X.400): 1.0.9506.2.1"), "{text}");
+        assert!(
+            text.contains("cont [ 8 ]"),
+            "the initiate-RequestPDU dumped: {text}"
+        );
+        assert_eq!(
+            streams[0].foreign.as_deref(),
+            Some("1.0.9506.2.1 (MMS abstract syntax, ISO 9506-2)")
+        );
+    }
+
+    #[test]
+    fn a_malformed_rtse_apdu_in_an_x400_context_stays_malformed() {
+        let cfg = || Config::new(Mode::Normal, Address::default(), Address::default());
+        let mut p = Pair::new(
+            Association::new(Role::Initiator, cfg()),
+            Association::new(Role::Responder, cfg()),
+            1,
+            usize::MAX,
+        )
+        .recording();
+        p.a.bind(&[0x05, 0x00]);
+        p.pump(100).unwrap();
+        let (_, mut connect) = p
+            .writes
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(out, b)| *out && b.windows(3).any(|w| w[0] == 0xa0 && w[2] == 0xb0))
+            .expect("the CONNECT with the AARQ's single-ASN1-type RTORQ");
+        // The RTORQ ([16] SET) retagged [30]: not an RTSE APDU, inside id-as-mta-rtse's context.
+        let at = connect
+            .windows(3)
+            .position(|w| w[0] == 0xa0 && w[2] == 0xb0)
+            .unwrap();
+        connect[at + 2] = 0xbe;
+        let (text, streams) = dissect(&[(Direction::Out, connect)]);
+        assert!(text.contains("!! malformed: RTSE"), "{text}");
+        assert_eq!(streams[0].foreign, None);
     }
 
     #[test]

@@ -211,10 +211,26 @@ pub fn import_cmd(
     out: &std::path::Path,
     port: u16,
 ) -> Result<Vec<import::Stream>, String> {
-    let streams = import::read(capture, port)?;
+    let mut streams = import::read(capture, port)?;
     if streams.is_empty() {
         return Err(format!(
             "{}: no TCP connections to port {port}",
+            capture.display()
+        ));
+    }
+    streams.retain(|s| match s.foreign() {
+        Some(syntax) => {
+            println!(
+                "skipped: {} -> {} at {} ms (frame {}): a foreign association ({syntax}), not X.400",
+                s.client, s.server, s.opened.ms, s.opened.frame
+            );
+            false
+        }
+        None => true,
+    });
+    if streams.is_empty() {
+        return Err(format!(
+            "{}: every connection to port {port} is a foreign association",
             capture.display()
         ));
     }

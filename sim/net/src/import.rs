@@ -298,6 +298,17 @@ pub fn read(path: &Path, port: u16) -> Result<Vec<Stream>, String> {
 }
 
 impl Stream {
+    /// The abstract syntax or application context of a foreign (non-X.400) association on the
+    /// port, e.g. IEC 61850 MMS, named; `None` for X.400 and for octets that say nothing.
+    pub fn foreign(&self) -> Option<String> {
+        use mta_osi::dissect::{Direction, dissect};
+        let (_, [out, back]) = dissect(&[
+            (Direction::Out, self.client_data.clone()),
+            (Direction::In, self.server_data.clone()),
+        ]);
+        out.foreign.or(back.foreign)
+    }
+
     /// The caller's side as a replayable script.
     pub fn script(&self) -> PeerScript {
         let mut last = self.opened.ms;
@@ -440,6 +451,65 @@ mod tests {
             streams[0].script()
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_foreign_association_is_named_and_an_x400_one_is_not() {
+        // One simulated run's X.400 connections and, beside them, an IEC 61850 MMS client's
+        // connect (open61850's association request, as `mta_osi::dissect`'s test holds it).
+        let w = World::standard(Build::Ex2000Sp3Rollup, Build::Ex2000Sp3Rollup, 1);
+        let (_, rec) = run_with(
+            &w,
+            1,
+            mta_lab_world::faults::FaultPlan::none(),
+            Record {
+                pcap: true,
+                trace: false,
+                until: None,
+                every_tick: false,
+            },
+        );
+        let mms = hex::decode(
+            "0300001611e00000000100c1020001c2020001c0010a030000bb02f0800db2050613010016010214\
+             0200023302000134020001c19c318199a003800101a28191810400000001820400000001a423300f02\
+             01010604520100013004060251013010020103060528ca220201300406025101615e305c020101a057\
+             6055a107060528ca220203a20706052901876701a30302010ca606060429018767a70302010cbe2f28\
+             2d020103a028a826800300fde881010582010583010aa416800101810305f100820c03ee1c00000408\
+             000079ef18"
+                .replace(char::is_whitespace, ""),
+        )
+        .unwrap();
+        let (client, server): (SocketAddr, SocketAddr) = (
+            "10.9.9.9:40000".parse().unwrap(),
+            "10.0.2.1:102".parse().unwrap(),
+        );
+        let mut capture = rec.capture.clone();
+        let end = capture.last().map_or(0, |(t, _)| *t);
+        capture.push((end + 1, mta_lab_world::pcap::Record::Open(client, server)));
+        capture.push((
+            end + 2,
+            mta_lab_world::pcap::Record::Data(client, server, mms),
+        ));
+        capture.push((end + 3, mta_lab_world::pcap::Record::Fin(client, server)));
+        let dir = std::env::temp_dir().join(format!("mta-lab-foreign-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let pcap = dir.join("mixed.pcap");
+        mta_lab_world::pcap::write(&pcap, &capture).unwrap();
+        let streams = read(&pcap, ISO_TSAP_PORT).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let foreign: Vec<(SocketAddr, Option<String>)> = streams
+            .iter()
+            .map(|s| (s.client, s.foreign()))
+            .filter(|(_, f)| f.is_some())
+            .collect();
+        assert_eq!(
+            foreign,
+            vec![(
+                client,
+                Some("1.0.9506.2.1 (MMS abstract syntax, ISO 9506-2)".to_string())
+            )]
+        );
+        assert!(streams.len() > 1, "the X.400 connections are there too");
     }
 
     #[test]
