@@ -339,6 +339,10 @@ pub fn replay_finding(path: &std::path::Path) -> Result<ExitCode, String> {
             finding::MODEL_VERSION
         );
     }
+    // Commit and compiler: metadata, never held to; said so that a surprise can be placed.
+    for warning in f.provenance_warnings() {
+        println!("{warning}");
+    }
     println!("SEED={} {}", f.seed, w.describe());
     let r = f.run(&w);
     println!("{}", r.plan);

@@ -225,6 +225,16 @@ pub fn sweep_cmd(
 pub fn replay_until(path: &std::path::Path, until: simulate::Until) -> Result<ExitCode, String> {
     let f = finding::Finding::load(path)?;
     let w = f.world(None)?;
+    if f.model_version != finding::MODEL_VERSION {
+        println!(
+            "warning: recorded on model {}, stepping through on model {}",
+            f.model_version,
+            finding::MODEL_VERSION
+        );
+    }
+    for warning in f.provenance_warnings() {
+        println!("{warning}");
+    }
     println!("SEED={} {}", f.seed, w.describe());
     let plan = f.fault_plan(&w);
     println!("{plan}");

@@ -17,6 +17,55 @@ pub const SCHEMA: u32 = 1;
 /// workspace's), bumped when a change alters the runs' traces.
 pub const MODEL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The lab's git commit this binary was built from (`git rev-parse HEAD` at build time, "unknown"
+/// outside a git checkout). Metadata only: never part of a trace hash or a determinism check.
+pub const LAB_COMMIT: &str = env!("MTA_LAB_COMMIT");
+
+/// The compiler this binary was built with (`rustc --version` at build time). Metadata only.
+pub const RUSTC_VERSION: &str = env!("MTA_LAB_RUSTC");
+
+/// What a finding or a report records about the binary that made it, and what a replay compares
+/// with the running binary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The lab's git commit.
+    pub lab_commit: String,
+    /// Model version.
+    pub model_version: String,
+    /// `rustc --version`.
+    pub rustc_version: String,
+}
+
+impl Provenance {
+    /// The running binary's.
+    pub fn current() -> Self {
+        Provenance {
+            lab_commit: LAB_COMMIT.into(),
+            model_version: MODEL_VERSION.into(),
+            rustc_version: RUSTC_VERSION.into(),
+        }
+    }
+
+    /// One line: commit (12 digits), model and compiler.
+    pub fn line(&self) -> String {
+        format!(
+            "lab commit {}, model {}, {}",
+            short(&self.lab_commit),
+            self.model_version,
+            self.rustc_version
+        )
+    }
+}
+
+/// A commit hash cut to 12 digits (other text unchanged).
+pub fn short(commit: &str) -> &str {
+    if commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        &commit[..12]
+    } else {
+        commit
+    }
+}
+
 /// A finding file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +105,12 @@ pub struct Finding {
     pub findings: Vec<String>,
     /// Trace hash (hex): replay on the same model version must reproduce it exactly.
     pub trace_hash: String,
+    /// The lab's git commit that recorded it (absent in findings older than this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab_commit: Option<String>,
+    /// `rustc --version` of the binary that recorded it (absent in older findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rustc_version: Option<String>,
 }
 
 /// A message with every run of digits replaced by `N`, except event ids (digits after "event "):
@@ -122,7 +177,35 @@ impl Finding {
             signature: signature(r),
             findings: r.findings.clone(),
             trace_hash: format!("{:016x}", r.trace_hash),
+            lab_commit: Some(LAB_COMMIT.to_string()),
+            rustc_version: Some(RUSTC_VERSION.to_string()),
         }
+    }
+
+    /// How the binary that recorded this finding differs from the running one: one line per
+    /// field that differs or was not recorded (empty when commit, model and compiler match).
+    /// The model-version note is the replay's own (the trace is only held to on the same model).
+    pub fn provenance_warnings(&self) -> Vec<String> {
+        let now = Provenance::current();
+        let mut w = Vec::new();
+        let mut check = |what: &str, recorded: Option<&str>, running: &str| match recorded {
+            None => w.push(format!(
+                "warning: {what} unknown (the finding predates that field), replaying on {running}"
+            )),
+            Some(r) if r != running => {
+                w.push(format!(
+                    "warning: recorded on {what} {r}, replaying on {running}"
+                ));
+            }
+            Some(_) => {}
+        };
+        check("lab commit", self.lab_commit.as_deref(), &now.lab_commit);
+        check(
+            "compiler",
+            self.rustc_version.as_deref(),
+            &now.rustc_version,
+        );
+        w
     }
 
     /// Read and validate a finding file.
