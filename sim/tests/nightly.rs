@@ -1,5 +1,6 @@
 //! `mta-lab nightly` survives `kill -9`: a night killed after some units finished resumes with the
-//! same plan, does not redo finished units, and still writes its report.
+//! same plan, does not redo finished units, and still writes its report (grid first, the lab's
+//! commit and compiler recorded) and applies its retention budget.
 #![allow(missing_docs)]
 #![allow(clippy::disallowed_types)] // wall clock: how long to wait for the child
 
@@ -31,6 +32,9 @@ fn nightly(root: &Path) -> Command {
         // The coverage phase has its own test (tests/coverage.rs).
         "--coverage-targets",
         "none",
+        // Two older nights beside "test-night" (not a date: never pruned): the oldest goes.
+        "--keep-nights",
+        "1",
     ])
     .arg("--state")
     .arg(root.join("state"))
@@ -66,6 +70,10 @@ fn done_files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 fn a_killed_night_resumes_without_redoing_finished_units() {
     let root = std::env::temp_dir().join(format!("mta-lab-nightly-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
+    for old in ["2000-01-01", "2000-01-02"] {
+        std::fs::create_dir_all(root.join("reports").join(old)).unwrap();
+        std::fs::create_dir_all(root.join("state").join(old).join("done")).unwrap();
+    }
     let mut child = nightly(&root)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -127,6 +135,34 @@ fn a_killed_night_resumes_without_redoing_finished_units() {
     assert_eq!(summary["cells"].as_array().unwrap().len(), 8);
     let html = std::fs::read_to_string(root.join("reports/test-night/index.html")).unwrap();
     assert!(html.contains("KB matrix") && html.contains("<svg"));
+    // The grid comes first; the night records the binary that ran it.
+    let grid = html.find("<table id=\"grid\">").expect("the grid");
+    assert_eq!(
+        html.find("<table"),
+        Some(grid),
+        "the grid is the first table"
+    );
+    assert!(grid < html.find("id=\"findings\"").unwrap());
+    assert_eq!(
+        summary["lab"]["lab_commit"],
+        mta_lab_world::finding::LAB_COMMIT
+    );
+    assert_eq!(
+        summary["lab"]["rustc_version"],
+        mta_lab_world::finding::RUSTC_VERSION
+    );
+    assert!(summary["lifecycle"].is_array());
+    // Retention: the older of the two dated nights is pruned from reports and state, and said so.
+    assert!(
+        text.contains(
+            "retention: pruned the reports of 1 night(s) beyond the newest 1: 2000-01-01"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("retention: pruned the state of 1 night(s): 2000-01-01"));
+    assert!(!root.join("reports/2000-01-01").exists() && !root.join("state/2000-01-01").exists());
+    assert!(root.join("reports/2000-01-02").exists() && root.join("state/2000-01-02").exists());
+    assert!(root.join("state/test-night/plan.json").exists());
     // Goals come from the sweeps (no libFuzzer here), and the report lists the whole catalogue.
     for (goal, units) in summary["goals"].as_object().expect("goals in the summary") {
         assert!(mta_reach::is_catalogued(goal), "{goal}");

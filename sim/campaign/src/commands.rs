@@ -57,6 +57,12 @@ pub struct NightlyArgs {
     /// scheduled nightly uses 32].
     #[arg(long, default_value_t = 0)]
     mutants_shards: u32,
+    /// Retention: keep the reports and per-night state of the newest N nights (directories
+    /// named YYYY-MM-DD) and prune older ones, saying which; corpora, sweep cursors and mutation
+    /// outcomes are always kept, and pruned nights' findings stay in the lifecycle ledger.
+    #[arg(long, default_value_t = crate::retention::DEFAULT_KEEP_NIGHTS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    keep_nights: usize,
 }
 
 /// `mta-lab nightly`'s options from its arguments (the budget must parse).
@@ -78,6 +84,7 @@ pub fn nightly_args(a: NightlyArgs) -> Result<nightly::Options, String> {
         regressions: a.regressions,
         coverage_targets: a.coverage_targets,
         mutants_shards: a.mutants_shards,
+        keep_nights: a.keep_nights,
     })
 }
 

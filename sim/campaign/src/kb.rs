@@ -878,6 +878,7 @@ pub fn run(o: &Options, progress: &mut (dyn FnMut(&Cell) + Send)) -> Result<Vec<
         let text = serde_json::to_string_pretty(&serde_json::json!({
             "schema": 1,
             "budget_s": o.budget_s,
+            "lab": finding::Provenance::current(),
             "cells": cells,
         }))
         .map_err(|e| e.to_string())?;

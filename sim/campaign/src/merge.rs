@@ -42,6 +42,8 @@ pub struct Merged {
     pub signatures: Vec<MergedSignature>,
     /// Per sweep and machine: (9301 events, inbound connections).
     pub refused: BTreeMap<String, BTreeMap<String, (usize, u64)>>,
+    /// The lab commit, model version and compiler of the binary that merged.
+    pub lab: mta_lab_world::finding::Provenance,
 }
 
 fn entries(dir: &Path) -> Result<Vec<PathBuf>, String> {
@@ -185,6 +187,7 @@ pub fn merge(dirs: &[PathBuf], baseline: &[Known]) -> Result<(Merged, Vec<PathBu
             sweeps,
             signatures: sigs.into_values().collect(),
             refused,
+            lab: mta_lab_world::finding::Provenance::current(),
         },
         reps,
     ))
@@ -218,8 +221,13 @@ pub fn write(m: &mut Merged, reps: &[PathBuf], out: &Path) -> Result<(), String>
     let mut h = String::from(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>mta-lab merged sweeps</title>\
 <style>body{font:13px sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}table{border-collapse:collapse}\
-.new{background:#fbe3e3;font-weight:bold}</style></head><body><h1>Merged sweeps</h1>\
-<table><tr><th>sweep</th><th>seeds</th><th>with findings</th><th>in several shards</th></tr>",
+.new{background:#fbe3e3;font-weight:bold}</style></head><body><h1>Merged sweeps</h1>",
+    );
+    let _ = write!(
+        h,
+        "<p>{}</p><table><tr><th>sweep</th><th>seeds</th><th>with findings</th>\
+<th>in several shards</th></tr>",
+        esc(&m.lab.line())
     );
     for (j, (n, f, d)) in &m.sweeps {
         let _ = write!(
@@ -292,6 +300,11 @@ mod tests {
         );
         write(&mut m, &reps, &root.join("out")).unwrap();
         assert!(root.join("out/merged.json").is_file());
+        let html = std::fs::read_to_string(root.join("out/index.html")).unwrap();
+        assert!(html.contains(&format!(
+            "lab commit {}",
+            mta_lab_world::finding::short(mta_lab_world::finding::LAB_COMMIT)
+        )));
         assert_eq!(
             libfile_count(&root.join("out/findings")),
             m.signatures.len()

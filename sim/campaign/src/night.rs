@@ -210,6 +210,57 @@ pub struct MutationSummary {
     pub errors: Vec<String>,
 }
 
+/// Where a finding stands tonight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum Standing {
+    /// First seen tonight.
+    New,
+    /// Seen tonight and on an earlier night.
+    StillReproducing,
+    /// Not seen since `since`, the first night after its last sighting that ran one of its units
+    /// (same kind, target or world, and a build it was found on) and did not see it.
+    Gone {
+        /// The first night it did not reproduce.
+        since: String,
+    },
+    /// Not seen since its last night, and no later night ran any of its units.
+    NotLookedFor,
+}
+
+/// One finding's life across nights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Life {
+    /// `fuzz` or `sweep`.
+    pub kind: String,
+    /// Target or world.
+    pub subject: String,
+    /// Signature.
+    pub signature: String,
+    /// The KB that explains it on its last night (none: new).
+    pub known: Option<String>,
+    /// First night seen.
+    pub first: String,
+    /// Last night seen.
+    pub last: String,
+    /// Nights seen.
+    pub nights: usize,
+    /// Tonight's standing.
+    pub standing: Standing,
+}
+
+impl Life {
+    /// The standing in words, as the report shows it.
+    pub fn standing_text(&self) -> String {
+        match &self.standing {
+            Standing::New => "new tonight".into(),
+            Standing::StillReproducing => format!("still reproducing (since {})", self.first),
+            Standing::Gone { since } => format!("gone since {since}"),
+            Standing::NotLookedFor => format!("not looked for since {}", self.last),
+        }
+    }
+}
+
 /// The night's JSON summary (`summary.json`).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Summary {
@@ -242,6 +293,14 @@ pub struct Summary {
     /// The mutation phase (absent when skipped, and in summaries older than the phase).
     #[serde(default)]
     pub mutation: Option<MutationSummary>,
+    /// The lab's commit, model version and compiler that ran the night (absent in older
+    /// summaries).
+    #[serde(default)]
+    pub lab: Option<mta_lab_world::finding::Provenance>,
+    /// Every finding seen on any night up to this one, with where it stands tonight (empty in
+    /// older summaries).
+    #[serde(default)]
+    pub lifecycle: Vec<Life>,
 }
 
 /// A unit's row in the summary.
@@ -300,7 +359,7 @@ pub fn goal_history(reports: &Path) -> Vec<(String, BTreeMap<String, Vec<String>
 }
 
 /// Every night's summary under the reports root, oldest first (unreadable ones left out).
-fn nights(reports: &Path) -> Vec<Summary> {
+pub fn nights(reports: &Path) -> Vec<Summary> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(reports)
         .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();

@@ -59,6 +59,8 @@ pub struct Options {
     pub coverage_targets: Vec<String>,
     /// Shards of the mutation phase (0: skip the phase).
     pub mutants_shards: u32,
+    /// Nights (named `YYYY-MM-DD`) whose reports and state are kept; older ones are pruned.
+    pub keep_nights: usize,
 }
 
 /// The night's plan: KB units first, the campaign once the KB matrix is done.
@@ -280,6 +282,11 @@ pub fn run(o: &Options) -> Result<bool, String> {
         &night,
         &fuzz_ok,
     )?;
+    // 6. The retention budget, once tonight's report is written.
+    let pruned = crate::retention::prune(&o.reports, &o.state, o.keep_nights, &plan.date)?;
+    for line in pruned.lines(o.keep_nights) {
+        println!("{line}");
+    }
     Ok(green)
 }
 
@@ -990,12 +997,13 @@ fn report(
     night: &Night,
     fuzz_ok: &Result<(), String>,
 ) -> Result<bool, String> {
-    let cells: Vec<kb::Cell> = plan
+    let mut cells: Vec<kb::Cell> = plan
         .kb
         .iter()
         .filter_map(|u| results.iter().find(|r| &r.unit == u))
         .flat_map(|r| r.cells.clone())
         .collect();
+    copy_cell_pages(&mut cells, night);
     let mut reasons = Vec::new();
     for c in cells.iter().filter(|c| !c.agrees) {
         reasons.push(format!(
@@ -1047,7 +1055,7 @@ fn report(
             }
         })
         .collect();
-    let summary = Summary {
+    let mut summary = Summary {
         schema: SCHEMA,
         date: plan.date.clone(),
         green: reasons.is_empty(),
@@ -1061,7 +1069,11 @@ fn report(
         source_coverage: coverage,
         goals: goals_reached(results),
         mutation,
+        lab: Some(finding::Provenance::current()),
+        lifecycle: Vec::new(),
     };
+    summary.lifecycle =
+        crate::lifecycle::lifecycle(&crate::lifecycle::records(&o.reports, &summary)?);
     write_json(&night.report.join("summary.json"), &summary)?;
     let history = history(&o.reports);
     let goals = crate::goals::night_goals(&goal_history(&o.reports));
@@ -1102,6 +1114,28 @@ fn report(
         night.report.join("index.html").display()
     );
     Ok(summary.green)
+}
+
+/// Each KB cell's chart and viewer (written under the state directory by the matrix) copied
+/// next to the report as `kb/<kb>-<build>-<config>.{svg,html}`, the cell pointing at the copies
+/// (relative to the report) so that the page's links work wherever the report is opened; a cell
+/// whose pages cannot be copied keeps none.
+fn copy_cell_pages(cells: &mut [kb::Cell], night: &Night) {
+    for c in cells.iter_mut() {
+        let Some((chart, viewer)) = c.pages.take() else {
+            continue;
+        };
+        let stem = format!("kb/{}-{}-{}", c.kb, c.build, c.config);
+        let (svg, html) = (format!("{stem}.svg"), format!("{stem}.html"));
+        let copied = [(&chart, &svg), (&viewer, &html)].iter().all(|(from, to)| {
+            std::fs::read(from)
+                .ok()
+                .is_some_and(|b| write_atomically(&night.report.join(to), &b).is_ok())
+        });
+        if copied {
+            c.pages = Some((svg, html));
+        }
+    }
 }
 
 /// Per goal reached by a unit tonight, the units (ids) that reached it.

@@ -1,5 +1,6 @@
-//! The nightly report: one self-contained HTML page (no scripts, no network) with the KB matrix,
-//! the findings table with replay commands, per-unit numbers, and SVG plots — coverage over
+//! The nightly report: one self-contained HTML page (no scripts, no network) opening on the KB ×
+//! build grid, then the findings table with replay commands and every finding's life across
+//! nights, the detailed KB matrix, per-unit numbers, and SVG plots — coverage over
 //! executions per target, exec/s per unit, corpus and coverage growth across nights — and the
 //! source-coverage phase: line coverage per crate night by night, never-executed functions — and
 //! every reachability goal with the night, engine and build that first reached it (gaps marked).
@@ -222,7 +223,8 @@ fn goals_section(goals: &[NightGoal]) -> String {
     h
 }
 
-/// The page.
+/// The page: verdict, then the KB × build grid (the first screen), the findings with their
+/// lifecycle across nights, the plots, and then the detailed matrix and the rest.
 pub fn html(
     s: &Summary,
     results: &[UnitResult],
@@ -234,13 +236,16 @@ pub fn html(
     let _ = write!(
         h,
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>mta-lab nightly {d}</title>\
-<style>body{{font:13px sans-serif;margin:1.5em}}table{{border-collapse:collapse;margin:.5em 0 1.5em}}\
+<style>body{{font:13px sans-serif;margin:1em 1.5em}}h1{{font-size:20px;margin:.2em 0}}\
+table{{border-collapse:collapse;margin:.5em 0 1.5em}}\
 td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}}\
 .ok{{background:#e6f4e6}}.bad{{background:#fbe3e3}}.new{{background:#fbe3e3;font-weight:bold}}\
-code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><body>\
+code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}.meta{{color:#555;margin:.2em 0}}\
+{grid}</style></head><body>\
 <h1>mta-lab nightly {d}: <span class=\"{cls}\">{v}</span></h1>\
-<p>budget {b:.0} s; unit time {u:.0} s (across cores); {n} findings ({k} known, {new} new).</p>",
+<p class=\"meta\">budget {b:.0} s; unit time {u:.0} s (across cores); {n} findings ({k} known, {new} new); {lab}</p>",
         d = esc(&s.date),
+        grid = crate::grid::STYLE,
         cls = if s.green { "ok" } else { "bad" },
         v = if s.green { "GREEN" } else { "RED" },
         b = s.budget_s,
@@ -248,7 +253,12 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
         n = s.findings.len(),
         k = s.findings.iter().filter(|f| f.known.is_some()).count(),
         new = s.findings.iter().filter(|f| f.known.is_none()).count(),
+        lab = esc(&s.lab.as_ref().map_or_else(
+            || "lab commit, model and compiler not recorded".to_string(),
+            mta_lab_world::finding::Provenance::line
+        )),
     );
+    h.push_str(&crate::grid::section(&s.cells));
     if !s.reasons.is_empty() {
         h.push_str("<ul>");
         for r in &s.reasons {
@@ -256,9 +266,11 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
         }
         h.push_str("</ul>");
     }
-    h.push_str(&kb_and_findings_section(s));
+    h.push_str(&findings_section(s));
+    h.push_str(&lifecycle_section(&s.lifecycle));
     h.push_str(&fuzz_section(s, results));
     h.push_str(&history_section(history));
+    h.push_str(&kb_matrix_section(s));
     h.push_str(&coverage_section(
         s.source_coverage.as_ref(),
         coverage_trend,
@@ -270,18 +282,20 @@ code{{font-size:12px}}.chart{{margin:4px;border:1px solid #eee}}</style></head><
     h
 }
 
-/// The KB matrix and the night's findings (deduplicated by signature), as tables.
-fn kb_and_findings_section(s: &Summary) -> String {
+/// The detailed KB matrix: a row per cell (the grid's cells link here), with its chart and
+/// viewer.
+fn kb_matrix_section(s: &Summary) -> String {
     let mut h = String::new();
     h.push_str(
-        "<h2>KB matrix</h2><table><tr><th>KB</th><th>build</th><th>config</th><th>outcome</th>\
+        "<h2 id=\"kb-matrix\">KB matrix</h2><table><tr><th>KB</th><th>build</th><th>config</th><th>outcome</th>\
 <th>engine</th><th>time</th><th>spent</th><th>trigger</th><th>expected</th><th>detail / replay</th></tr>",
     );
     for c in &s.cells {
         let _ = write!(
             h,
-            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} s</td>\
-<td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            "<tr id=\"{}\" class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} s</td>\
+<td>{}</td><td>{}</td><td>{}</td><td>{}{}{}</td></tr>",
+            esc(&crate::grid::cell_id(&c.kb, &c.build, &c.config)),
             if c.agrees { "ok" } else { "bad" },
             esc(&c.kb),
             esc(&c.build),
@@ -297,9 +311,22 @@ fn kb_and_findings_section(s: &Summary) -> String {
             c.replay
                 .as_deref()
                 .map_or(String::new(), |r| format!("<br><code>{}</code>", esc(r))),
+            c.pages
+                .as_ref()
+                .map_or(String::new(), |(chart, viewer)| format!(
+                    "<br><a href=\"{}\">chart</a> · <a href=\"{}\">viewer</a>",
+                    esc(chart),
+                    esc(viewer)
+                )),
         );
     }
-    h.push_str("</table><h2>Findings (deduplicated by signature)</h2>");
+    h.push_str("</table>");
+    h
+}
+
+/// The night's findings, deduplicated by signature.
+fn findings_section(s: &Summary) -> String {
+    let mut h = String::from("<h2 id=\"findings\">Findings (deduplicated by signature)</h2>");
     if s.findings.is_empty() {
         h.push_str("<p>none</p>");
     } else {
@@ -331,6 +358,44 @@ fn kb_and_findings_section(s: &Summary) -> String {
         }
         h.push_str("</table>");
     }
+    h
+}
+
+/// Every finding any night saw, with its first and last night and where it stands tonight.
+fn lifecycle_section(lives: &[crate::night::Life]) -> String {
+    use crate::night::Standing;
+    let mut h = String::from("<h2 id=\"lifecycle\">Findings across nights</h2>");
+    if lives.is_empty() {
+        h.push_str("<p>no finding on any night so far</p>");
+        return h;
+    }
+    h.push_str(
+        "<p>Keyed by kind, target or world and signature. <em>Gone</em> names the first night \
+after the last sighting that ran the finding's units (same target or world, a build it was found \
+on) without seeing it; <code>scripts/bisect.sh FINDING</code> names the commit.</p>\
+<table><tr><th>tonight</th><th>KB</th><th>kind</th><th>target / world</th><th>signature</th>\
+<th>first seen</th><th>last seen</th><th>nights seen</th></tr>",
+    );
+    for l in lives {
+        let _ = write!(
+            h,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            match l.standing {
+                Standing::New => "new",
+                Standing::Gone { .. } => "ok",
+                Standing::StillReproducing | Standing::NotLookedFor => "",
+            },
+            esc(&l.standing_text()),
+            esc(l.known.as_deref().unwrap_or("NEW")),
+            esc(&l.kind),
+            esc(&l.subject),
+            esc(&l.signature),
+            esc(&l.first),
+            esc(&l.last),
+            l.nights,
+        );
+    }
+    h.push_str("</table>");
     h
 }
 
