@@ -6,9 +6,12 @@ use std::path::Path;
 use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
+    // The manifest directory of this run (cargo sets it), never the one this script was compiled
+    // in: cargo shares a build script's binary between checkouts of the same workspace.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
     let out = Command::new("git")
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(dir)
         .output()
         .ok()?;
     let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
