@@ -271,6 +271,7 @@ enum CorpusCommand {
 }
 
 fn main() -> ExitCode {
+    mta_lab_campaign::targets::register(mta_lab_net::input_files::TARGETS);
     let cli = Cli::parse();
     if let Command::Serve(a) = &cli.command {
         serve::init_logging(a.log_format);

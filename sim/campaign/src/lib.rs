@@ -28,3 +28,4 @@ pub mod nightly;
 pub mod report;
 pub mod retention;
 pub mod smoke;
+pub mod targets;

@@ -116,10 +116,8 @@ pub fn dictionary(target: &str) -> Option<PathBuf> {
 /// libFuzzer plain instead: measured with `bench find`, Q182619 falls in about half the wall time
 /// without value profile (the executions needed are about the same, each is cheaper).
 pub fn campaign_flags(target: &str, dict: bool) -> Vec<String> {
-    let max_len = mta_harness::TARGETS
-        .iter()
-        .find(|t| t.name == target)
-        .map_or(mta_harness::DEFAULT_MAX_LEN, |t| t.max_len);
+    let max_len =
+        crate::targets::by_name(target).map_or(mta_harness::DEFAULT_MAX_LEN, |t| t.max_len);
     let mut flags = vec![
         "-use_value_profile=1".to_string(),
         format!("-max_len={max_len}"),

@@ -101,7 +101,7 @@ fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), String> {
 pub fn campaign_units() -> Vec<(String, Option<String>, String)> {
     let fixed = Build::ALL[Build::ALL.len() - 1].cli_name();
     let mut v: Vec<(String, Option<String>, String)> = Vec::new();
-    for t in mta_harness::TARGETS {
+    for t in crate::targets::all() {
         v.push((
             "fuzz".into(),
             Some(t.name.into()),
@@ -496,10 +496,9 @@ fn coverage_phase(o: &Options, night: &Night) -> Option<crate::coverage::Summary
         return None;
     }
     let targets: Vec<&str> = if o.coverage_targets.is_empty() {
-        mta_harness::TARGETS.iter().map(|t| t.name).collect()
+        crate::targets::all().map(|t| t.name).collect()
     } else {
-        mta_harness::TARGETS
-            .iter()
+        crate::targets::all()
             .map(|t| t.name)
             .filter(|n| o.coverage_targets.iter().any(|t| t == n))
             .collect()

@@ -36,10 +36,13 @@ pub struct Options {
 }
 
 pub(crate) fn target_by_name(name: &str) -> Result<&'static Target, String> {
-    TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
+    crate::targets::by_name(name).ok_or_else(|| {
         format!(
             "unknown target {name:?}; targets: {}",
-            TARGETS.iter().map(|t| t.name).collect::<Vec<_>>().join(" ")
+            crate::targets::all()
+                .map(|t| t.name)
+                .collect::<Vec<_>>()
+                .join(" ")
         )
     })
 }
@@ -171,6 +174,8 @@ fn campaign(t: &'static Target, build: Build, o: &Options, ti: usize) -> Result<
 pub fn run(o: &Options) -> Result<ExitCode, String> {
     let targets: Vec<&'static Target> = match &o.target {
         Some(name) => vec![target_by_name(name)?],
+        // By default the models' targets; a registered one (input_files, whose inputs run
+        // simulations) only when named.
         None => TARGETS.iter().collect(),
     };
     let builds: Vec<Build> = o.build.map_or_else(|| Build::ALL.to_vec(), |b| vec![b]);
@@ -189,7 +194,7 @@ pub fn run(o: &Options) -> Result<ExitCode, String> {
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let mut rows = Vec::new();
-    for (ti, t) in TARGETS.iter().enumerate() {
+    for (ti, t) in crate::targets::all().enumerate() {
         if !targets.iter().any(|x| x.name == t.name) {
             continue;
         }
@@ -260,13 +265,17 @@ pub fn run(o: &Options) -> Result<ExitCode, String> {
 pub fn seed_corpora(dir: &Path) -> Result<ExitCode, String> {
     let dicts = dir.join("dict");
     std::fs::create_dir_all(&dicts).map_err(|e| format!("{}: {e}", dicts.display()))?;
-    for t in TARGETS {
+    for t in crate::targets::all() {
         let d = dir.join("fuzz").join(t.name);
         std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
         for (name, bytes) in (t.seeds)() {
             let p = d.join(name);
             std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
             println!("wrote {}", p.display());
+        }
+        // Dictionaries are the models' tokens: the registered targets (input files) have none.
+        if !TARGETS.iter().any(|m| m.name == t.name) {
+            continue;
         }
         let p = dicts.join(format!("{}.dict", t.name));
         std::fs::write(&p, mta_harness::dict::render(t.name))

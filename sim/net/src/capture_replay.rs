@@ -395,12 +395,46 @@ pub fn keep(
 impl KeptCapture {
     /// Read and check a kept capture.
     pub fn load(path: &Path) -> Result<KeptCapture, String> {
-        let k =
-            mta_lab_world::input::load_toml(path, "a kept capture", 1, |k: &KeptCapture| k.schema)?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        KeptCapture::parse(path, &text)
+    }
+
+    /// Parse and check a kept capture's text read from `path` (which errors name): the capture
+    /// is a `.pcap` file next to it (a file name, no directory: a kept capture reads nothing
+    /// else), and each build is recorded once.
+    pub fn parse(path: &Path, text: &str) -> Result<KeptCapture, String> {
+        let k = mta_lab_world::input::parse_toml(
+            path,
+            text,
+            "a kept capture",
+            1,
+            |k: &KeptCapture| k.schema,
+        )?;
+        let at = |e: String| format!("{}: {e}", path.display());
+        let c = &k.capture;
+        if c.is_empty()
+            || !Path::new(c)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("pcap"))
+            || c.starts_with('.')
+            || !c
+                .chars()
+                .all(|x| x.is_ascii_alphanumeric() || matches!(x, '-' | '_' | '.'))
+        {
+            return Err(at(format!(
+                "capture: {c:?} is not the name of a .pcap file next to this one"
+            )));
+        }
+        let mut seen = Vec::new();
         for b in &k.build {
-            b.name
+            let build = b
+                .name
                 .parse::<Build>()
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .map_err(|e| at(format!("build: name: {e}")))?;
+            if seen.contains(&build) {
+                return Err(at(format!("build: name: {build} is recorded twice")));
+            }
+            seen.push(build);
         }
         Ok(k)
     }
@@ -408,8 +442,18 @@ impl KeptCapture {
     /// Replay it on every recorded build: `Err` names the first build whose replay differs, and
     /// where.
     pub fn check(&self, path: &Path) -> Result<usize, String> {
+        self.check_with(path, |p| std::fs::read(p))
+    }
+
+    /// [`KeptCapture::check`], reading the capture with `read` (given its path next to `path`).
+    pub fn check_with(
+        &self,
+        path: &Path,
+        read: impl Fn(&Path) -> std::io::Result<Vec<u8>>,
+    ) -> Result<usize, String> {
         let pcap = path.with_file_name(&self.capture);
-        let streams = crate::import::read(&pcap, self.port)?;
+        let bytes = read(&pcap).map_err(|e| format!("{}: capture: {e}", pcap.display()))?;
+        let streams = crate::import::read_from(&pcap, &bytes[..], self.port)?;
         let scripts: Vec<PeerScript> = streams.iter().map(crate::import::Stream::script).collect();
         for want in &self.build {
             let build: Build = want.name.parse().map_err(|e| format!("{e}"))?;

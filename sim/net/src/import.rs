@@ -199,6 +199,11 @@ pub const ISO_TSAP_PORT: u16 = 102;
 /// their connections appear.
 pub fn read(path: &Path, port: u16) -> Result<Vec<Stream>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_from(path, std::io::BufReader::new(file), port)
+}
+
+/// [`read`] from a reader (a capture already in memory); `path` names it in errors.
+pub fn read_from(path: &Path, file: impl std::io::Read, port: u16) -> Result<Vec<Stream>, String> {
     let mut r =
         PcapReader::new(file).map_err(|e| format!("{}: not a pcap file: {e}", path.display()))?;
     let link = r.header().datalink;
@@ -342,10 +347,46 @@ impl Stream {
 impl PeerScript {
     /// Read and check a script file.
     pub fn load(path: &Path) -> Result<PeerScript, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        PeerScript::parse(path, &text)
+    }
+
+    /// Parse and check a script file's text read from `path` (which errors name): the caller and
+    /// server are socket addresses, every write is hex, and the script's times add up to at
+    /// most a day (a capture's span; beyond it the replay clock would overflow).
+    pub fn parse(path: &Path, text: &str) -> Result<PeerScript, String> {
         let s =
-            mta_lab_world::input::load_toml(path, "a peer script", 1, |s: &PeerScript| s.schema)?;
+            mta_lab_world::input::parse_toml(path, text, "a peer script", 1, |s: &PeerScript| {
+                s.schema
+            })?;
+        let at = |e: String| format!("{}: {e}", path.display());
+        for (field, v) in [("client", &s.client), ("server", &s.server)] {
+            v.parse::<SocketAddr>()
+                .map_err(|e| at(format!("{field}: {v:?}: {e} (an address:port)")))?;
+        }
+        let day = mta_lab_world::world::MAX_TIMER_MS;
+        let mut t = s.opened_ms.unwrap_or(0);
+        for (field, v) in [
+            ("opened_ms", s.opened_ms),
+            ("closed_ms", s.closed_ms),
+            ("origin_ms", s.origin_ms.map(|o| o % 3_600_000)),
+        ] {
+            if v.unwrap_or(0) > day {
+                return Err(at(format!(
+                    "{field}: {} exceeds a day ({day} ms)",
+                    v.unwrap_or(0)
+                )));
+            }
+        }
         for (i, w) in s.write.iter().enumerate() {
-            hex::decode(&w.hex).map_err(|e| format!("{}: write {}: {e}", path.display(), i + 1))?;
+            hex::decode(&w.hex).map_err(|e| at(format!("write {}: hex: {e}", i + 1)))?;
+            t = t.saturating_add(w.after_ms);
+            if t > day {
+                return Err(at(format!(
+                    "write {}: after_ms: the writes end {t} ms after the capture began (at most a day, {day} ms)",
+                    i + 1
+                )));
+            }
         }
         Ok(s)
     }

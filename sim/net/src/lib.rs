@@ -12,6 +12,7 @@ pub mod capture_replay;
 pub mod commands;
 pub mod hostile;
 pub mod import;
+pub mod input_files;
 pub mod probe;
 pub mod serve;
 pub mod tcp;

@@ -295,6 +295,15 @@ pub fn init_logging(format: LogFormat) {
     }
 }
 
+/// A connector file's text read from `path` (`--config`), parsed and validated; errors name the
+/// file, the connector and the field.
+pub fn connector_file(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<mta_mta::connector::Connector>, String> {
+    parse_connectors(text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Build the model `serve` runs.
 pub fn model(a: &ServeArgs) -> Result<Mta, String> {
     let mut profile = a.build.profile();
@@ -313,10 +322,10 @@ pub fn model(a: &ServeArgs) -> Result<Mta, String> {
         Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
         None => default_connectors(&a.name),
     };
-    let connectors = parse_connectors(&text).map_err(|e| match &a.config {
-        Some(p) => format!("{}: {e}", p.display()),
-        None => e.to_string(),
-    })?;
+    let connectors = match &a.config {
+        Some(p) => connector_file(p, &text)?,
+        None => parse_connectors(&text).map_err(|e| e.to_string())?,
+    };
     let mut addresses: Vec<String> = Vec::new();
     for l in &a.listen {
         let ip = l.ip().to_string();

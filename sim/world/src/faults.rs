@@ -177,6 +177,10 @@ impl fmt::Display for Fault {
     }
 }
 
+/// Most faults a plan read from a file may hold (each burst, hostile or X.25 overload fault
+/// calls from a host of its own, numbered by its place in the plan).
+pub const MAX_PLAN_FAULTS: usize = 64;
+
 /// The faults of one run, in time order.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FaultPlan {
@@ -292,6 +296,108 @@ impl FaultPlan {
         }
         faults.sort_by_key(|(t, _)| *t);
         FaultPlan { faults }
+    }
+
+    /// Check a plan read from a file against the world it runs in: every fault names machines of
+    /// it (two different ones for a link), starts and lasts at most a simulated day, and asks for
+    /// no more callers, peers or calls than a run can host; errors say which fault and field.
+    pub fn check(&self, world: &World) -> Result<(), String> {
+        if self.faults.len() > MAX_PLAN_FAULTS {
+            return Err(format!(
+                "faults: {} faults (at most {MAX_PLAN_FAULTS})",
+                self.faults.len()
+            ));
+        }
+        let day = crate::world::MAX_TIMER_MS;
+        for (i, (at, f)) in self.faults.iter().enumerate() {
+            let here = |e: String| format!("faults: fault {} ({f}): {e}", i + 1);
+            let machine = |field: &str, name: &str| {
+                if world.machines.iter().any(|m| m.name == name) {
+                    Ok(())
+                } else {
+                    Err(here(format!(
+                        "{field}: no machine named {name:?} in the world"
+                    )))
+                }
+            };
+            let at_most = |field: &str, v: u64, max: u64| {
+                if v > max {
+                    Err(here(format!("{field}: {v} exceeds {max}")))
+                } else {
+                    Ok(())
+                }
+            };
+            at_most("start", *at, day)?;
+            match f {
+                Fault::Crash {
+                    machine: m,
+                    down_ms,
+                    ..
+                } => {
+                    machine("machine", m)?;
+                    at_most("down_ms", *down_ms, day)?;
+                }
+                Fault::Hold { a, b, ms } | Fault::Partition { a, b, ms } => {
+                    machine("a", a)?;
+                    machine("b", b)?;
+                    if a == b {
+                        return Err(here("a and b: a link joins two machines".into()));
+                    }
+                    at_most("ms", *ms, day)?;
+                }
+                Fault::Latency {
+                    a,
+                    b,
+                    ms,
+                    latency_ms,
+                } => {
+                    machine("a", a)?;
+                    machine("b", b)?;
+                    if a == b {
+                        return Err(here("a and b: a link joins two machines".into()));
+                    }
+                    at_most("ms", *ms, day)?;
+                    at_most("latency_ms", *latency_ms, 60_000)?;
+                }
+                Fault::ListenerDown { machine: m, ms } => {
+                    machine("machine", m)?;
+                    at_most("ms", *ms, day)?;
+                }
+                Fault::Burst {
+                    machine: m,
+                    callers,
+                    timeout_ms,
+                } => {
+                    machine("machine", m)?;
+                    at_most("callers", u64::from(*callers), 1000)?;
+                    at_most("timeout_ms", *timeout_ms, day)?;
+                }
+                Fault::Hostile {
+                    machine: m, peers, ..
+                } => {
+                    machine("machine", m)?;
+                    at_most("peers", u64::from(*peers), 64)?;
+                }
+                Fault::X25Overload {
+                    machine: m,
+                    calls,
+                    service_every,
+                    ms,
+                } => {
+                    machine("machine", m)?;
+                    if world.x25.as_ref().is_none_or(|x| &x.machine != m) {
+                        return Err(here(format!("machine: {m} has no X.25 link")));
+                    }
+                    at_most("calls", u64::from(*calls), 200)?;
+                    if *service_every == 0 {
+                        return Err(here("service_every: must be at least 1".into()));
+                    }
+                    at_most("service_every", u64::from(*service_every), 1000)?;
+                    at_most("ms", *ms, day)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// When the last fault heals.

@@ -210,7 +210,29 @@ impl Finding {
 
     /// Read and validate a finding file.
     pub fn load(path: &Path) -> Result<Self, String> {
-        crate::input::load_toml(path, "a finding", SCHEMA, |f: &Finding| f.schema)
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Finding::parse(path, &text)
+    }
+
+    /// Parse and validate a finding file's text read from `path` (which errors name): its world
+    /// builds (world file, a build for every Exchange machine), its workload is within a world
+    /// file's bounds and its fault plan names machines of that world with sizes a run can take.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, String> {
+        let f: Finding =
+            crate::input::parse_toml(path, text, "a finding", SCHEMA, |f: &Finding| f.schema)?;
+        let at = |e: String| format!("{}: {e}", path.display());
+        if f.messages > crate::world::MAX_FLOW_MESSAGES {
+            return Err(at(format!(
+                "messages: {} exceeds {}",
+                f.messages,
+                crate::world::MAX_FLOW_MESSAGES
+            )));
+        }
+        let w = f.world(None).map_err(at)?;
+        if let Some(plan) = &f.plan {
+            plan.check(&w).map_err(|e| at(format!("plan: {e}")))?;
+        }
+        Ok(f)
     }
 
     /// Write atomically into `dir` (temp file + rename); returns the path.
@@ -327,14 +349,14 @@ impl Finding {
         let base = Build::Ex2000Sp3Rollup;
         let mut w = match (self.world.as_str(), &self.world_file) {
             (_, Some(text)) => {
-                let mut w = World::from_toml(text)?;
+                let mut w = World::from_toml(text).map_err(|e| format!("world_file: {e}"))?;
                 for f in &mut w.flows {
                     f.count = f.count.min(messages);
                 }
                 w
             }
             (name, None) => World::builtin(name, base, messages)
-                .ok_or_else(|| format!("unknown world {name:?}"))?,
+                .ok_or_else(|| format!("world: unknown built-in world {name:?}"))?,
         };
         for m in w.machines.iter_mut().filter(|m| m.foreign.is_none()) {
             m.build = match build {
@@ -342,9 +364,9 @@ impl Finding {
                 None => self
                     .builds
                     .get(&m.name)
-                    .ok_or_else(|| format!("finding names no build for {}", m.name))?
+                    .ok_or_else(|| format!("builds: no build for machine {}", m.name))?
                     .parse()
-                    .map_err(|e| format!("{e}"))?,
+                    .map_err(|e| format!("builds: {}: {e}", m.name))?,
             };
         }
         Ok(w)

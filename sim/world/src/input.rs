@@ -13,7 +13,18 @@ pub fn load_toml<T: serde::de::DeserializeOwned>(
     schema: impl Fn(&T) -> u32,
 ) -> Result<T, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let v: T = toml::from_str(&text).map_err(|e| format!("{}: not {what}: {e}", path.display()))?;
+    parse_toml(path, &text, what, want, schema)
+}
+
+/// [`load_toml`] on text already read from `path` (which errors name).
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    what: &str,
+    want: u32,
+    schema: impl Fn(&T) -> u32,
+) -> Result<T, String> {
+    let v: T = toml::from_str(text).map_err(|e| format!("{}: not {what}: {e}", path.display()))?;
     if schema(&v) != want {
         return Err(format!(
             "{}: schema {} (this lab reads {want})",

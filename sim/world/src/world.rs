@@ -132,6 +132,17 @@ pub struct World {
     pub hostile_callers: bool,
 }
 
+/// Most messages one flow of a world file (or a finding) may submit.
+pub const MAX_FLOW_MESSAGES: usize = 10_000;
+
+/// Most octets of content a world file's flows may hold together (every message is built before
+/// the run starts).
+pub const MAX_WORKLOAD_OCTETS: usize = 256 << 20;
+
+/// Longest timer a world file may set (a simulated day): runs are seconds long, and a bound far
+/// beyond keeps time arithmetic from overflowing.
+pub const MAX_TIMER_MS: u64 = 86_400_000;
+
 /// Every fault kind equally likely.
 pub const ALL_FAULTS: [u32; 6] = [1, 1, 1, 1, 1, 1];
 
@@ -378,7 +389,7 @@ impl World {
                 .is_some_and(|e| e.eq_ignore_ascii_case("toml")) =>
             {
                 let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-                World::from_toml(&text).map_err(|e| format!("{path}: {e}"))?
+                World::from_file(path, &text)?
             }
             other => {
                 return Err(format!(
@@ -404,17 +415,23 @@ impl World {
         }
     }
 
+    /// A world file's text read from `path`: [`World::from_toml`], errors naming the file.
+    pub fn from_file(path: &str, text: &str) -> Result<World, String> {
+        World::from_toml(text).map_err(|e| format!("{path}: {e}"))
+    }
+
     /// Parse and validate a world file (see `worlds/README.md`); errors name the machine, flow or
     /// field.
     pub fn from_toml(text: &str) -> Result<World, String> {
-        let file: WorldFile = toml::from_str(text).map_err(|e| format!("not a world file: {e}"))?;
+        let mut file: WorldFile =
+            toml::from_str(text).map_err(|e| format!("not a world file: {e}"))?;
         let mut machines = Vec::new();
         let mut names = BTreeSet::new();
         let mut addresses = BTreeSet::new();
         if file.machine.is_empty() {
             return Err("a world needs at least one [[machine]]".into());
         }
-        for m in file.machine {
+        for m in std::mem::take(&mut file.machine) {
             if m.name.is_empty() || !m.name.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err(format!(
                     "machine {:?}: names are ASCII letters and digits (they become PRMDs)",
@@ -493,42 +510,9 @@ impl World {
                 set: m.set,
             });
         }
-        for (i, f) in file.flow.iter().enumerate() {
-            for end in [&f.from, &f.to] {
-                if !names.contains(end) {
-                    return Err(format!("flow {}: no machine named {end:?}", i + 1));
-                }
-            }
-            if f.size > 16 << 20 {
-                return Err(format!("flow {}: size {} exceeds 16 MiB", i + 1, f.size));
-            }
-        }
-        if let Some(x) = &file.x25 {
-            if !names.contains(&x.machine) {
-                return Err(format!("x25: no machine named {:?}", x.machine));
-            }
-            if x.callers > 200 || x.messages > 100 || x.message_size > 1 << 20 {
-                return Err(
-                    "x25: at most 200 callers, 100 messages each and 1 MiB per message".into(),
-                );
-            }
-        }
+        check_workload(&file, &names)?;
         let timers = file.timers;
-        if timers.tick_ms == 0 || timers.max_sim_ms == 0 || timers.connect_timeout_ms == 0 {
-            return Err(
-                "timers: tick_ms, max_sim_ms and connect_timeout_ms must be positive".into(),
-            );
-        }
-        // The two timers the world scales into every machine's build table.
-        let mut profile = Build::Ex2000Sp3Rollup.profile();
-        for (name, v) in [
-            ("tcp_recovery_interval_ms", timers.recovery_interval_ms),
-            ("tcp_connect_timeout_ms", timers.connect_timeout_ms),
-        ] {
-            profile
-                .set(name, &v.to_string())
-                .map_err(|e| format!("timers: {e}"))?;
-        }
+        check_timers(&timers)?;
         Ok(World {
             name: file.name,
             machines,
@@ -579,6 +563,86 @@ impl World {
             self.timers.max_sim_ms
         )
     }
+}
+
+/// A world file's flows, fault weights and X.25 link: ends that exist, a workload a run can
+/// build, weights that add up.
+fn check_workload(file: &WorldFile, names: &BTreeSet<String>) -> Result<(), String> {
+    for (i, f) in file.flow.iter().enumerate() {
+        for end in [&f.from, &f.to] {
+            if !names.contains(end) {
+                return Err(format!("flow {}: no machine named {end:?}", i + 1));
+            }
+        }
+        if f.size > 16 << 20 {
+            return Err(format!("flow {}: size {} exceeds 16 MiB", i + 1, f.size));
+        }
+        if f.count > MAX_FLOW_MESSAGES {
+            return Err(format!(
+                "flow {}: count {} exceeds {MAX_FLOW_MESSAGES} messages",
+                i + 1,
+                f.count
+            ));
+        }
+    }
+    // Every message is built before the run starts: bound what they hold together.
+    let octets = file
+        .flow
+        .iter()
+        .map(|f| f.count.saturating_mul(f.size))
+        .fold(0usize, usize::saturating_add);
+    if octets > MAX_WORKLOAD_OCTETS {
+        return Err(format!(
+            "flow: the flows' count × size add up to {octets} octets (at most {MAX_WORKLOAD_OCTETS})"
+        ));
+    }
+    if let Some(w) = file.fault_weights
+        && w.iter().try_fold(0u32, |a, &x| a.checked_add(x)).is_none()
+    {
+        return Err(format!(
+            "fault_weights: {w:?} add up to more than {}",
+            u32::MAX
+        ));
+    }
+    if let Some(x) = &file.x25 {
+        if !names.contains(&x.machine) {
+            return Err(format!("x25: no machine named {:?}", x.machine));
+        }
+        if x.callers > 200 || x.messages > 100 || x.message_size > 1 << 20 {
+            return Err("x25: at most 200 callers, 100 messages each and 1 MiB per message".into());
+        }
+    }
+    Ok(())
+}
+
+/// A world file's timers: positive where they must be, at most a simulated day, and the two the
+/// world scales into every machine's build table within their tunables' ranges.
+fn check_timers(timers: &TimerProfile) -> Result<(), String> {
+    if timers.tick_ms == 0 || timers.max_sim_ms == 0 || timers.connect_timeout_ms == 0 {
+        return Err("timers: tick_ms, max_sim_ms and connect_timeout_ms must be positive".into());
+    }
+    for (name, v) in [
+        ("tick_ms", timers.tick_ms),
+        ("max_sim_ms", timers.max_sim_ms),
+        ("service_restart_ms", timers.service_restart_ms),
+    ] {
+        if v > MAX_TIMER_MS {
+            return Err(format!(
+                "timers: {name} = {v} exceeds a simulated day ({MAX_TIMER_MS} ms)"
+            ));
+        }
+    }
+    // The two timers the world scales into every machine's build table.
+    let mut profile = Build::Ex2000Sp3Rollup.profile();
+    for (name, v) in [
+        ("tcp_recovery_interval_ms", timers.recovery_interval_ms),
+        ("tcp_connect_timeout_ms", timers.connect_timeout_ms),
+    ] {
+        profile
+            .set(name, &v.to_string())
+            .map_err(|e| format!("timers: {e}"))?;
+    }
+    Ok(())
 }
 
 impl MachineSpec {
