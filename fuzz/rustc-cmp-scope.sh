@@ -6,7 +6,8 @@
 #     decoder, the OSI stack, P1, the MTA core — and the fuzz target binaries (three lines each,
 #     and the `trivial` reference, which must be instrumented as any target is);
 #   - edges only: the other model crates (buffer manager, event log, build table) and mta_reach,
-#     whose generated feed functions turn each protocol-state transition into an edge;
+#     whose generated feed functions turn each protocol-state transition into an edge; and the
+#     lab's loaders and simulator (mta_lab_world, mta_lab_net), which input_files fuzzes;
 #   - nothing: the harnesses (reference models, worlds, oracles) and third-party code (asn1-rs as
 #     the differential reference, tracing, toml…).
 #
@@ -33,7 +34,7 @@ for a in "$@"; do
   prev=$a
 done
 cmp=" ${MTA_LAB_CMP_CRATES:-mta_ber mta_lpi mta_osi mta_p1 mta_mta fuzz_target} "
-edges=" ${MTA_LAB_EDGE_CRATES:-mta_bufmgr mta_eventlog mta_build mta_reach} "
+edges=" ${MTA_LAB_EDGE_CRATES:-mta_bufmgr mta_eventlog mta_build mta_reach mta_lab_world mta_lab_net} "
 case "$cmp" in
   *" $crate "*) exec "$rustc" "$@" ;;
 esac

@@ -133,6 +133,13 @@ pub fn parse_domain(s: &str) -> Result<DomainKey, String> {
         let (k, v) = part
             .split_once('=')
             .ok_or_else(|| format!("{part:?} is not KEY=VALUE"))?;
+        // Country, ADMD and PRMD names are PrintableStrings (X.411): a route to anything else
+        // would never match an O/R name, and building one for it is a P1 error.
+        if !mta_p1::read::is_printable(v) {
+            return Err(format!(
+                "{part:?}: {v:?} is not a PrintableString (letters, digits, space and '()+,-./:=?)"
+            ));
+        }
         let v = v.trim().to_ascii_lowercase();
         match k.trim() {
             "C" | "c" => c = Some(v),
@@ -359,6 +366,19 @@ mode = "1984"
 stack_ip_address_override = "10.0.0.1"
 address_space = ["/C=US/A= /P=BETA/", "/C=DE/A=ADMD/"]
 "#;
+
+    /// Found by the `input_files` fuzz target: a PRMD with '_' was accepted, and a message to
+    /// the routed domain panicked building its O/R name (not a PrintableString).
+    #[test]
+    fn domains_must_be_printable_strings() {
+        let bad = FILE.replace("/P=BETA/", "/P=B_x/");
+        let e = parse_connectors(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("address_space") && e.contains("PrintableString"),
+            "{e}"
+        );
+        assert!(parse_domain("/C=US/A= /P=B-x.(1)/").is_ok());
+    }
 
     #[test]
     fn parses_and_defaults() {

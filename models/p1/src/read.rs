@@ -153,6 +153,12 @@ fn printable_ok(b: u8) -> bool {
     CHARSET[usize::from(b)] & 2 != 0
 }
 
+/// Whether `s` is a PrintableString (X.680: letters, digits, space and `'()+,-./:=?`), as
+/// [`Text::printable`] requires.
+pub fn is_printable(s: &str) -> bool {
+    s.bytes().all(printable_ok)
+}
+
 /// A character string with its universal type kept (so re-encoding is faithful).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Text {
