@@ -759,12 +759,20 @@ mod tests {
 
     #[test]
     fn structured_inputs_edit_a_committed_file() {
-        // Kind 0 (world), structured; seed 0; set the first key (`flow`) to a huge integer.
-        let mut u = Unstructured::new(&[0, 0, 2, 0, 0xff, 0xff]);
-        let t = edited(Kind::World, &mut u).unwrap();
-        assert_ne!(
-            t.parse::<toml::Table>().unwrap(),
-            SEEDS[0].text.parse::<toml::Table>().unwrap()
+        // The world seed's flow 1 count (keys in order: flow, then count) set to i64::MAX: the
+        // loader refuses it naming the file and the field.
+        let mut doc: toml::Value = toml::from_str(SEEDS[0].text).unwrap();
+        apply(
+            &mut doc,
+            &Edit::Set(vec![0, 0, 0], Val::Edge(11)),
+            Kind::World,
+            &[],
         );
+        let text = toml::to_string(&doc).unwrap();
+        let e = check(Kind::World, &text, Build::Ex2000Sp3Rollup, 1).unwrap_err();
+        assert!(names_file_and_field(Kind::World, &e), "{e}");
+        assert!(e.contains("flow 1: count"), "{e}");
+        // Decoded from bytes, edits apply to a committed file of the kind.
+        assert!(edited(Kind::Finding, &mut Unstructured::new(&[1, 0, 0, 0, 0, 3])).is_some());
     }
 }
