@@ -3,7 +3,7 @@
 //! peer scripts and seeds, optionally kept as a regression), `replay` of a finding or a kept
 //! capture, and `p1 connect-data`. Each prints its report and returns the exit status.
 
-use crate::{capture_replay, hostile, import, probe, serve};
+use crate::{capture_replay, hostile, import, probe, serve, setup};
 use mta_build::Build;
 use mta_lab_world::commands::print_report;
 use mta_lab_world::{finding, pcap};
@@ -34,6 +34,13 @@ pub struct HostileArgs {
     /// Write the MTA's event log here (one "ms<TAB>id<TAB>text" line per event).
     #[arg(long)]
     event_log: Option<PathBuf>,
+    /// A fresh caller's CR→CC above this (simulated ms) makes a case "delay others".
+    #[arg(long, default_value_t = crate::setup::DEFAULT_MAX_SETUP_MS)]
+    max_setup_ms: u64,
+    /// Instead of the run: the fairness cases alone against an MTA of each of the eight builds,
+    /// each case's setup p50/max in simulated ms per build.
+    #[arg(long, conflicts_with_all = ["script", "pcap", "event_log"])]
+    setup_table: bool,
 }
 
 /// `mta-lab p1 connect-data`: the session CONNECT user data of a bind, as hex. The name and
@@ -98,7 +105,12 @@ pub fn hostile_cmd(a: HostileArgs) -> ExitCode {
         as_captured,
         pcap,
         event_log,
+        max_setup_ms,
+        setup_table,
     } = a;
+    if setup_table {
+        return setup_table_cmd(seed, max_setup_ms);
+    }
     let mut scripts = Vec::new();
     for p in &script {
         match import::PeerScript::load(p) {
@@ -172,8 +184,62 @@ pub fn hostile_cmd(a: HostileArgs) -> ExitCode {
     for f in &r.findings {
         println!("  FINDING {f}");
     }
+    if !r.setup.is_empty() {
+        setup::print_table(&r.setup, max_setup_ms, "simulated");
+        let slow = r
+            .setup
+            .iter()
+            .filter(|c| c.delays_others(max_setup_ms))
+            .count();
+        println!(
+            "{slow} case(s) delay others (setup-time oracle, reported beside the MTA's oracles; \
+             `hostile --setup-table` compares every build)"
+        );
+    }
     if r.findings.is_empty() {
         println!("0 findings; the listener still accepts and a good peer got through");
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `mta-lab hostile --setup-table`: the fairness cases on every build, one row per (case, build).
+fn setup_table_cmd(seed: u64, max_setup_ms: u64) -> ExitCode {
+    println!(
+        "setup time of a fresh caller, CR to CC, while each fairness case runs and right after it \
+         (simulated ms, p50 / max; threshold {max_setup_ms} ms; seed {seed})"
+    );
+    println!(
+        "  {:<38} {:<16} {:>7} {:>15} {:>12}  verdict",
+        "case", "build", "callers", "p50 / max", "max during"
+    );
+    let mut findings = 0;
+    for build in Build::ALL {
+        let (r, _) = hostile::run_peers_with(
+            build,
+            seed,
+            hostile::fairness().to_vec(),
+            false,
+            hostile::Tail::Nothing,
+        );
+        for c in &r.setup {
+            println!(
+                "  {:<38} {:<16} {:>7} {:>15} {:>12}  {}",
+                c.name,
+                build.to_string(),
+                c.during.len() + 1,
+                c.summary(),
+                c.max_during().map_or("-".into(), |m| m.to_string()),
+                c.verdict(max_setup_ms)
+            );
+        }
+        for f in &r.findings {
+            println!("  FINDING on {build}: {f}");
+            findings += 1;
+        }
+    }
+    if findings == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

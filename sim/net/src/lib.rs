@@ -15,4 +15,5 @@ pub mod import;
 pub mod input_files;
 pub mod probe;
 pub mod serve;
+pub mod setup;
 pub mod tcp;

@@ -5,6 +5,7 @@
 //! and a pcap of the whole session. Paced (`--rate`); floods only when asked (`--suite load`).
 
 use crate::hostile::{End, Peer};
+use crate::setup::{CaseSetup, Sample};
 use mta_build::Build;
 use mta_lab_world::edge::{self, Node, SharedTap, Tap};
 use mta_mta::connector::parse_connectors;
@@ -14,6 +15,7 @@ use mta_osi::session::si;
 use mta_osi::tpkt::Glimpse;
 use mta_p1::GlobalDomainIdentifier;
 use serde::Serialize;
+use std::cell::Cell;
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -91,6 +93,14 @@ pub struct ProbeArgs {
     /// Load suite: connections in flight at once.
     #[arg(long, default_value_t = 200)]
     pub concurrency: usize,
+    /// A fresh caller's CR→CC above this (ms), during or after a case, makes the case's verdict
+    /// "delays others" (and the case not handled).
+    #[arg(long, default_value_t = crate::setup::DEFAULT_MAX_SETUP_MS)]
+    pub max_setup_ms: u64,
+    /// How long each setup-time caller waits for its CC at most (ms); also the listener check's
+    /// wait after each case.
+    #[arg(long, default_value_t = 30_000)]
+    pub setup_wait_ms: u64,
     /// Write the verdicts as JSON here.
     #[arg(long, default_value = "target/mta-lab/probe.json")]
     pub json: PathBuf,
@@ -150,8 +160,14 @@ pub struct CaseResult {
     pub verdict: Verdict,
     /// Whether the endpoint still answered a CR with a CC right after the case.
     pub listener_after: bool,
-    /// Handled: the case got a verdict other than "listener gone" and the listener still answers.
+    /// Handled: the case got a verdict other than "listener gone", the listener still answers,
+    /// and no fresh caller waited longer than `--max-setup-ms` for its CC.
     pub handled: bool,
+    /// Fresh callers' CR→CC times (wall ms) during the case and right after it (the load suite's
+    /// cases take none).
+    pub setup: Option<CaseSetup>,
+    /// A fresh caller waited longer than `--max-setup-ms` for its CC: the case delays others.
+    pub delays_others: bool,
     /// What was seen (answer PDUs, how the connection ended, counts).
     pub detail: String,
     /// Milliseconds from the probe's start.
@@ -173,6 +189,8 @@ pub struct ProbeReport {
     pub load: Vec<(String, f64)>,
     /// Whether every case was handled.
     pub all_handled: bool,
+    /// The setup-time threshold (`--max-setup-ms`).
+    pub max_setup_ms: u64,
 }
 
 /// The probe's clock, pacing and capture.
@@ -289,7 +307,20 @@ async fn run_peer(ctx: &Ctx, p: &Peer) -> (Verdict, String) {
     let answer: Rc<RefCell<(Vec<u8>, ReadEnd)>> =
         Rc::new(RefCell::new((Vec::new(), ReadEnd::Open)));
     let (a2, tap, start) = (answer.clone(), ctx.tap.clone(), ctx.start);
+    // A peer that never reads starts reading only once it has stayed (to classify the answer).
+    let unread = match p.end {
+        End::Unread(ms) => {
+            let wrote: usize = p.writes.iter().map(|(_, b)| b.len()).sum();
+            let pauses: u64 = p.writes.iter().map(|(ms, _)| ms).sum();
+            tracing::debug!(target: "mta_lab::probe", wrote, "not reading for {} ms", pauses + ms);
+            Some(pauses + ms)
+        }
+        _ => None,
+    };
     let reader = tokio::task::spawn_local(async move {
+        if let Some(ms) = unread {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             let (n, end) = match rd.read(&mut buf).await {
@@ -350,6 +381,11 @@ async fn run_peer(ctx: &Ctx, p: &Peer) -> (Verdict, String) {
             wait(ctx.args.silent_ms).await;
         }
         End::Silent(ms) => wait(ms.min(ctx.args.silent_ms)).await,
+        // Stay unread, then read what came for the answer's wait.
+        End::Unread(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            wait(ctx.args.answer_ms).await;
+        }
     }
     reader.abort();
     if p.end != End::HalfClose
@@ -387,7 +423,14 @@ async fn first_answer(s: &mut TcpStream, wait_ms: u64) -> Option<Vec<u8>> {
 /// Connect, send a CR, wait up to `wait_ms` for the CC; `Ok(true)` when it came. The connection
 /// is closed afterwards either way (giving up early when no CC came in time).
 async fn cr_cc(ctx: &Ctx, wait_ms: u64) -> std::io::Result<bool> {
+    cr_cc_timed(ctx, wait_ms).await.map(|t| t.is_some())
+}
+
+/// [`cr_cc`], with the wall ms from the CR to the CC when it came (the pacing wait before the
+/// connect not counted).
+async fn cr_cc_timed(ctx: &Ctx, wait_ms: u64) -> std::io::Result<Sample> {
     let mut s = ctx.connect().await?;
+    let t0 = ctx.now_ms();
     let cr = mta_lab_world::caller::connect_request();
     let ends = s.local_addr().ok().zip(s.peer_addr().ok());
     s.write_all(&cr).await?;
@@ -402,13 +445,56 @@ async fn cr_cc(ctx: &Ctx, wait_ms: u64) -> std::io::Result<bool> {
         }
         ctx.record(mta_lab_world::pcap::Record::Fin(l, r));
     }
-    Ok(answer.is_some_and(|b| mta_lab_world::caller::is_connect_confirm(&b)))
+    let cc = answer.is_some_and(|b| mta_lab_world::caller::is_connect_confirm(&b));
+    Ok(cc.then(|| ctx.now_ms() - t0))
 }
 
-/// The listener check: a CR is answered with a CC.
-async fn listener_answers(ctx: &Ctx) -> bool {
-    matches!(cr_cc(ctx, ctx.args.answer_ms.max(2000)).await, Ok(true))
+/// The listener check after a case, timed: a CR is answered with a CC (within `--setup-wait-ms`),
+/// and how long that took.
+async fn listener_answers(ctx: &Ctx) -> Sample {
+    cr_cc_timed(ctx, ctx.args.setup_wait_ms.max(ctx.args.answer_ms))
+        .await
+        .ok()
+        .flatten()
 }
+
+/// Run `case` while fresh callers, one after another (paced, `SAMPLE_GAP_MS` apart), time their
+/// CR→CC; then the timed listener check. Returns the case's result and its setup samples.
+async fn sampled<F: std::future::Future<Output = (Verdict, String)>>(
+    ctx: &Ctx,
+    name: &str,
+    case: F,
+) -> ((Verdict, String), CaseSetup) {
+    let stop = Cell::new(false);
+    let mut setup = CaseSetup::new(name, ctx.args.setup_wait_ms);
+    let run = async {
+        let r = case.await;
+        stop.set(true);
+        r
+    };
+    let samples = async {
+        let mut during = Vec::new();
+        // Let the case's first octets go out before the first caller.
+        tokio::time::sleep(Duration::from_millis(SAMPLE_GAP_MS)).await;
+        while !stop.get() {
+            during.push(
+                cr_cc_timed(ctx, ctx.args.setup_wait_ms)
+                    .await
+                    .ok()
+                    .flatten(),
+            );
+            tokio::time::sleep(Duration::from_millis(SAMPLE_GAP_MS)).await;
+        }
+        during
+    };
+    let (r, during) = tokio::join!(run, samples);
+    setup.during = during;
+    setup.after = listener_answers(ctx).await;
+    (r, setup)
+}
+
+/// Pause between two setup samples during a case (ms).
+const SAMPLE_GAP_MS: u64 = 100;
 
 /// The give-up-early burst: callers that hang up before the accept (CC) can arrive.
 async fn give_up_early(ctx: &Ctx) -> (Verdict, String) {
@@ -591,42 +677,50 @@ pub fn run(a: &ProbeArgs) -> Result<ProbeReport, String> {
         };
         let mut cases = Vec::new();
         let mut load = Vec::new();
-        let push = |cases: &mut Vec<CaseResult>, name: String, (verdict, detail): (Verdict, String), listener_after: bool, at_ms: u64| {
-            tracing::info!(target: "mta_lab::probe", case = %name, %verdict, listener_after, "{detail}");
+        let max_setup = args.max_setup_ms;
+        let push = move |cases: &mut Vec<CaseResult>, name: String, (verdict, detail): (Verdict, String), listener_after: bool, setup: Option<CaseSetup>, at_ms: u64| {
+            let delays_others = setup.as_ref().is_some_and(|s| s.delays_others(max_setup));
+            let setup_ms = setup.as_ref().map(CaseSetup::summary).unwrap_or_default();
+            tracing::info!(target: "mta_lab::probe", case = %name, %verdict, listener_after, setup_ms, delays_others, "{detail}");
             cases.push(CaseResult {
-                handled: verdict != Verdict::ListenerGone && listener_after,
+                handled: verdict != Verdict::ListenerGone && listener_after && !delays_others,
                 name,
                 verdict,
                 listener_after,
+                setup,
+                delays_others,
                 detail,
                 at_ms,
             });
         };
+        let sampled_push = |cases: &mut Vec<CaseResult>, name: String, (r, setup): ((Verdict, String), CaseSetup), at: u64| {
+            push(cases, name, r, setup.after.is_some(), Some(setup), at);
+        };
         if matches!(args.suite, Suite::Interop | Suite::All) {
-            let at = ctx.now_ms();
-            let r = interop(&ctx, args.messages).await;
-            let l = listener_answers(&ctx).await;
-            push(&mut cases, "interop: bind, transfer, release".into(), r, l, at);
+            let (at, name) = (ctx.now_ms(), "interop: bind, transfer, release");
+            let r = sampled(&ctx, name, interop(&ctx, args.messages)).await;
+            sampled_push(&mut cases, name.into(), r, at);
         }
         if matches!(args.suite, Suite::Hostile | Suite::All) {
             for p in crate::hostile::library() {
                 let at = ctx.now_ms();
-                let r = run_peer(&ctx, &p).await;
-                let l = listener_answers(&ctx).await;
-                push(&mut cases, p.name.to_string(), r, l, at);
+                let r = sampled(&ctx, p.name, run_peer(&ctx, &p)).await;
+                sampled_push(&mut cases, p.name.to_string(), r, at);
             }
-            let at = ctx.now_ms();
-            let r = give_up_early(&ctx).await;
-            // Let the endpoint process the hang-ups before checking.
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let l = listener_answers(&ctx).await;
-            push(&mut cases, "give-up-early callers".into(), r, l, at);
+            let (at, name) = (ctx.now_ms(), "give-up-early callers");
+            let burst = async {
+                let r = give_up_early(&ctx).await;
+                // Let the endpoint process the hang-ups before checking.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                r
+            };
+            let r = sampled(&ctx, name, burst).await;
+            sampled_push(&mut cases, name.into(), r, at);
         }
         if args.suite == Suite::All {
-            let at = ctx.now_ms();
-            let r = interop(&ctx, args.messages).await;
-            let l = listener_answers(&ctx).await;
-            push(&mut cases, "interop after the hostile cases".into(), r, l, at);
+            let (at, name) = (ctx.now_ms(), "interop after the hostile cases");
+            let r = sampled(&ctx, name, interop(&ctx, args.messages)).await;
+            sampled_push(&mut cases, name.into(), r, at);
         }
         if args.suite == Suite::Load {
             load = load_suite(&ctx, &mut cases, &push).await;
@@ -641,6 +735,7 @@ pub fn run(a: &ProbeArgs) -> Result<ProbeReport, String> {
                 cases,
                 load,
                 all_handled,
+                max_setup_ms: args.max_setup_ms,
             },
             capture,
         )
@@ -656,7 +751,7 @@ pub fn run(a: &ProbeArgs) -> Result<ProbeReport, String> {
     Ok(report)
 }
 
-type Push = dyn Fn(&mut Vec<CaseResult>, String, (Verdict, String), bool, u64);
+type Push = dyn Fn(&mut Vec<CaseResult>, String, (Verdict, String), bool, Option<CaseSetup>, u64);
 
 /// Connect (unpaced), send a CR and wait up to `wait_ms` for the CC: the stream when it came.
 async fn answered_cr(
@@ -743,6 +838,7 @@ async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<
             format!("{n_held} held (CR answered by CC), {failures} failed, in {hold_ms} ms"),
         ),
         true,
+        None,
         t0,
     );
     // Transfer while holding.
@@ -760,6 +856,7 @@ async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<
         format!("interop while {n_held} connections are held"),
         r,
         true,
+        None,
         t1,
     );
     // Flood.
@@ -773,10 +870,11 @@ async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<
     ));
     drop(held);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let l = listener_answers(ctx).await;
+    let name = format!("flood of {} connections", a.flood);
+    let setup = after_only(ctx, &name).await;
     push(
         cases,
-        format!("flood of {} connections", a.flood),
+        name,
         (
             if ok == a.flood {
                 Verdict::Accepted
@@ -788,14 +886,32 @@ async fn load_suite(ctx: &Ctx, cases: &mut Vec<CaseResult>, push: &Push) -> Vec<
                 refused, a.concurrency
             ),
         ),
-        l,
+        setup.after.is_some(),
+        Some(setup),
         t2,
     );
     let t3 = ctx.now_ms();
     let r = interop(ctx, a.messages).await;
-    let l = listener_answers(ctx).await;
-    push(cases, "interop after the flood".into(), r, l, t3);
+    let name = "interop after the flood";
+    let setup = after_only(ctx, name).await;
+    push(
+        cases,
+        name.into(),
+        r,
+        setup.after.is_some(),
+        Some(setup),
+        t3,
+    );
     figures
+}
+
+/// The timed listener check alone, as a case's setup samples (unpaced cases take no samples
+/// during themselves).
+async fn after_only(ctx: &Ctx, name: &str) -> CaseSetup {
+    CaseSetup {
+        after: listener_answers(ctx).await,
+        ..CaseSetup::new(name, ctx.args.setup_wait_ms)
+    }
 }
 
 /// Print the verdict table.
@@ -804,16 +920,30 @@ pub fn print_table(r: &ProbeReport) {
         "probe {} (interop peer: {}, suite {:?})",
         r.target, r.build_as, r.suite
     );
-    println!("{:<44} {:<20} {:<9} detail", "case", "verdict", "listener");
+    println!(
+        "{:<44} {:<20} {:<9} {:>15} {:<13} detail",
+        "case", "verdict", "listener", "setup p50/max", "others"
+    );
     for c in &r.cases {
         println!(
-            "{:<44} {:<20} {:<9} {}",
+            "{:<44} {:<20} {:<9} {:>15} {:<13} {}",
             c.name,
             c.verdict.to_string(),
             if c.listener_after { "answers" } else { "GONE" },
+            c.setup.as_ref().map(CaseSetup::summary).unwrap_or_default(),
+            if c.delays_others {
+                "DELAYS OTHERS"
+            } else {
+                "fair"
+            },
             c.detail
         );
     }
+    println!(
+        "setup p50/max: a fresh caller's CR->CC in wall ms over the callers started during the case \
+         and the one right after it (\">\": no CC within the wait); above {} ms the case DELAYS OTHERS",
+        r.max_setup_ms
+    );
     for (k, v) in &r.load {
         println!("load: {k}: {v:.1}");
     }

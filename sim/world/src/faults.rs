@@ -71,7 +71,7 @@ pub enum Fault {
         timeout_ms: u64,
     },
     /// Hostile callers: `peers` programs of the hostile-peer library
-    /// ([`crate::hostile_peers::library`]), from entry `first` on (wrapping), played one after
+    /// ([`crate::hostile_peers::programs`], not the fairness cases), from entry `first` on (wrapping), played one after
     /// another against a machine's primary address from a host of their own.
     Hostile {
         /// Machine called.
@@ -470,13 +470,13 @@ mod tests {
 
     #[test]
     fn a_hostile_fault_wraps_around_the_library_and_round_trips_through_toml() {
-        let n = crate::hostile_peers::library().len() as u32;
+        let n = crate::hostile_peers::programs().len() as u32;
         let peers = hostile_peers(n - 1, 2);
         assert_eq!(
             peers[0].name,
-            crate::hostile_peers::library()[n as usize - 1].name
+            crate::hostile_peers::programs()[n as usize - 1].name
         );
-        assert_eq!(peers[1].name, crate::hostile_peers::library()[0].name);
+        assert_eq!(peers[1].name, crate::hostile_peers::programs()[0].name);
         let plan = FaultPlan {
             faults: vec![(
                 500,

@@ -2172,7 +2172,7 @@ mod tests {
         // The whole library, four at a time, at ALPHA of the standard world on the fixed build:
         // every generic oracle holds.
         let w = World::standard(Build::Ex2000Sp3Rollup, Build::Ex2000Sp3Rollup, 1);
-        let n = crate::hostile_peers::library().len() as u32;
+        let n = crate::hostile_peers::programs().len() as u32;
         for first in (0..n).step_by(4) {
             let plan = FaultPlan {
                 faults: vec![(
