@@ -707,15 +707,14 @@ pub fn run(a: &ProbeArgs) -> Result<ProbeReport, String> {
                 let r = sampled(&ctx, p.name, run_peer(&ctx, &p)).await;
                 sampled_push(&mut cases, p.name.to_string(), r, at);
             }
+            // The burst is itself a run of CR callers on the pacing's every slot: no sampler
+            // beside it (its callers would thin the burst out), only the timed check after.
             let (at, name) = (ctx.now_ms(), "give-up-early callers");
-            let burst = async {
-                let r = give_up_early(&ctx).await;
-                // Let the endpoint process the hang-ups before checking.
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                r
-            };
-            let r = sampled(&ctx, name, burst).await;
-            sampled_push(&mut cases, name.into(), r, at);
+            let r = give_up_early(&ctx).await;
+            // Let the endpoint process the hang-ups before checking.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let setup = after_only(&ctx, name).await;
+            push(&mut cases, name.into(), r, setup.after.is_some(), Some(setup), at);
         }
         if args.suite == Suite::All {
             let (at, name) = (ctx.now_ms(), "interop after the hostile cases");
