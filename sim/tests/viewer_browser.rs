@@ -36,6 +36,12 @@ fn the_viewer_works_in_headless_chromium() {
         .arg(&page)
         .output();
     let _ = std::fs::remove_file(&page);
+    judge(check, "viewer OK");
+}
+
+/// The verdict of a browser check script: exit 0 with `ok` printed passes; 2 (no browser, no
+/// selenium) skips outside CI; anything else fails.
+fn judge(check: std::io::Result<std::process::Output>, ok: &str) {
     let Ok(check) = check else {
         assert!(!in_ci(), "python3 is missing (CI installs it)");
         eprintln!("skipped: no python3");
@@ -47,7 +53,7 @@ fn the_viewer_works_in_headless_chromium() {
         String::from_utf8_lossy(&check.stderr)
     );
     match check.status.code() {
-        Some(0) => assert!(text.contains("viewer OK"), "{text}"),
+        Some(0) => assert!(text.contains(ok), "{text}"),
         Some(2) if !in_ci() => eprintln!("skipped: {text}"),
         _ => panic!("browser check failed:\n{text}"),
     }
@@ -165,19 +171,5 @@ fn the_report_opens_on_the_kb_grid_in_headless_chromium() {
         .arg(&page)
         .output();
     let _ = std::fs::remove_dir_all(&dir);
-    let Ok(check) = check else {
-        assert!(!in_ci(), "python3 is missing (CI installs it)");
-        eprintln!("skipped: no python3");
-        return;
-    };
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    match check.status.code() {
-        Some(0) => assert!(text.contains("report OK"), "{text}"),
-        Some(2) if !in_ci() => eprintln!("skipped: {text}"),
-        _ => panic!("browser check failed:\n{text}"),
-    }
+    judge(check, "report OK");
 }

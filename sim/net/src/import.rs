@@ -421,30 +421,33 @@ mod tests {
     use mta_lab_world::simulate::{Record, run_with};
     use mta_lab_world::world::World;
 
+    /// The capture of seed 1 of the standard world on 2000 SP3 + rollup without faults.
+    fn simulated_capture(messages: usize) -> mta_lab_world::pcap::Capture {
+        let w = World::standard(Build::Ex2000Sp3Rollup, Build::Ex2000Sp3Rollup, messages);
+        let record = Record {
+            pcap: true,
+            trace: false,
+            until: None,
+            every_tick: false,
+        };
+        run_with(&w, 1, mta_lab_world::faults::FaultPlan::none(), record)
+            .1
+            .capture
+    }
+
     #[test]
     fn a_simulator_pcap_round_trips_octet_for_octet() {
-        let w = World::standard(Build::Ex2000Sp3Rollup, Build::Ex2000Sp3Rollup, 2);
-        let (_, rec) = run_with(
-            &w,
-            1,
-            mta_lab_world::faults::FaultPlan::none(),
-            Record {
-                pcap: true,
-                trace: false,
-                until: None,
-                every_tick: false,
-            },
-        );
+        let capture = simulated_capture(2);
         let dir = std::env::temp_dir().join(format!("mta-lab-import-{}", std::process::id()));
         let _ = std::fs::create_dir_all(&dir);
         let pcap = dir.join("run.pcap");
-        mta_lab_world::pcap::write(&pcap, &rec.capture).unwrap();
+        mta_lab_world::pcap::write(&pcap, &capture).unwrap();
         let streams = read(&pcap, ISO_TSAP_PORT).unwrap();
         // Every connection of the capture, with exactly the octets each side wrote, and the
         // caller's writes one for one (PSH ends each, also those of more than one segment).
         let mut want: BTreeMap<(SocketAddr, SocketAddr), Vec<u8>> = BTreeMap::new();
         let mut writes: BTreeMap<(SocketAddr, SocketAddr), Vec<Vec<u8>>> = BTreeMap::new();
-        for (_, r) in &rec.capture {
+        for (_, r) in &capture {
             if let mta_lab_world::pcap::Record::Data(from, to, b) = r {
                 want.entry((*from, *to)).or_default().extend_from_slice(b);
                 writes.entry((*from, *to)).or_default().push(b.clone());
@@ -498,18 +501,7 @@ mod tests {
     fn a_foreign_association_is_named_and_an_x400_one_is_not() {
         // One simulated run's X.400 connections and, beside them, an IEC 61850 MMS client's
         // connect (open61850's association request, as `mta_osi::dissect`'s test holds it).
-        let w = World::standard(Build::Ex2000Sp3Rollup, Build::Ex2000Sp3Rollup, 1);
-        let (_, rec) = run_with(
-            &w,
-            1,
-            mta_lab_world::faults::FaultPlan::none(),
-            Record {
-                pcap: true,
-                trace: false,
-                until: None,
-                every_tick: false,
-            },
-        );
+        let mut capture = simulated_capture(1);
         let mms = hex::decode(
             "0300001611e00000000100c1020001c2020001c0010a030000bb02f0800db2050613010016010214\
              0200023302000134020001c19c318199a003800101a28191810400000001820400000001a423300f02\
@@ -524,7 +516,6 @@ mod tests {
             "10.9.9.9:40000".parse().unwrap(),
             "10.0.2.1:102".parse().unwrap(),
         );
-        let mut capture = rec.capture.clone();
         let end = capture.last().map_or(0, |(t, _)| *t);
         capture.push((end + 1, mta_lab_world::pcap::Record::Open(client, server)));
         capture.push((
